@@ -1,0 +1,3 @@
+module github.com/rotorkit/rotor
+
+go 1.26.0
