@@ -35,7 +35,12 @@ func (k Keyset) Clone() Keyset {
 
 // Find returns the index of the record with the given id, or -1.
 func (k *Keyset) Find(id string) int {
-	return slices.IndexFunc(k.Secrets, func(r Record) bool { return r.ID == id })
+	for i := range k.Secrets { // by index: a Record is too large to copy per step
+		if k.Secrets[i].ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // Record is the stored metadata of one secret. It never holds plaintext.
@@ -89,6 +94,9 @@ func (r Record) Clone() Record {
 	r.Sealed = r.Sealed.Clone()
 	return r
 }
+
+// HasScope reports whether the record was granted scope.
+func (r *Record) HasScope(scope string) bool { return slices.Contains(r.Scopes, scope) }
 
 // StatusAt returns the record's status at instant t. A record is revoked
 // from RevokedAt on and expired from ExpiresAt on: both bounds are

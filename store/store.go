@@ -12,6 +12,8 @@ import (
 //
 // Every method returns values that share no memory with the store: a
 // caller may change what it was given without changing what is stored.
+// Every error is wrapped once in an [*OpError], sentinels included, and a
+// call whose context is already done returns its error and changes nothing.
 type Store interface {
 	// Load returns the owner's keyset. It returns an error matching
 	// ErrNotFound if the owner has never been saved.
@@ -22,7 +24,9 @@ type Store interface {
 	// version ks.Version+1. Otherwise it changes nothing and returns an
 	// error matching ErrConflict. The digest index follows in the same
 	// step: digests of removed records are no longer found, new ones are.
-	// A digest already held by another record gives ErrDuplicate.
+	// A digest already held by another record gives ErrDuplicate; whether
+	// a record may take the digest of one removed in the same save is left
+	// to the backend (memstore refuses), so callers must not rely on it.
 	// Recorded uses are kept: a stored LastUsedAt later than the saved
 	// one wins.
 	Save(ctx context.Context, ks Keyset) error
@@ -33,7 +37,7 @@ type Store interface {
 
 	// RecordUses sets LastUsedAt and LastUsedIP of the named records to
 	// the latest of the given uses, without changing any version. Uses of
-	// records or owners that no longer exist are ignored, and a use older
-	// than the one already stored changes nothing.
+	// records or owners that no longer exist are ignored, and a use no
+	// later than the one already stored changes nothing.
 	RecordUses(ctx context.Context, uses []Use) error
 }

@@ -1,0 +1,124 @@
+package storetest
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store"
+)
+
+func testCancelledContext(t *testing.T, newStore func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		call func(ctx context.Context, s store.Store) error
+	}{
+		{
+			name: "Load",
+			call: func(ctx context.Context, s store.Store) error {
+				_, err := s.Load(ctx, "acme")
+				return err
+			},
+		},
+		{
+			name: "SaveNewOwner",
+			call: func(ctx context.Context, s store.Store) error {
+				return s.Save(ctx, keyset("globex", 0, record("g1")))
+			},
+		},
+		{
+			name: "SaveExistingOwner",
+			call: func(ctx context.Context, s store.Store) error {
+				return s.Save(ctx, keyset("acme", 1, record("a1"), record("a2")))
+			},
+		},
+		{
+			name: "Lookup",
+			call: func(ctx context.Context, s store.Store) error {
+				_, _, err := s.Lookup(ctx, digest("a1"))
+				return err
+			},
+		},
+		{
+			name: "RecordUses",
+			call: func(ctx context.Context, s store.Store) error {
+				return s.RecordUses(ctx, []store.Use{{Owner: "acme", SecretID: "a1", At: at(time.Hour), IP: ipv4}})
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			s := newStore(t)
+			save(t, s, keyset("acme", 0, record("a1")))
+			around := keyset("globex", 0, record("a2"), record("g1"))
+			before := observeAround(t, s, around, keyset("acme", 0, record("a1")))
+
+			ctx, cancel := context.WithCancel(t.Context())
+			cancel()
+			err := tt.call(ctx, s)
+			is.True(errors.Is(err, context.Canceled)) // a cancelled context stops the call and shows through the error
+
+			checkUnchanged(t, before, observeAround(t, s, around, keyset("acme", 0, record("a1"))))
+		})
+	}
+}
+
+func testErrorsOmitDigests(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	save(t, s, keyset("globex", 0, record("g1")))
+	tests := []struct {
+		name string
+		d    secrets.Digest
+		call func(ctx context.Context) error
+	}{
+		{
+			name: "LookupNotFound",
+			d:    digest("nobody"),
+			call: func(ctx context.Context) error {
+				_, _, err := s.Lookup(ctx, digest("nobody"))
+				return err
+			},
+		},
+		{
+			name: "DuplicateAcrossOwners",
+			d:    digest("g1"),
+			call: func(ctx context.Context) error {
+				return s.Save(ctx, keyset("acme", 0, withDigest(record("a1"), "g1")))
+			},
+		},
+		{
+			name: "DuplicateInKeyset",
+			d:    digest("a1"),
+			call: func(ctx context.Context) error {
+				return s.Save(ctx, keyset("acme", 0, record("a1"), withDigest(record("a2"), "a1")))
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			err := tt.call(t.Context())
+			is.True(err != nil) // the call fails
+			msg := err.Error()
+			for _, enc := range []string{
+				hex.EncodeToString(tt.d[:]),
+				hex.EncodeToString(tt.d[:4]),
+				base64.StdEncoding.EncodeToString(tt.d[:]),
+				base64.RawURLEncoding.EncodeToString(tt.d[:]),
+				tt.d.String(),
+			} {
+				if strings.Contains(strings.ToLower(msg), strings.ToLower(enc)) {
+					t.Errorf("error %q shows the digest as %q; errors never show a digest", msg, enc)
+				}
+			}
+		})
+	}
+}
