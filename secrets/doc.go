@@ -1,0 +1,47 @@
+// Package secrets defines what a secret is in rotor: a [Value] that never
+// prints, the key [Format]s that products hand out with a checksum that can
+// be checked offline, the [Digest] by which stores find a key, and the
+// [Keyring] that seals values at rest.
+//
+// # Security
+//
+// A [Value] never shows its contents: fmt prints [Redacted] for every verb,
+// log/slog logs [Redacted], and encoding it as JSON, text, binary or gob
+// fails with [ErrNotEncodable], as does decoding one. The one way out is
+// [Value.Reveal], so a reviewer can find every place plaintext leaves by
+// grepping for it. Errors from this package never hold secret material:
+// [KeyError] names the check a presented key failed, never the key.
+//
+// Secret material is compared in constant time ([Value.Equal],
+// [Digest.Equal]); only lengths, which are public, may show in timing.
+// Randomness comes from crypto/rand alone.
+//
+// Go does not let a library wipe memory reliably: strings are immutable and
+// the garbage collector copies and keeps what it likes. This package makes
+// no promise that a secret is erased from memory once unused.
+//
+// # Formats
+//
+// A key of [Format]{Prefix: "sk", Env: "live"} reads sk_live_ followed by 43
+// base62 characters of body (32 random bytes) and a 6-character base62
+// CRC-32 of all that precedes it. [ParseKey] checks shape and checksum
+// without a lookup, so typos and garbage are turned away before they reach a
+// store, and without allocating. [Webhook] secrets follow Standard Webhooks
+// instead: whsec_ and base64. [HMACKey] gives the key that signatures made
+// with a secret use.
+//
+// # Digests
+//
+// Stores keep the [Digest] of a key, never the key. A zero [Digester] takes
+// plain SHA-256; [NewDigester] with a pepper takes HMAC-SHA256 under it, so
+// the digests are useless to whoever steals them without the pepper.
+//
+// # Sealing
+//
+// Secrets that must sign or verify HMACs are kept sealed: a [Keyring]
+// encrypts them with XChaCha20-Poly1305 under its primary key-encryption key
+// ([KEK]), binds each one to its secret's id, and names the key in the
+// [Sealed] result. To rotate keys, build a Keyring with a new primary and the
+// old keys as others, [Keyring.Reseal] what is stored, then drop the old
+// keys.
+package secrets

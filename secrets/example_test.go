@@ -1,0 +1,102 @@
+package secrets_test
+
+import (
+	"errors"
+	"fmt"
+	"log"
+
+	"github.com/rotorkit/rotor/secrets"
+)
+
+func ExampleFormat_Generate() {
+	f := secrets.Format{Prefix: "sk", Env: "live"}
+	key, err := f.Generate()
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Show key.Reveal() to the customer once; never log it.
+
+	got, err := secrets.ParseKey(key.Reveal())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(got, got == f, key.Len())
+	// Output: sk_live true 57
+}
+
+func ExampleParseKey() {
+	// A key with a typo is turned away before any lookup, and the error
+	// never quotes it.
+	_, err := secrets.ParseKey("acme_live_notarealkeyjustsomethingthatlooksalittlelikeone12")
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, secrets.ErrMalformedKey))
+	// Output:
+	// secrets: malformed key: bad checksum
+	// true
+}
+
+func ExampleValue() {
+	v := secrets.NewValue("sk_live_do_not_print_me_1234")
+	fmt.Println(v)
+	fmt.Printf("%q %#v\n", v, v)
+	fmt.Println(v.Hint())
+	// Output:
+	// [REDACTED]
+	// "[REDACTED]" secrets.Value([REDACTED])
+	// 1234
+}
+
+func ExampleKeyring() {
+	kek, err := secrets.GenerateKEK("kek-2026")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := secrets.NewKeyring(kek)
+	if err != nil {
+		log.Fatal(err)
+	}
+	secret, err := secrets.Webhook.Generate()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	sealed, err := ring.Seal("sec_123", secret) // store sealed, never secret
+	if err != nil {
+		log.Fatal(err)
+	}
+	opened, err := ring.Open("sec_123", sealed)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(sealed.KEKID, opened.Equal(secret))
+
+	_, err = ring.Open("sec_456", sealed) // sealed for another secret
+	fmt.Println(errors.Is(err, secrets.ErrTampered))
+	// Output:
+	// kek-2026 true
+	// true
+}
+
+func ExampleParseKEK() {
+	// A server keeps its key-encryption key as text in a file or an
+	// environment variable; here one is made on the spot.
+	kek, err := secrets.GenerateKEK("kek-2026")
+	if err != nil {
+		log.Fatal(err)
+	}
+	text := kek.Text().Reveal()
+
+	loaded, err := secrets.ParseKEK("kek-2026", text+"\n")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(loaded, loaded.Key.Equal(kek.Key))
+	// Output: {kek-2026 [REDACTED]} true
+}
+
+func ExampleNewDigester() {
+	d := secrets.NewDigester(secrets.NewValue("server-side pepper"))
+	key := "sk_live_example"
+	fmt.Println(d.Digest(key).Equal(d.DigestValue(secrets.NewValue(key))))
+	// Output: true
+}

@@ -1,0 +1,201 @@
+package secrets
+
+import (
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+const (
+	// KEKSize is the size in bytes of a key-encryption key.
+	KEKSize = 32
+	// MaxKEKIDLen is the longest key-encryption key id, in bytes.
+	MaxKEKIDLen = 64
+)
+
+const (
+	nonceSize = chacha20poly1305.NonceSizeX
+	// sealLabel starts the associated data of every sealed value; the
+	// secret's id is the rest of it, so the binding is unambiguous.
+	sealLabel = "rotor/secrets sealed value v1\x00"
+)
+
+// KEK is a key-encryption key: the key a [Keyring] seals secret values
+// with, and the id that [Sealed] values name it by.
+//
+// A KEK prints its id and [Redacted] in place of its key. Like any plain struct,
+// it is safe for concurrent reads. Make one with [GenerateKEK] or
+// [ParseKEK].
+type KEK struct {
+	// ID names the key: non-empty, at most [MaxKEKIDLen] bytes, unique in
+	// its Keyring. It is stored next to every value the key seals and is
+	// not secret.
+	ID string
+	// Key holds the [KEKSize] raw key bytes.
+	Key Value
+}
+
+// GenerateKEK returns a new key-encryption key with the given id and
+// [KEKSize] bytes of crypto/rand. A bad id fails with a [*KEKError].
+func GenerateKEK(id string) (KEK, error) {
+	if reason := checkKEKID(id); reason != "" {
+		return KEK{}, &KEKError{Reason: reason}
+	}
+	var raw [KEKSize]byte
+	_, _ = rand.Read(raw[:]) // never fails: it crashes the program instead
+	return KEK{ID: id, Key: NewValue(string(raw[:]))}, nil
+}
+
+// ParseKEK returns the key-encryption key with the given id whose key is
+// text, as [KEK.Text] writes it: standard, padded base64 of [KEKSize]
+// bytes. Leading and trailing white space is ignored, so text can come
+// straight from a file or an environment variable. A bad id or text fails
+// with a [*KEKError] that holds neither.
+func ParseKEK(id, text string) (KEK, error) {
+	if reason := checkKEKID(id); reason != "" {
+		return KEK{}, &KEKError{Reason: reason}
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(text))
+	if err != nil {
+		// err says only where decoding failed; drop it all the same.
+		return KEK{}, &KEKError{Reason: "key is not standard base64"}
+	}
+	if len(raw) != KEKSize {
+		return KEK{}, &KEKError{Reason: fmt.Sprintf("key is %d bytes, want %d", len(raw), KEKSize)}
+	}
+	return KEK{ID: id, Key: NewValue(string(raw))}, nil
+}
+
+// Text returns k's key as standard, padded base64, the form [ParseKEK] reads.
+// It comes as a [Value], so it stays redacted until written out with
+// [Value.Reveal].
+func (k KEK) Text() Value {
+	return NewValue(base64.StdEncoding.EncodeToString([]byte(k.Key.Reveal())))
+}
+
+// checkKEKID returns why id is not a valid KEK id, or "".
+func checkKEKID(id string) string {
+	switch {
+	case id == "":
+		return "empty id"
+	case len(id) > MaxKEKIDLen:
+		return "id longer than 64 bytes"
+	}
+	return ""
+}
+
+// Keyring seals secret values at rest with XChaCha20-Poly1305 under its
+// primary key-encryption key and opens them with whichever of its keys
+// sealed them, so that keys can be rotated: add a new primary, keep the old
+// key among the others, [Keyring.Reseal] what it sealed, then drop it.
+//
+// A Keyring is immutable and safe for concurrent use. It holds no reference
+// to the KEKs it was made from. Use [NewKeyring]; the zero Keyring holds no
+// keys and must not be used.
+type Keyring struct {
+	primary string
+	ids     []string // primary first, then the others in order
+	// aeads never changes after NewKeyring; an XChaCha20-Poly1305 AEAD
+	// holds only its key, so one may serve many goroutines.
+	aeads map[string]cipher.AEAD
+}
+
+// NewKeyring returns a Keyring that seals under primary and opens what
+// primary or any of others sealed. Ids must be valid and unique and keys
+// exactly [KEKSize] bytes, else it returns a [*KEKError] that says which
+// argument is wrong and never holds key bytes.
+func NewKeyring(primary KEK, others ...KEK) (*Keyring, error) {
+	k := &Keyring{
+		primary: primary.ID,
+		ids:     make([]string, 0, 1+len(others)),
+		aeads:   make(map[string]cipher.AEAD, 1+len(others)),
+	}
+	for i, kek := range append([]KEK{primary}, others...) {
+		which := "primary"
+		if i > 0 {
+			which = fmt.Sprintf("others[%d]", i-1)
+		}
+		if reason := checkKEKID(kek.ID); reason != "" {
+			return nil, &KEKError{Reason: which + ": " + reason}
+		}
+		if _, dup := k.aeads[kek.ID]; dup {
+			return nil, &KEKError{Reason: which + ": duplicate id"}
+		}
+		if n := kek.Key.Len(); n != KEKSize {
+			return nil, &KEKError{Reason: fmt.Sprintf("%s: key is %d bytes, want %d", which, n, KEKSize)}
+		}
+		aead, err := chacha20poly1305.NewX([]byte(kek.Key.Reveal()))
+		if err != nil {
+			// Only in a FIPS 140-only mode, which rules XChaCha20 out.
+			return nil, fmt.Errorf("secrets: keyring: %w", err)
+		}
+		k.ids = append(k.ids, kek.ID)
+		k.aeads[kek.ID] = aead
+	}
+	return k, nil
+}
+
+// PrimaryID returns the id of the key that [Keyring.Seal] uses.
+func (k *Keyring) PrimaryID() string { return k.primary }
+
+// IDs returns the ids of k's keys, the primary first.
+func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
+
+// Seal encrypts v under k's primary key, with a random nonce, bound to id,
+// the id of the secret v belongs to: [Keyring.Open] must be given the same id.
+func (k *Keyring) Seal(id string, v Value) (Sealed, error) {
+	aead := k.aeads[k.primary]
+	ct := make([]byte, nonceSize, nonceSize+v.Len()+aead.Overhead())
+	_, _ = rand.Read(ct) // never fails: it crashes the program instead
+	ct = aead.Seal(ct, ct[:nonceSize], []byte(v.Reveal()), associatedData(id))
+	return Sealed{KEKID: k.primary, Ciphertext: ct}, nil
+}
+
+// Open decrypts s, which must have been sealed for the secret id. If k does
+// not hold the key s names, it fails with [ErrUnknownKEK]; if s was altered,
+// cut short, sealed for another id or under another key, it fails with
+// [ErrTampered] and never returns a partial or wrong value.
+func (k *Keyring) Open(id string, s Sealed) (Value, error) {
+	aead, ok := k.aeads[s.KEKID]
+	if !ok {
+		if checkKEKID(s.KEKID) != "" {
+			return Value{}, ErrUnknownKEK
+		}
+		return Value{}, fmt.Errorf("%w %q", ErrUnknownKEK, s.KEKID)
+	}
+	if len(s.Ciphertext) < nonceSize+aead.Overhead() {
+		return Value{}, ErrTampered
+	}
+	nonce, ct := s.Ciphertext[:nonceSize], s.Ciphertext[nonceSize:]
+	pt, err := aead.Open(nil, nonce, ct, associatedData(id))
+	if err != nil {
+		return Value{}, ErrTampered
+	}
+	return NewValue(string(pt)), nil
+}
+
+// Reseal moves s under k's primary key. If s is already sealed under it,
+// Reseal returns s itself and false; otherwise it opens s as [Keyring.Open]
+// does and seals the value again for the same id, and returns true.
+func (k *Keyring) Reseal(id string, s Sealed) (Sealed, bool, error) {
+	if s.KEKID == k.primary {
+		return s, false, nil
+	}
+	v, err := k.Open(id, s)
+	if err != nil {
+		return Sealed{}, false, err
+	}
+	out, err := k.Seal(id, v)
+	if err != nil {
+		return Sealed{}, false, err
+	}
+	return out, true, nil
+}
+
+func associatedData(id string) []byte {
+	return append([]byte(sealLabel), id...)
+}
