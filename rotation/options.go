@@ -1,0 +1,153 @@
+package rotation
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/rotorkit/rotor/secrets"
+)
+
+// Policy bounds what an owner may hold. The zero value means the defaults.
+type Policy struct {
+	// MaxActive is how many active secrets an owner may hold; secrets in
+	// a grace window do not count. 0 means 3.
+	MaxActive int
+	// MaxInGrace is how many rotated secrets may be in a grace window at
+	// once. A rotation that would exceed it cuts short the one that would
+	// expire soonest instead of failing. 0 means MaxActive.
+	MaxInGrace int
+	// MaxGracePeriod is the longest grace window a rotation may ask for.
+	// 0 means one hour.
+	MaxGracePeriod time.Duration
+	// KeepEnded is how many expired or revoked secrets stay in an owner's
+	// list, for display; older ones are dropped at the next change and
+	// their keys become unknown. 0 means 10; negative keeps none.
+	KeepEnded int
+}
+
+// The defaults a zero [Policy] stands for.
+const (
+	DefaultMaxActive      = 3
+	DefaultMaxGracePeriod = time.Hour
+	DefaultKeepEnded      = 10
+	DefaultUseInterval    = time.Minute
+)
+
+// DefaultFormat is the key format of secrets created without one: sk_live.
+var DefaultFormat = secrets.Format{Prefix: "sk", Env: "live"}
+
+// Options configures a [Rotator]. A nil *Options, and every zero field,
+// means the default.
+type Options struct {
+	// Policy bounds what each owner may hold.
+	Policy Policy
+
+	// Format is the key format of secrets whose [Spec] names none.
+	// The zero value means [DefaultFormat].
+	Format secrets.Format
+
+	// Keyring seals the values of secrets that must sign or verify
+	// HMACs. nil means such secrets cannot be created.
+	Keyring *secrets.Keyring
+
+	// Pepper, when set, keys the digests stores index keys by, so a copy
+	// of the store alone cannot be used to test guesses. Changing it makes
+	// every existing key unknown.
+	Pepper secrets.Value
+
+	// Now is the time source. nil means time.Now. Tests pass
+	// rotationtest.Clock.Now to step through grace windows without waiting.
+	Now func() time.Time
+
+	// UseInterval is how often, at most, recorded uses are written to the
+	// store: the uses seen in between are batched, keeping the latest per
+	// secret. 0 means one minute; negative writes on every use.
+	UseInterval time.Duration
+
+	// Logger receives the Rotator's own diagnostics, such as a failed
+	// write of recorded uses. nil discards them. Nothing logged holds
+	// secret material.
+	Logger *slog.Logger
+
+	// Observer is called after each change is saved, outside any lock,
+	// with what happened; see [LogEvents] for an audit log. nil means none.
+	Observer func(context.Context, Event)
+}
+
+// settings is Options resolved and checked, so the rest of the package
+// reads plain fields.
+type settings struct {
+	policy      Policy
+	format      secrets.Format
+	keyring     *secrets.Keyring
+	digester    secrets.Digester
+	now         func() time.Time
+	useInterval time.Duration
+	log         *slog.Logger
+	observe     func(context.Context, Event)
+}
+
+func resolve(o *Options) (settings, error) {
+	if o == nil {
+		o = &Options{}
+	}
+	p := o.Policy
+	switch {
+	case p.MaxActive < 0:
+		return settings{}, &ValidationError{Field: "Policy.MaxActive", Reason: "must not be negative"}
+	case p.MaxInGrace < 0:
+		return settings{}, &ValidationError{Field: "Policy.MaxInGrace", Reason: "must not be negative"}
+	case p.MaxGracePeriod < 0:
+		return settings{}, &ValidationError{Field: "Policy.MaxGracePeriod", Reason: "must not be negative"}
+	}
+	if p.MaxActive == 0 {
+		p.MaxActive = DefaultMaxActive
+	}
+	if p.MaxInGrace == 0 {
+		p.MaxInGrace = p.MaxActive
+	}
+	if p.MaxGracePeriod == 0 {
+		p.MaxGracePeriod = DefaultMaxGracePeriod
+	}
+	switch {
+	case p.KeepEnded == 0:
+		p.KeepEnded = DefaultKeepEnded
+	case p.KeepEnded < 0:
+		p.KeepEnded = 0
+	}
+	s := settings{
+		policy:      p,
+		format:      o.Format,
+		keyring:     o.Keyring,
+		digester:    secrets.NewDigester(o.Pepper),
+		now:         o.Now,
+		useInterval: o.UseInterval,
+		log:         o.Logger,
+		observe:     o.Observer,
+	}
+	if s.format == (secrets.Format{}) {
+		s.format = DefaultFormat
+	}
+	if err := s.format.Validate(); err != nil {
+		return settings{}, &ValidationError{Field: "Format", Reason: err.Error()}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	switch {
+	case s.useInterval == 0:
+		s.useInterval = DefaultUseInterval
+	case s.useInterval < 0:
+		s.useInterval = 0
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s, nil
+}
+
+func (p Policy) graceRange() string {
+	return fmt.Sprintf("must be from 0s to %v", p.MaxGracePeriod)
+}

@@ -1,0 +1,98 @@
+package rotation_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/rotation"
+)
+
+// TestRedaction formats and encodes every exported type that holds or
+// follows from a secret, every way Go can, and looks for the secret.
+func TestRedaction(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var events []rotation.Event
+	f := newFixture(t, func(o *rotation.Options) {
+		o.Logger = logger
+		o.Observer = func(ctx context.Context, e rotation.Event) {
+			events = append(events, e)
+			rotation.LogEvents(logger)(ctx, e)
+		}
+	})
+	ctx := t.Context()
+	iss := f.create(t, "acme", rotation.Spec{HMAC: true})
+	reg, err := f.r.Regenerate(ctx, "acme", iss.ID, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.r.Authenticate(ctx, reg.Value.Reveal(), rotation.Request{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := f.r.List(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, authErr := f.r.Authenticate(ctx, iss.Value.Reveal()+"x", rotation.Request{})
+
+	subjects := map[string]any{
+		"*Issued":     iss,
+		"Issued":      *iss,
+		"Regenerated": reg,
+		"Principal":   p,
+		"[]Secret":    list,
+		"Events":      events,
+		"AuthError":   authErr,
+	}
+	values := []string{iss.Value.Reveal(), reg.Value.Reveal()}
+	var forms []string
+	for _, v := range values {
+		forms = append(forms, v, hex.EncodeToString([]byte(v)), base64.StdEncoding.EncodeToString([]byte(v)))
+		// A Go-syntax dump would show the body between the prefix and the checksum.
+		forms = append(forms, v[8:40])
+	}
+	for name, subject := range subjects {
+		t.Run(name, func(t *testing.T) {
+			is := is.New(t)
+			var out []string
+			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
+				out = append(out, fmt.Sprintf(verb, subject))
+			}
+			if b, err := json.Marshal(subject); err == nil {
+				out = append(out, string(b))
+			}
+			var buf bytes.Buffer
+			slog.New(slog.NewTextHandler(&buf, nil)).Info("m", "v", subject)
+			slog.New(slog.NewJSONHandler(&buf, nil)).Info("m", "v", subject)
+			out = append(out, buf.String())
+			for _, o := range out {
+				for _, form := range forms {
+					is.True(!strings.Contains(o, form)) // no secret material in any output
+				}
+			}
+		})
+	}
+	t.Run("logs", func(t *testing.T) {
+		is := is.New(t)
+		is.True(logs.Len() > 0) // events were logged
+		for _, form := range forms {
+			is.True(!strings.Contains(logs.String(), form)) // with no secret material
+		}
+	})
+	t.Run("json refuses values", func(t *testing.T) {
+		is := is.New(t)
+		_, err := json.Marshal(iss)
+		is.True(err != nil) // encoding a result with its value fails loudly instead of leaking
+	})
+}
