@@ -1,0 +1,82 @@
+package sqlstore
+
+import (
+	"errors"
+	"strconv"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names the database behind a [*sql.DB], and so the SQL a [Store]
+// speaks to it. It is a plain value, safe for concurrent use. The zero
+// Dialect names none, and [New] panics on it.
+type Dialect int
+
+const (
+	// SQLite is SQLite through modernc.org/sqlite, the pure Go driver
+	// registered as "sqlite".
+	SQLite Dialect = iota + 1
+	// Postgres is PostgreSQL through github.com/jackc/pgx/v5/stdlib, the
+	// driver registered as "pgx".
+	Postgres
+)
+
+// String returns "sqlite" or "postgres".
+func (d Dialect) String() string {
+	switch d {
+	case SQLite:
+		return "sqlite"
+	case Postgres:
+		return "postgres"
+	}
+	return "Dialect(" + strconv.Itoa(int(d)) + ")"
+}
+
+// valid reports whether d is one of the dialects this package speaks.
+func (d Dialect) valid() bool { return d == SQLite || d == Postgres }
+
+// lockRowsQuery returns the ids of an owner's stored records and, on
+// PostgreSQL, locks their rows for the rest of the transaction. The lock
+// order is the byte order of the ids, the same order in which
+// [Store.RecordUses] updates rows, so the two never deadlock. SQLite needs
+// no row locks: a write transaction there holds the whole database.
+func (d Dialect) lockRowsQuery() string {
+	if d == Postgres {
+		return `SELECT id FROM secrets WHERE owner = $1 ORDER BY id COLLATE "C" FOR UPDATE`
+	}
+	return `SELECT id FROM secrets WHERE owner = $1`
+}
+
+// Error codes that the drivers report and this package tells apart.
+const (
+	pgUniqueViolation   = "23505" // unique_violation
+	pgDataExceptionFrom = "22"    // class 22: data exception, such as a NUL byte in text
+)
+
+// isUniqueViolation reports whether err is the database refusing a row
+// because a unique index already holds its key.
+func isUniqueViolation(err error) bool {
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		code := lite.Code()
+		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == pgUniqueViolation
+}
+
+// isBusy reports whether err is SQLite refusing a lock that another
+// connection holds.
+func isBusy(err error) bool {
+	var lite *sqlite.Error
+	return errors.As(err, &lite) && lite.Code()&0xff == sqlite3.SQLITE_BUSY
+}
+
+// isDataException reports whether err is the database refusing a value
+// it cannot hold, such as text with a NUL byte in PostgreSQL.
+func isDataException(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && len(pg.Code) == 5 && pg.Code[:2] == pgDataExceptionFrom
+}

@@ -1,0 +1,81 @@
+// Package sqlstore is a [store.Store] kept in a SQL database through
+// [database/sql]: an embedded SQLite file by default, and PostgreSQL when
+// several replicas of a service must share their secrets.
+//
+// [OpenSQLite] opens a file and [OpenPostgres] a connection string; [New]
+// takes a [*sql.DB] the caller has opened and keeps, with the [Dialect] it
+// speaks. Either way the tables are created or upgraded before the Store
+// is returned. Nothing is registered or started behind the caller's back:
+// the package keeps no global state and starts no goroutine.
+//
+// # Dialects
+//
+// [SQLite] works through modernc.org/sqlite, pure Go with no cgo, under
+// the driver name "sqlite". A database handed to [New] should be a file
+// whose connections set busy_timeout, so that a writer in another process
+// is waited for rather than reported as an error, and preferably
+// journal_mode=WAL, so that readers never wait for a writer; [OpenSQLite]
+// sets both, and foreign_keys. In-memory SQLite databases will not do:
+// each connection of a pool would get its own (package memstore is the
+// in-memory Store).
+//
+// [Postgres] works through github.com/jackc/pgx/v5/stdlib, under the
+// driver name "pgx", with PostgreSQL 11 or later. The tables go into the first schema of the
+// connection's search_path, which a connection string can set
+// (search_path=…), so several stores can share one database.
+//
+// Both keep the same columns: each owner is a row holding its keyset's
+// version, and each secret a row of its own, with its position in the
+// keyset, its digest under a unique index, and scopes, networks and
+// metadata as JSON. Times are kept as microseconds since the Unix epoch
+// and come back in UTC, so precision below the microsecond is lost.
+//
+// # Migrations
+//
+// The schema of each dialect is a sequence of numbered SQL files embedded
+// in the package, and the table rotor_migrations records which have been
+// applied. [New] applies the missing ones in one transaction, and
+// processes that start at once take turns: PostgreSQL serializes them with
+// a transaction-scoped advisory lock (one per schema), SQLite with the
+// write lock of BEGIN IMMEDIATE. A database that a newer release of this
+// package has migrated is refused with [ErrNewerSchema], never altered.
+//
+// # Concurrency
+//
+// A [Store] is safe for concurrent use by many goroutines and by many
+// processes sharing one database. [Store.Save] is a compare-and-swap: in
+// one transaction it moves the owner's version on only if it is still the
+// one the keyset was read at ([store.ErrConflict] otherwise), then writes
+// the owner's records, so the digest index changes in the same step.
+// [Store.Load] reads the version and the records in one statement, from
+// one snapshot. [Store.RecordUses] writes a whole batch in one
+// transaction, never changes a version, and only moves a last use forward;
+// Save compares last uses in the statement that writes, so a use recorded
+// while a save runs is not lost.
+//
+// On PostgreSQL, saves of one owner wait for each other on the owner's row
+// and then find its version moved; rows are locked in one order by saves
+// and recorded uses alike, so they do not deadlock. SQLite has one writer
+// at a time: writers of one Store queue in the process, heeding their
+// contexts, and writers of other processes wait in busy_timeout.
+//
+// # Errors
+//
+// Every error is an [*store.OpError] naming the operation ("load",
+// "save", "lookup", "record uses", and "open" or "migrate" when a Store is
+// made) and the owner, around a sentinel of package store, a context
+// error, or the driver's error. When the context ends, the cause is the
+// context's error, so [errors.Is] works with [context.Canceled] and
+// [context.DeadlineExceeded].
+//
+// # Security
+//
+// The database holds no plaintext: a record keeps the digest of its key,
+// a four-character hint and, for secrets that sign or verify HMACs, the
+// value sealed by a [secrets.Keyring] — as package store promises, and as
+// a test of this package checks by reading the raw SQLite file and every
+// PostgreSQL row. Error messages never show a digest, a secret or a
+// connection string (pgx's own messages about a string it cannot parse
+// are replaced); a failure to connect names the user, database and
+// address, never a password.
+package sqlstore

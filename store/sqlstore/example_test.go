@@ -1,0 +1,74 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/sqlstore"
+)
+
+// A store in a SQLite file keeps its keysets across restarts, and its
+// saves are compare-and-swaps on the keyset's version.
+func Example() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "rotor-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "rotor.db")
+
+	s, err := sqlstore.OpenSQLite(ctx, path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	digest := secrets.Digest(sha256.Sum256([]byte("sk_test_example")))
+	err = s.Save(ctx, store.Keyset{
+		Owner:   "acct_42",
+		Secrets: []store.Record{{ID: "key_1", Name: "CI", Hint: "mple", Digest: digest}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	// As after a restart: open the file again.
+	s, err = sqlstore.OpenSQLite(ctx, path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	ks, err := s.Load(ctx, "acct_42")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("version", ks.Version, "holds", ks.Secrets[0].ID)
+
+	stale := ks.Clone()
+	ks.Secrets[0].Name = "CI pipeline"
+	if err := s.Save(ctx, ks); err != nil {
+		log.Fatal(err)
+	}
+	stale.Secrets[0].Name = "Deploys"
+	err = s.Save(ctx, stale)
+	fmt.Println("stale save conflicts:", errors.Is(err, store.ErrConflict))
+
+	owner, rec, err := s.Lookup(ctx, digest)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(owner, rec.ID, rec.Name, rec.Hint)
+	// Output:
+	// version 1 holds key_1
+	// stale save conflicts: true
+	// acct_42 key_1 CI pipeline mple
+}

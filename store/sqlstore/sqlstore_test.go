@@ -1,0 +1,323 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/storetest"
+)
+
+func TestStore(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store) {
+		storetest.Run(t, func(t *testing.T) store.Store { return newStore(t) })
+	})
+}
+
+// forEachDialect runs test once per dialect, as the subtests sqlite and
+// postgres, with a constructor of fresh, empty stores of that dialect.
+func forEachDialect(t *testing.T, test func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		test(t, func(t *testing.T) *sqlstore.Store { return newSQLite(t) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		postgresDSN(t)
+		test(t, func(t *testing.T) *sqlstore.Store { return newPostgres(t) })
+	})
+}
+
+// newSQLite returns a Store over a new database file in a directory of
+// its own, closed when tb ends.
+func newSQLite(tb testing.TB) *sqlstore.Store {
+	tb.Helper()
+	s, err := sqlstore.OpenSQLite(tb.Context(), filepath.Join(tb.TempDir(), "rotor.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return s
+}
+
+// newPostgres returns a Store over a new, empty schema, closed and
+// dropped when tb ends. Its pool is bounded so that the 64 writers of the
+// conformance suite cannot use up the server's connections.
+func newPostgres(tb testing.TB) *sqlstore.Store {
+	tb.Helper()
+	db := openPostgres(tb, freshSchema(tb))
+	db.SetMaxOpenConns(16)
+	s, err := sqlstore.New(tb.Context(), db, sqlstore.Postgres)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// postgresDSN returns the connection string in ROTOR_POSTGRES_DSN.
+// Without one it skips tb, except under CI=true, where the PostgreSQL
+// tests must run and it fails tb instead.
+func postgresDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv("ROTOR_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("ROTOR_POSTGRES_DSN is not set; under CI=true the PostgreSQL tests must run (.ci/run sets it)")
+		}
+		tb.Skip("ROTOR_POSTGRES_DSN is not set; skipping the PostgreSQL tests")
+	}
+	return dsn
+}
+
+// openPostgres opens dsn, and closes the pool when tb ends.
+func openPostgres(tb testing.TB, dsn string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal("open postgres: the connection string does not parse")
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return db
+}
+
+// freshSchema creates a schema with a random name in the database of
+// ROTOR_POSTGRES_DSN, drops it when tb ends, and returns a connection
+// string whose connections use it.
+func freshSchema(tb testing.TB) string {
+	tb.Helper()
+	dsn := postgresDSN(tb)
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails
+	schema := "rotor_test_" + hex.EncodeToString(b[:])
+
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatal("open postgres: the connection string does not parse")
+	}
+	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
+		admin.Close()
+		tb.Fatalf("create schema: %v", err)
+	}
+	// Registered first, so it runs after the cleanups that close the
+	// pools using the schema.
+	tb.Cleanup(func() {
+		defer admin.Close()
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema: %v", err)
+		}
+	})
+
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			tb.Fatal("ROTOR_POSTGRES_DSN is not a valid URL")
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// Fixtures shared by the tests of this package.
+var (
+	base = time.Date(2025, time.March, 14, 9, 26, 53, 589793000, time.UTC)
+)
+
+// testDigest returns a distinct digest for each name.
+func testDigest(name string) secrets.Digest {
+	return secrets.Digest(sha256.Sum256([]byte("sqlstore test " + name)))
+}
+
+// testRecord returns a valid record whose digest is testDigest(id).
+func testRecord(id string) store.Record {
+	return store.Record{ID: id, Name: "key " + id, CreatedAt: base, UpdatedAt: base, Hint: "abcd", Digest: testDigest(id)}
+}
+
+func TestLoadKeepsOrderOfLastSave(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store) {
+		is := is.New(t)
+		ctx := t.Context()
+		s := newStore(t)
+		first := store.Keyset{Owner: "acme", Secrets: []store.Record{testRecord("a"), testRecord("b"), testRecord("c")}}
+		is.NoErr(s.Save(ctx, first)) // the first save works
+
+		ks, err := s.Load(ctx, "acme")
+		is.NoErr(err) // and loads
+		ks.Secrets = []store.Record{ks.Secrets[2], testRecord("d"), ks.Secrets[0]}
+		is.NoErr(s.Save(ctx, ks)) // a save that reorders, adds and removes works
+
+		got, err := s.Load(ctx, "acme")
+		is.NoErr(err) // and loads
+		var ids []string
+		for _, r := range got.Secrets {
+			ids = append(ids, r.ID)
+		}
+		if diff := cmp.Diff([]string{"c", "d", "a"}, ids); diff != "" {
+			t.Errorf("record order after a reordering save (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestOpError(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store) {
+		ctx := t.Context()
+		s := newStore(t)
+		if err := s.Save(ctx, store.Keyset{Owner: "acme", Secrets: []store.Record{testRecord("k1")}}); err != nil {
+			t.Fatal(err)
+		}
+		cancelled, cancel := context.WithCancel(ctx)
+		cancel()
+		_, loadErr := s.Load(ctx, "globex")
+		saveErr := s.Save(ctx, store.Keyset{Owner: "acme"})
+		dupErr := s.Save(ctx, store.Keyset{Owner: "globex", Secrets: []store.Record{testRecord("k1")}})
+		_, _, lookupErr := s.Lookup(ctx, secrets.Digest{1})
+		usesErr := s.RecordUses(cancelled, []store.Use{{Owner: "acme", SecretID: "k1", At: base}})
+
+		tests := []struct {
+			name  string
+			err   error
+			op    string
+			owner string
+			cause error
+		}{
+			{name: "Load", err: loadErr, op: "load", owner: "globex", cause: store.ErrNotFound},
+			{name: "SaveConflict", err: saveErr, op: "save", owner: "acme", cause: store.ErrConflict},
+			{name: "SaveDuplicate", err: dupErr, op: "save", owner: "globex", cause: store.ErrDuplicate},
+			{name: "Lookup", err: lookupErr, op: "lookup", owner: "", cause: store.ErrNotFound},
+			{name: "RecordUses", err: usesErr, op: "record uses", owner: "", cause: context.Canceled},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				is := is.New(t)
+				var oe *store.OpError
+				is.True(errors.As(tt.err, &oe))      // every error is an *OpError
+				is.Equal(oe.Op, tt.op)               // naming the operation
+				is.Equal(oe.Owner, tt.owner)         // and the owner
+				is.True(errors.Is(oe.Err, tt.cause)) // around the cause
+				var inner *store.OpError
+				is.True(!errors.As(oe.Err, &inner)) // wrapped once
+			})
+		}
+	})
+}
+
+func TestSavePostgresRefusesNUL(t *testing.T) {
+	is := is.New(t)
+	s := newPostgres(t)
+	err := s.Save(t.Context(), store.Keyset{Owner: "acme", Secrets: []store.Record{{ID: "a\x00b", Digest: testDigest("a")}}})
+	is.True(errors.Is(err, store.ErrInvalid)) // text PostgreSQL cannot hold is refused as invalid
+	_, err = s.Load(t.Context(), "acme")
+	is.True(errors.Is(err, store.ErrNotFound)) // and the refused save changed nothing
+}
+
+func TestOpenSQLiteRefusesNonFiles(t *testing.T) {
+	for _, path := range []string{"", ":memory:", "file:rotor.db?mode=memory"} {
+		t.Run(path, func(t *testing.T) {
+			is := is.New(t)
+			s, err := sqlstore.OpenSQLite(t.Context(), path)
+			var oe *store.OpError
+			is.True(errors.As(err, &oe)) // a path that names no file is refused
+			is.Equal(oe.Op, "open")      // when opening
+			is.True(s == nil)            // with no store
+		})
+	}
+}
+
+func TestErrorsOmitDSN(t *testing.T) {
+	const password = "hunter2-correct-horse"
+	openPostgres := func(ctx context.Context, dsn string) error {
+		_, err := sqlstore.OpenPostgres(ctx, dsn)
+		return err
+	}
+	newPostgres := func(ctx context.Context, dsn string) error {
+		db, err := sql.Open("pgx", dsn) // parses only when it connects
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		_, err = sqlstore.New(ctx, db, sqlstore.Postgres)
+		return err
+	}
+	tests := []struct {
+		name string
+		open func(ctx context.Context, dsn string) error
+		dsn  string
+	}{
+		// Port 1 on the loopback address refuses at once.
+		{name: "Unreachable", open: openPostgres, dsn: "postgres://rotor:" + password + "@127.0.0.1:1/rotor?sslmode=disable&connect_timeout=5"},
+		{name: "BadURL", open: openPostgres, dsn: "postgres://rotor:" + password + "@127.0.0.1:notaport/rotor"},
+		{name: "BadKeywords", open: openPostgres, dsn: "host=127.0.0.1 user=rotor password=" + password + " port=notaport"},
+		{name: "NewWithBadURL", open: newPostgres, dsn: "postgres://rotor:" + password + "@127.0.0.1:notaport/rotor"},
+		{name: "NewWithBadKeywords", open: newPostgres, dsn: "host=127.0.0.1 user=rotor password=" + password + " port=notaport"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			err := tt.open(t.Context(), tt.dsn)
+			is.True(err != nil) // the failure is reported
+			var oe *store.OpError
+			is.True(errors.As(err, &oe)) // as an *OpError
+			msg := err.Error()
+			for _, part := range []string{tt.dsn, password, "postgres://", "password", "port="} {
+				is.True(!strings.Contains(msg, part)) // that never shows the connection string, or a part of it
+			}
+		})
+	}
+}
+
+func TestNewPanicsOnProgrammerErrors(t *testing.T) {
+	db, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "rotor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	tests := []struct {
+		name string
+		db   *sql.DB
+		d    sqlstore.Dialect
+	}{
+		{name: "NilDB", db: nil, d: sqlstore.SQLite},
+		{name: "ZeroDialect", db: db, d: 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Error("New did not panic")
+				}
+			}()
+			_, _ = sqlstore.New(t.Context(), tt.db, tt.d)
+		})
+	}
+}
+
+func TestDialectString(t *testing.T) {
+	is := is.New(t)
+	is.Equal(sqlstore.SQLite.String(), "sqlite")         // the SQLite dialect names itself
+	is.Equal(sqlstore.Postgres.String(), "postgres")     // and so does PostgreSQL
+	is.Equal(sqlstore.Dialect(0).String(), "Dialect(0)") // and the zero Dialect shows its number
+}
