@@ -1,0 +1,108 @@
+package hmacsign
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// Sentinel errors. Every error this package returns that a caller may want to
+// branch on matches one of them with [errors.Is]. None of them, nor any error
+// that wraps them, ever holds a key, a MAC or the contents of a signature
+// header.
+var (
+	// ErrInvalidSignature is matched by every refusal of [Verifier.Verify]
+	// and [Verifier.VerifyRequest], whichever check failed. The more
+	// specific errors below match it too, except [ErrNoKeys], which a
+	// refusal matches along with it.
+	ErrInvalidSignature = errors.New("hmacsign: invalid signature")
+
+	// ErrMissingHeader means a header the scheme needs (id, timestamp or
+	// signature) is absent or empty.
+	ErrMissingHeader = fmt.Errorf("%w: missing header", ErrInvalidSignature)
+
+	// ErrMalformedHeader means a header is present but unusable: the
+	// timestamp is not a decimal integer, or the signature header holds no
+	// entry of a known version that decodes to a 32-byte MAC.
+	ErrMalformedHeader = fmt.Errorf("%w: malformed header", ErrInvalidSignature)
+
+	// ErrTimestampTooOld means the message's timestamp is further in the
+	// past than the verifier's tolerance.
+	ErrTimestampTooOld = fmt.Errorf("%w: timestamp too old", ErrInvalidSignature)
+
+	// ErrTimestampTooNew means the message's timestamp is further in the
+	// future than the verifier's tolerance.
+	ErrTimestampTooNew = fmt.Errorf("%w: timestamp too new", ErrInvalidSignature)
+
+	// ErrNoMatch means no signature entry matches any key valid for the
+	// owner at that instant.
+	ErrNoMatch = fmt.Errorf("%w: no matching signature", ErrInvalidSignature)
+
+	// ErrReplayed means the message verified but its id was already seen
+	// within the tolerance, as the verifier's [ReplayGuard] reports.
+	ErrReplayed = fmt.Errorf("%w: replayed message", ErrInvalidSignature)
+
+	// ErrNoKeys means the owner has no key valid now that the scheme can
+	// use. A [Signer] then refuses to sign, and a [Verifier] refuses every
+	// message (its error also matches [ErrInvalidSignature]): with nothing
+	// to check against, nothing is accepted.
+	ErrNoKeys = errors.New("hmacsign: no valid keys")
+
+	// ErrInvalidKey means [NewKey] refused its arguments. It comes as a
+	// [*KeyError].
+	ErrInvalidKey = errors.New("hmacsign: invalid key")
+
+	// ErrWeakKey means an HMAC key derived from a secret is shorter than
+	// [MinKeySize] bytes. It matches [ErrInvalidKey] and comes as a
+	// [*KeyError].
+	ErrWeakKey = fmt.Errorf("%w: weak key", ErrInvalidKey)
+
+	// ErrInvalidMessageID means [Signer.Sign] was given a message id that
+	// cannot travel in an HTTP header: every byte must be printable ASCII
+	// other than space.
+	ErrInvalidMessageID = errors.New("hmacsign: invalid message id")
+)
+
+// VerifyError reports why a message was refused. It matches
+// [ErrInvalidSignature] and its Err.
+//
+// It says which check failed and which header was at fault, never anything
+// about the keys, the expected MAC or the header's contents, so it is safe
+// to log and to send back to the sender.
+type VerifyError struct {
+	// Err is the specific sentinel: [ErrMissingHeader],
+	// [ErrMalformedHeader], [ErrTimestampTooOld], [ErrTimestampTooNew],
+	// [ErrNoMatch], [ErrNoKeys] or [ErrReplayed].
+	Err error
+	// Detail says what was wrong, such as "webhook-timestamp is not a
+	// decimal integer".
+	Detail string
+}
+
+// Error returns the failed check and the detail.
+func (e *VerifyError) Error() string { return e.Err.Error() + ": " + e.Detail }
+
+// Unwrap returns Err.
+func (e *VerifyError) Unwrap() error { return e.Err }
+
+// Is reports whether target is [ErrInvalidSignature], which every refusal
+// matches, even one whose Err does not wrap it ([ErrNoKeys]).
+func (e *VerifyError) Is(target error) bool { return target == ErrInvalidSignature }
+
+// KeyError reports a secret or id that [NewKey] refuses. It matches
+// [ErrInvalidKey], and [ErrWeakKey] when a derived key is too short.
+//
+// It holds the key's id, never the secret nor any part of it.
+type KeyError struct {
+	ID     string // the id given to NewKey
+	Reason string // which check failed, such as "empty id"
+	Err    error  // ErrWeakKey or ErrInvalidKey
+}
+
+// Error returns the id and the reason.
+func (e *KeyError) Error() string {
+	return "hmacsign: key " + strconv.Quote(e.ID) + ": " + e.Reason
+}
+
+// Unwrap returns Err.
+func (e *KeyError) Unwrap() error { return e.Err }

@@ -1,0 +1,138 @@
+package hmacsign_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+
+	"github.com/rotorkit/rotor/hmacsign"
+	"github.com/rotorkit/rotor/secrets"
+)
+
+// A secret rotated a minute ago with a grace window of five: messages carry
+// a signature from each secret, so a receiver that still holds only the old
+// one keeps verifying until the window ends.
+func Example() {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+
+	// In production these come from rotation.Rotator, or from your own
+	// configuration; never from source code.
+	current, err := hmacsign.NewKey("key_2", secrets.NewValue("whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="), time.Time{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	previous, err := hmacsign.NewKey("key_1", secrets.NewValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), now.Add(4*time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	signer := hmacsign.NewSigner(hmacsign.StaticKeys{current, previous}, &hmacsign.SignerOptions{Now: clock})
+	m, err := signer.Sign(ctx, "org_42", "msg_1", []byte(`{"type":"invoice.paid"}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("entries:", len(strings.Fields(m.Signature)))
+
+	// A receiver that has not switched yet.
+	receiver := hmacsign.NewVerifier(hmacsign.StaticKeys{previous}, &hmacsign.VerifierOptions{Now: clock})
+	keyID, err := receiver.Verify(ctx, "org_42", m)
+	fmt.Println("verified by", keyID, err)
+
+	// The payload changed on the way.
+	m.Payload = []byte(`{"type":"invoice.refunded"}`)
+	_, err = receiver.Verify(ctx, "org_42", m)
+	fmt.Println(errors.Is(err, hmacsign.ErrInvalidSignature), errors.Is(err, hmacsign.ErrNoMatch))
+	// Output:
+	// entries: 2
+	// verified by key_1 <nil>
+	// true true
+}
+
+func ExampleMiddleware() {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	key, err := hmacsign.NewKey("key_1", secrets.NewValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), time.Time{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys := hmacsign.StaticKeys{key}
+
+	// The receiving side: the owner is the last element of the path.
+	verifier := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: clock})
+	owner := func(r *http.Request) (string, error) {
+		owner, ok := strings.CutPrefix(r.URL.Path, "/hooks/")
+		if !ok || owner == "" {
+			return "", errors.New("no owner")
+		}
+		return owner, nil
+	}
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, _ := hmacsign.FromContext(r.Context())
+		body, _ := io.ReadAll(r.Body)
+		fmt.Printf("handler: owner %s, key %s, %d bytes\n", v.Owner, v.KeyID, len(body))
+	})
+	srv := httptest.NewServer(hmacsign.Middleware(verifier, owner, nil)(handler))
+	defer srv.Close()
+
+	// The sending side.
+	signer := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Now: clock})
+	send := func(payload string, m hmacsign.Message) {
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/hooks/org_42", strings.NewReader(payload))
+		if err != nil {
+			log.Fatal(err)
+		}
+		signer.SetHeaders(req.Header, m)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			fmt.Println(resp.StatusCode)
+			return
+		}
+		problem, _ := io.ReadAll(resp.Body)
+		fmt.Println(resp.StatusCode, resp.Header.Get("Content-Type"), string(problem))
+	}
+	m, err := signer.Sign(context.Background(), "org_42", "msg_1", []byte(`{"type":"ping"}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	send(`{"type":"ping"}`, m)
+	send(`{"type":"pong"}`, m)
+	// Output:
+	// handler: owner org_42, key key_1, 15 bytes
+	// 200
+	// 401 application/problem+json {"type":"about:blank","title":"Unauthorized","status":401,"detail":"webhook-signature matches no valid key","code":"no_matching_signature"}
+}
+
+func ExampleNewKey() {
+	_, err := hmacsign.NewKey("key_1", secrets.NewValue("whsec_c2hvcnQgc2VjcmV0"), time.Time{})
+	fmt.Println(err)
+	fmt.Println(errors.Is(err, hmacsign.ErrWeakKey))
+	// Output:
+	// hmacsign: key "key_1": webhook secret decodes to fewer than 16 bytes
+	// true
+}
+
+func ExampleVerifier_VerifyRequest() {
+	// GitHub's published example: no timestamp, the secret string as key.
+	key, err := hmacsign.NewKey("gh", secrets.NewValue("It's a Secret to Everybody"), time.Time{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub})
+	h := http.Header{}
+	h.Set("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+	keyID, err := v.VerifyRequest(context.Background(), "my-repo", h, []byte("Hello, World!"))
+	fmt.Println(keyID, err)
+	// Output: gh <nil>
+}

@@ -1,0 +1,160 @@
+package hmacsign
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+)
+
+// DefaultMaxBody is the largest body [Middleware] reads when
+// [MiddlewareOptions].MaxBody is zero: 1 MiB.
+const DefaultMaxBody = 1 << 20
+
+// MiddlewareOptions configures [Middleware]. The zero value, like a nil
+// pointer, means defaults.
+type MiddlewareOptions struct {
+	// MaxBody is the largest body, in bytes, that is read and verified; a
+	// larger one is answered 413. Zero means [DefaultMaxBody]; it must not
+	// be negative.
+	MaxBody int64
+}
+
+// Verified is what [Middleware] learned about a request it let through.
+// The zero value means nothing was verified.
+type Verified struct {
+	Owner     string // the owner the request was verified for
+	KeyID     string // the id of the key whose signature matched
+	MessageID string // the message id, if the scheme carries one
+}
+
+type verifiedKey struct{}
+
+// NewContext returns a copy of ctx that carries v, as [Middleware] does; it
+// is for testing handlers that call [FromContext].
+func NewContext(ctx context.Context, v Verified) context.Context {
+	return context.WithValue(ctx, verifiedKey{}, v)
+}
+
+// FromContext returns what [Middleware] verified about the request whose
+// context is ctx, and reports whether it did.
+func FromContext(ctx context.Context) (Verified, bool) {
+	v, ok := ctx.Value(verifiedKey{}).(Verified)
+	return v, ok
+}
+
+// Middleware returns net/http middleware that lets through only requests
+// signed for their owner. For each request it asks owner for the owner
+// whose keys must have signed it (from the path, a host name, a header),
+// reads the body up to the limit, verifies it with v, puts the body back
+// for the next handler and the [Verified] result in the request's context
+// (see [FromContext]).
+//
+// Refusals are RFC 9457 problem details, Content-Type
+// application/problem+json, with members type ("about:blank"), title,
+// status, detail (which check failed) and code (a machine-readable name of
+// it, such as "timestamp_too_old"). They never hold secret material, the
+// signature, nor the text of an error from owner:
+//
+//   - 401 when owner fails or the request does not verify;
+//   - 413 when the body is larger than the limit;
+//   - 400 when the body cannot be read;
+//   - 500 when the key source or the replay guard fails, so that the
+//     sender retries later instead of taking the refusal as final.
+//
+// It panics if v or owner is nil or opts.MaxBody is negative.
+func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *MiddlewareOptions) func(http.Handler) http.Handler {
+	if v == nil || owner == nil {
+		panic("hmacsign: Middleware with a nil Verifier or owner func")
+	}
+	maxBody := int64(DefaultMaxBody)
+	if opts != nil && opts.MaxBody < 0 {
+		panic("hmacsign: negative MiddlewareOptions.MaxBody")
+	}
+	if opts != nil && opts.MaxBody > 0 {
+		maxBody = opts.MaxBody
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			who, err := owner(r)
+			if err != nil {
+				writeProblem(w, http.StatusUnauthorized, "unknown_owner", "the request names no known owner")
+				return
+			}
+			if r.ContentLength > maxBody {
+				writeProblem(w, http.StatusRequestEntityTooLarge, "body_too_large", "the body is larger than the limit")
+				return
+			}
+			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+			if err != nil {
+				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+					writeProblem(w, http.StatusRequestEntityTooLarge, "body_too_large", "the body is larger than the limit")
+					return
+				}
+				writeProblem(w, http.StatusBadRequest, "unreadable_body", "the body could not be read")
+				return
+			}
+			m := v.scheme.read(r.Header, body)
+			keyID, err := v.verify(r.Context(), who, &m)
+			if err != nil {
+				if verr, ok := errors.AsType[*VerifyError](err); ok {
+					writeProblem(w, http.StatusUnauthorized, problemCode(verr.Err), verr.Detail)
+					return
+				}
+				// A key source or replay guard failed: its text may name
+				// internals, so it stays out of the answer.
+				writeProblem(w, http.StatusInternalServerError, "internal_error", "the signature could not be checked")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.ContentLength = int64(len(body))
+			ctx := NewContext(r.Context(), Verified{Owner: who, KeyID: keyID, MessageID: m.ID})
+			next.ServeHTTP(w, r.WithContext(ctx))
+		})
+	}
+}
+
+func problemCode(err error) string {
+	switch err {
+	case ErrMissingHeader:
+		return "missing_header"
+	case ErrMalformedHeader:
+		return "malformed_header"
+	case ErrTimestampTooOld:
+		return "timestamp_too_old"
+	case ErrTimestampTooNew:
+		return "timestamp_too_new"
+	case ErrNoMatch:
+		return "no_matching_signature"
+	case ErrNoKeys:
+		return "no_valid_keys"
+	case ErrReplayed:
+		return "replayed"
+	}
+	return "invalid_signature"
+}
+
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+func writeProblem(w http.ResponseWriter, status int, code, detail string) {
+	body, _ := json.Marshal(problem{ // a struct of strings and an int always marshals
+		Type:   "about:blank",
+		Title:  http.StatusText(status),
+		Status: status,
+		Detail: detail,
+		Code:   code,
+	})
+	h := w.Header()
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

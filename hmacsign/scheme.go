@@ -1,0 +1,276 @@
+package hmacsign
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"strings"
+)
+
+// Scheme is a wire format for signatures: which headers carry a message,
+// what content is signed, how entries are written, and how a secret becomes
+// the HMAC key. The set is closed: [StandardWebhooks], [Stripe] and
+// [GitHub]. All three are verified by the same rotation-aware code.
+//
+// A Scheme is safe for concurrent use. Each prints its name with fmt.
+type Scheme interface {
+	spec() *scheme
+}
+
+var (
+	// StandardWebhooks is the Standard Webhooks v1 format, the default:
+	// headers webhook-id, webhook-timestamp and webhook-signature, the
+	// last holding space-separated "v1,<base64>" entries, each the
+	// HMAC-SHA256 of id.timestamp.payload in standard, padded base64. The
+	// key is the standard derivation: a whsec_ secret's decoded bytes.
+	StandardWebhooks Scheme = standardWebhooksScheme
+
+	// Stripe is Stripe's format: one header, Stripe-Signature, holding
+	// "t=<timestamp>,v1=<hex>[,v1=<hex>…]", each v1 the HMAC-SHA256 of
+	// timestamp.payload in lower-case hex. Several v1 entries appear while
+	// a secret rolls; entries of other schemes (v0) are skipped. The key is
+	// the raw derivation: the whole secret string. There is no message id
+	// on the wire; [Message.ID] is left empty when reading.
+	Stripe Scheme = stripeScheme
+
+	// GitHub is GitHub's format: X-Hub-Signature-256 holding
+	// "sha256=<hex>", the HMAC-SHA256 of the payload alone. The key is the
+	// raw derivation. There is no timestamp, so a verifier checks no
+	// tolerance; the message id, when present, is X-GitHub-Delivery. The
+	// header holds one signature, so a [Signer] signs with the first
+	// signing key only; a [Verifier] accepts several comma-separated
+	// entries.
+	GitHub Scheme = gitHubScheme
+)
+
+// The schemes themselves, kept out of the exported declarations.
+var (
+	standardWebhooksScheme = &scheme{
+		name:        "standard-webhooks",
+		kind:        kindStandard,
+		deriv:       standard,
+		sigHeader:   "Webhook-Signature",
+		sigName:     "webhook-signature",
+		idHeader:    "Webhook-Id",
+		idName:      "webhook-id",
+		tsHeader:    "Webhook-Timestamp",
+		tsName:      "webhook-timestamp",
+		needID:      true,
+		timestamped: true,
+	}
+
+	stripeScheme = &scheme{
+		name:        "stripe",
+		kind:        kindStripe,
+		deriv:       raw,
+		sigHeader:   "Stripe-Signature",
+		sigName:     "Stripe-Signature",
+		tsName:      "Stripe-Signature timestamp (t=)",
+		timestamped: true,
+	}
+
+	gitHubScheme = &scheme{
+		name:      "github",
+		kind:      kindGitHub,
+		deriv:     raw,
+		sigHeader: "X-Hub-Signature-256",
+		sigName:   "X-Hub-Signature-256",
+		idHeader:  "X-Github-Delivery", // X-GitHub-Delivery, canonical
+		idName:    "X-GitHub-Delivery",
+	}
+)
+
+type schemeKind uint8
+
+const (
+	kindStandard schemeKind = iota
+	kindStripe
+	kindGitHub
+)
+
+type scheme struct {
+	name  string
+	kind  schemeKind
+	deriv derivation
+	// Header keys in canonical form, so that reading is a map lookup
+	// without canonicalizing; names as the scheme spells them, for errors.
+	sigHeader, sigName string
+	idHeader, idName   string // none for Stripe
+	tsHeader, tsName   string // none for Stripe (in the signature) and GitHub
+	needID             bool   // a message without an id is refused
+	timestamped        bool   // the timestamp is signed and checked
+}
+
+func (s *scheme) spec() *scheme { return s }
+
+// String returns the scheme's name: "standard-webhooks", "stripe" or
+// "github".
+func (s *scheme) String() string { return s.name }
+
+func header(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// read returns the message that h and payload carry. Missing parts are
+// left empty, for the verifier to refuse.
+func (s *scheme) read(h http.Header, payload []byte) Message {
+	m := Message{Signature: header(h, s.sigHeader), Payload: payload}
+	if s.idHeader != "" {
+		m.ID = header(h, s.idHeader)
+	}
+	switch s.kind {
+	case kindStandard:
+		m.Timestamp = header(h, s.tsHeader)
+	case kindStripe:
+		m.Timestamp = stripeTimestamp(m.Signature)
+	}
+	return m
+}
+
+// stripeTimestamp returns the value of the first t= element of a
+// Stripe-Signature header, or "".
+func stripeTimestamp(sig string) string {
+	for sig != "" {
+		var e string
+		e, sig, _ = strings.Cut(sig, ",")
+		if v, ok := strings.CutPrefix(e, "t="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// write sets the headers that carry m.
+func (s *scheme) write(h http.Header, m Message) {
+	switch s.kind {
+	case kindStandard:
+		h.Set(s.idHeader, m.ID)
+		h.Set(s.tsHeader, m.Timestamp)
+	case kindGitHub:
+		if m.ID != "" {
+			h.Set(s.idHeader, m.ID)
+		}
+	}
+	h.Set(s.sigHeader, m.Signature)
+}
+
+// Sizes of a MAC written in each encoding. Standard Webhooks uses padded
+// base64, so exactly one string stands for each MAC.
+const (
+	macSize    = 32 // HMAC-SHA256
+	base64Size = (macSize + 2) / 3 * 4
+	hexSize    = 2 * macSize
+)
+
+// parseEntries decodes the usable entries of a signature header into e, at
+// most maxEntries of them. Entries of unknown versions and entries that do
+// not decode to a MAC are skipped.
+func (s *scheme) parseEntries(sig string, e *entries) {
+	e.n = 0
+	sep, prefix := byte(','), "sha256="
+	switch s.kind {
+	case kindStandard:
+		sep, prefix = ' ', "v1,"
+	case kindStripe:
+		prefix = "v1="
+	}
+	for sig != "" && e.n < maxEntries {
+		var entry string
+		if i := strings.IndexByte(sig, sep); i >= 0 {
+			entry, sig = sig[:i], sig[i+1:]
+		} else {
+			entry, sig = sig, ""
+		}
+		v, ok := strings.CutPrefix(entry, prefix)
+		if !ok {
+			continue
+		}
+		if s.kind == kindStandard {
+			ok = decodeBase64MAC(&e.mac[e.n], v)
+		} else {
+			ok = decodeHexMAC(&e.mac[e.n], v)
+		}
+		if ok {
+			e.n++
+		}
+	}
+}
+
+// Decoding tables: the value of each character, or invalid.
+const invalid = 0xff
+
+var base64Value, hexValue = func() (b, h [256]byte) {
+	for i := range b {
+		b[i], h[i] = invalid, invalid
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range len(alphabet) {
+		b[alphabet[i]] = byte(i)
+	}
+	for i := range 10 {
+		h['0'+i] = byte(i)
+	}
+	for i := range 6 {
+		h['a'+i], h['A'+i] = byte(10+i), byte(10+i)
+	}
+	return b, h
+}()
+
+// decodeBase64MAC decodes s into dst and reports whether s is the
+// canonical, padded, standard base64 of 32 bytes: 43 characters of the
+// alphabet, the last with its two unused bits zero, and "=". It reads the
+// string in place, which encoding/base64 cannot do without a copy.
+func decodeBase64MAC(dst *[macSize]byte, s string) bool {
+	if len(s) != base64Size || s[base64Size-1] != '=' {
+		return false
+	}
+	var bad byte // collects the bits that only invalid values have
+	for q := range macSize / 3 {
+		a, b, c, d := base64Value[s[4*q]], base64Value[s[4*q+1]], base64Value[s[4*q+2]], base64Value[s[4*q+3]]
+		bad |= a | b | c | d
+		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
+		dst[3*q], dst[3*q+1], dst[3*q+2] = byte(v>>16), byte(v>>8), byte(v)
+	}
+	const last = macSize / 3 * 4 // the quantum that holds the last 2 bytes
+	a, b, c := base64Value[s[last]], base64Value[s[last+1]], base64Value[s[last+2]]
+	bad |= a | b | c
+	v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6
+	dst[macSize-2], dst[macSize-1] = byte(v>>16), byte(v>>8)
+	return bad&0xc0 == 0 && c&0x03 == 0
+}
+
+// decodeHexMAC decodes s into dst and reports whether s is 64 hex digits,
+// in either case.
+func decodeHexMAC(dst *[macSize]byte, s string) bool {
+	if len(s) != hexSize {
+		return false
+	}
+	var bad byte
+	for i := range macSize {
+		hi, lo := hexValue[s[2*i]], hexValue[s[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo&0x0f
+	}
+	return bad&0xf0 == 0
+}
+
+// appendEntry appends one signature entry for mac to b, with its separator
+// unless it is the first.
+func (s *scheme) appendEntry(b []byte, mac []byte, first bool) []byte {
+	switch s.kind {
+	case kindStandard:
+		if !first {
+			b = append(b, ' ')
+		}
+		b = append(b, "v1,"...)
+		return base64.StdEncoding.AppendEncode(b, mac)
+	case kindStripe:
+		b = append(b, ",v1="...)
+	default:
+		b = append(b, "sha256="...)
+	}
+	return hex.AppendEncode(b, mac)
+}

@@ -1,0 +1,118 @@
+package hmacsign
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// SignerOptions configures a [Signer]. The zero value, like a nil pointer,
+// means defaults.
+type SignerOptions struct {
+	// Scheme is the wire format. Nil means [StandardWebhooks].
+	Scheme Scheme
+	// Now is the signer's clock: it stamps messages and decides which keys
+	// are valid. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Signer signs an owner's outgoing messages with every key the owner signs
+// with at that instant, the designated key first: while a rotated secret is
+// in its grace window, each message carries a signature from the new secret
+// and one from the old, so receivers that have not switched yet keep
+// verifying.
+//
+// A Signer is safe for concurrent use. Its zero value is not usable; use
+// [NewSigner].
+type Signer struct {
+	keys   KeySource
+	scheme *scheme
+	now    func() time.Time
+}
+
+// NewSigner returns a Signer that gets keys from keys. opts may be nil. It
+// panics if keys is nil.
+func NewSigner(keys KeySource, opts *SignerOptions) *Signer {
+	if keys == nil {
+		panic("hmacsign: NewSigner with a nil KeySource")
+	}
+	s := &Signer{keys: keys, scheme: standardWebhooksScheme, now: time.Now}
+	if opts != nil && opts.Scheme != nil {
+		s.scheme = opts.Scheme.spec()
+	}
+	if opts != nil && opts.Now != nil {
+		s.now = opts.Now
+	}
+	return s
+}
+
+// Scheme returns the signer's wire format.
+func (s *Signer) Scheme() Scheme { return s.scheme }
+
+// Sign signs payload as message id of owner, stamped now. An empty id gets
+// a [NewMessageID]; any other must be printable ASCII without spaces, else
+// Sign fails with [ErrInvalidMessageID].
+//
+// The signature holds one entry per key of [KeySource.SigningKeys] that is
+// valid now and usable by the scheme, in the source's order ([GitHub] takes
+// the first only). With no such key, Sign fails with an error matching
+// [ErrNoKeys]: it never returns an unsigned message. An error from the
+// source is returned wrapped.
+//
+// The returned Message shares payload; put it on a request with
+// [Signer.SetHeaders].
+func (s *Signer) Sign(ctx context.Context, owner, id string, payload []byte) (Message, error) {
+	if id == "" {
+		id = NewMessageID()
+	} else if !validMessageID(id) {
+		return Message{}, fmt.Errorf("%w: %q", ErrInvalidMessageID, id)
+	}
+	keys, err := s.keys.SigningKeys(ctx, owner)
+	if err != nil {
+		return Message{}, fmt.Errorf("hmacsign: signing keys of owner %q: %w", owner, err)
+	}
+	sch := s.scheme
+	now := s.now()
+	m := Message{ID: id, Payload: payload}
+	if sch.timestamped {
+		m.Timestamp = strconv.FormatInt(now.Unix(), 10)
+	}
+
+	var b []byte
+	var sum [macSize]byte
+	if sch.kind == kindStripe {
+		b = append(b, "t="...)
+		b = append(b, m.Timestamp...)
+	}
+	n := 0
+	for _, k := range keys {
+		mk := k.mac(sch.deriv)
+		if mk == nil || !k.ValidAt(now) {
+			continue
+		}
+		mk.sum(&sum, sch, &m)
+		b = sch.appendEntry(b, sum[:], n == 0)
+		n++
+		if sch.kind == kindGitHub {
+			break
+		}
+	}
+	if n == 0 {
+		return Message{}, fmt.Errorf("hmacsign: signing for owner %q with %s: %w", owner, sch.name, ErrNoKeys)
+	}
+	m.Signature = string(b)
+	return m, nil
+}
+
+// SetHeaders sets on h the headers that carry m in the signer's scheme,
+// replacing any already there.
+func (s *Signer) SetHeaders(h http.Header, m Message) { s.scheme.write(h, m) }
+
+// Header returns a new header holding m in the signer's scheme.
+func (s *Signer) Header(m Message) http.Header {
+	h := make(http.Header, 3)
+	s.scheme.write(h, m)
+	return h
+}

@@ -1,0 +1,199 @@
+package hmacsign_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/hmacsign"
+)
+
+func TestSignEntries(t *testing.T) {
+	keyA := newKey(t, "a", secretA, time.Time{})
+	keyB := newKey(t, "b", secretB, t0.Add(time.Minute)) // in grace for a minute
+	keyC := newKey(t, "c", secretC, time.Time{})
+	expired := newKey(t, "x", secretB, t0)
+	rawOnly := newKey(t, "s", "whsec_test_secret", time.Time{})
+	entryOf := func(scheme hmacsign.Scheme, k hmacsign.Key) string {
+		m := sign(t, hmacsign.StaticKeys{k}, scheme, t0, "msg_1", payload)
+		if scheme == hmacsign.Stripe {
+			return strings.TrimPrefix(m.Signature, fmt.Sprintf("t=%d,", t0.Unix()))
+		}
+		return m.Signature
+	}
+	tests := []struct {
+		name   string
+		scheme hmacsign.Scheme
+		keys   hmacsign.StaticKeys
+		want   string
+	}{
+		{"one key", hmacsign.StandardWebhooks, hmacsign.StaticKeys{keyA}, entryOf(nil, keyA)},
+		{"grace: both, designated first", hmacsign.StandardWebhooks, hmacsign.StaticKeys{keyA, keyB}, entryOf(nil, keyA) + " " + entryOf(nil, keyB)},
+		{"order kept", hmacsign.StandardWebhooks, hmacsign.StaticKeys{keyB, keyA}, entryOf(nil, keyB) + " " + entryOf(nil, keyA)},
+		{"expired skipped", hmacsign.StandardWebhooks, hmacsign.StaticKeys{expired, keyA, hmacsign.Key{}}, entryOf(nil, keyA)},
+		{"raw-only skipped", hmacsign.StandardWebhooks, hmacsign.StaticKeys{rawOnly, keyC}, entryOf(nil, keyC)},
+		{"stripe: both v1", hmacsign.Stripe, hmacsign.StaticKeys{keyA, rawOnly}, fmt.Sprintf("t=%d,", t0.Unix()) + entryOf(hmacsign.Stripe, keyA) + "," + entryOf(hmacsign.Stripe, rawOnly)},
+		{"github: first only", hmacsign.GitHub, hmacsign.StaticKeys{expired, keyC, keyA}, entryOf(hmacsign.GitHub, keyC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := sign(t, tt.keys, tt.scheme, t0, "msg_1", payload)
+			if diff := cmp.Diff(tt.want, m.Signature); diff != "" {
+				t.Errorf("Signature mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestSignMessage(t *testing.T) {
+	is := is.New(t)
+	key := newKey(t, "a", secretA, time.Time{})
+	body := []byte(payload)
+	m, err := hmacsign.NewSigner(hmacsign.StaticKeys{key}, &hmacsign.SignerOptions{Now: fixed(t0.Add(999 * time.Millisecond))}).
+		Sign(t.Context(), "owner", "msg_1", body)
+	is.NoErr(err)                                                                   // signing works
+	is.Equal(m.ID, "msg_1")                                                         // the id is kept
+	is.Equal(m.Timestamp, fmt.Sprint(t0.Unix()))                                    // the timestamp is now, in whole seconds
+	is.True(regexp.MustCompile(`^v1,[A-Za-z0-9+/]{43}=$`).MatchString(m.Signature)) // one padded base64 entry
+	is.Equal(&m.Payload[0], &body[0])                                               // the payload is shared, not copied
+
+	gen, err := hmacsign.NewSigner(hmacsign.StaticKeys{key}, nil).Sign(t.Context(), "owner", "", body)
+	is.NoErr(err)                              // an empty id is fine
+	is.True(strings.HasPrefix(gen.ID, "msg_")) // and gets a new one
+	is.True(gen.ID != hmacsign.NewMessageID()) // which is random
+}
+
+func TestSignRefuses(t *testing.T) {
+	key := newKey(t, "a", secretA, time.Time{})
+	tests := []struct {
+		name   string
+		keys   hmacsign.KeySource
+		scheme hmacsign.Scheme
+		id     string
+		want   error
+	}{
+		{"no keys", hmacsign.StaticKeys{}, nil, "msg_1", hmacsign.ErrNoKeys},
+		{"only expired keys", hmacsign.StaticKeys{newKey(t, "x", secretA, t0)}, nil, "msg_1", hmacsign.ErrNoKeys},
+		{"only a raw key for standard webhooks", hmacsign.StaticKeys{newKey(t, "s", "whsec_test_secret", time.Time{})}, nil, "msg_1", hmacsign.ErrNoKeys},
+		{"unknown owner", ownerKeys{"other": {key}}, nil, "msg_1", hmacsign.ErrNoKeys},
+		{"source fails", failingSource{context.Canceled}, nil, "msg_1", context.Canceled},
+		{"id with space", hmacsign.StaticKeys{key}, nil, "msg 1", hmacsign.ErrInvalidMessageID},
+		{"id with newline", hmacsign.StaticKeys{key}, nil, "msg_1\r\nX-Evil: 1", hmacsign.ErrInvalidMessageID},
+		{"id not ascii", hmacsign.StaticKeys{key}, hmacsign.GitHub, "msg_é", hmacsign.ErrInvalidMessageID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			s := hmacsign.NewSigner(tt.keys, &hmacsign.SignerOptions{Scheme: tt.scheme, Now: fixed(t0)})
+			m, err := s.Sign(t.Context(), "owner", tt.id, []byte(payload))
+			is.True(errors.Is(err, tt.want))                       // the refusal says why
+			is.Equal(m, hmacsign.Message{})                        // never an unsigned message
+			is.True(!errors.Is(err, hmacsign.ErrInvalidSignature)) // signing errors are not verification errors
+		})
+	}
+}
+
+func TestSignerHeaders(t *testing.T) {
+	m := hmacsign.Message{ID: "msg_1", Timestamp: "1614265330", Signature: "SIG"}
+	tests := []struct {
+		name   string
+		scheme hmacsign.Scheme
+		want   http.Header
+	}{
+		{"standard webhooks", nil, http.Header{
+			"Webhook-Id":        {"msg_1"},
+			"Webhook-Timestamp": {"1614265330"},
+			"Webhook-Signature": {"SIG"},
+		}},
+		{"stripe", hmacsign.Stripe, http.Header{"Stripe-Signature": {"SIG"}}},
+		{"github", hmacsign.GitHub, http.Header{"X-Hub-Signature-256": {"SIG"}, "X-Github-Delivery": {"msg_1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := hmacsign.NewSigner(hmacsign.StaticKeys{}, &hmacsign.SignerOptions{Scheme: tt.scheme})
+			if diff := cmp.Diff(tt.want, s.Header(m)); diff != "" {
+				t.Errorf("Header mismatch (-want +got):\n%s", diff)
+			}
+			h := http.Header{"Content-Type": {"application/json"}, "Webhook-Signature": {"old"}, "Stripe-Signature": {"old"}, "X-Hub-Signature-256": {"old"}}
+			s.SetHeaders(h, m)
+			for k, v := range tt.want {
+				if diff := cmp.Diff(v, h[k]); diff != "" {
+					t.Errorf("SetHeaders %s mismatch (-want +got):\n%s", k, diff)
+				}
+			}
+			if h.Get("Content-Type") != "application/json" {
+				t.Error("SetHeaders dropped another header")
+			}
+		})
+	}
+}
+
+func TestSchemeNames(t *testing.T) {
+	is := is.New(t)
+	is.Equal(fmt.Sprint(hmacsign.StandardWebhooks), "standard-webhooks")                         // schemes print their names
+	is.Equal(fmt.Sprint(hmacsign.Stripe), "stripe")                                              // for logs
+	is.Equal(fmt.Sprint(hmacsign.GitHub), "github")                                              // and errors
+	is.Equal(hmacsign.NewSigner(hmacsign.StaticKeys{}, nil).Scheme(), hmacsign.StandardWebhooks) // the default scheme
+}
+
+func TestNewMessageID(t *testing.T) {
+	is := is.New(t)
+	seen := map[string]bool{}
+	for range 1000 {
+		id := hmacsign.NewMessageID()
+		is.True(regexp.MustCompile(`^msg_[A-Z2-7]{26}$`).MatchString(id)) // "msg_" and 26 base32 characters
+		is.True(!seen[id])                                                // never repeated
+		seen[id] = true
+	}
+}
+
+// TestSignedContent checks the signatures of every scheme against HMACs
+// computed the obvious way, for ids and timestamps around the size of the
+// buffer that carries them into the MAC.
+func TestSignedContent(t *testing.T) {
+	key := newKey(t, "k", secretA, time.Time{})
+	stdKey := string(mustDecode(t, strings.TrimPrefix(secretA, "whsec_")))
+	for _, n := range []int{1, 200, 240, 241, 242, 243, 244, 254, 255, 256, 257, 300, 1000} {
+		t.Run(fmt.Sprint("id of ", n), func(t *testing.T) {
+			is := is.New(t)
+			id := strings.Repeat("i", n)
+			ts := fmt.Sprint(t0.Unix())
+			m := sign(t, hmacsign.StaticKeys{key}, nil, t0, id, payload)
+			is.Equal(m.Signature, "v1,"+base64.StdEncoding.EncodeToString(refMAC(stdKey, id, ".", ts, ".", payload))) // Standard Webhooks signs id.timestamp.payload
+			_, err := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)}).Verify(t.Context(), "owner", m)
+			is.NoErr(err) // and verifies it
+
+			// A timestamp that long is not a time rotor accepts, but the
+			// content still has to be right for the MAC to be compared.
+			m.Timestamp = strings.Repeat("1", n)
+			v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)})
+			_, err = v.Verify(t.Context(), "owner", m)
+			is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // refused, without a panic
+		})
+	}
+	is := is.New(t)
+	ts := fmt.Sprint(t0.Unix())
+	stripe := sign(t, hmacsign.StaticKeys{key}, hmacsign.Stripe, t0, "", payload)
+	is.Equal(stripe.Signature, "t="+ts+",v1="+hex.EncodeToString(refMAC(secretA, ts, ".", payload))) // Stripe signs timestamp.payload with the whole secret
+	gh := sign(t, hmacsign.StaticKeys{key}, hmacsign.GitHub, t0, "", payload)
+	is.Equal(gh.Signature, "sha256="+hex.EncodeToString(refMAC(secretA, payload))) // GitHub signs the payload with the whole secret
+}
+
+func mustDecode(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
