@@ -33,6 +33,7 @@ const (
 	DefaultMaxGracePeriod = time.Hour
 	DefaultKeepEnded      = 10
 	DefaultUseInterval    = time.Minute
+	DefaultKeyRefresh     = 5 * time.Second
 )
 
 // DefaultFormat is the key format of secrets created without one: sk_live.
@@ -66,6 +67,13 @@ type Options struct {
 	// secret. 0 means one minute; negative writes on every use.
 	UseInterval time.Duration
 
+	// KeyRefresh is how long the HMAC keys built for an owner (see
+	// [Rotator.VerifyingKeys]) are reused before its keyset is read again.
+	// Changes made through this Rotator are seen at once; changes made by
+	// another process sharing the store are seen within KeyRefresh. 0
+	// means 5 seconds.
+	KeyRefresh time.Duration
+
 	// Logger receives the Rotator's own diagnostics, such as a failed
 	// write of recorded uses. nil discards them. Nothing logged holds
 	// secret material.
@@ -85,6 +93,7 @@ type settings struct {
 	digester    secrets.Digester
 	now         func() time.Time
 	useInterval time.Duration
+	keyRefresh  time.Duration
 	log         *slog.Logger
 	observe     func(context.Context, Event)
 }
@@ -124,6 +133,7 @@ func resolve(o *Options) (settings, error) {
 		digester:    secrets.NewDigester(o.Pepper),
 		now:         o.Now,
 		useInterval: o.UseInterval,
+		keyRefresh:  o.KeyRefresh,
 		log:         o.Logger,
 		observe:     o.Observer,
 	}
@@ -141,6 +151,12 @@ func resolve(o *Options) (settings, error) {
 		s.useInterval = DefaultUseInterval
 	case s.useInterval < 0:
 		s.useInterval = 0
+	}
+	switch {
+	case s.keyRefresh == 0:
+		s.keyRefresh = DefaultKeyRefresh
+	case s.keyRefresh < 0:
+		return settings{}, &ValidationError{Field: "KeyRefresh", Reason: "must not be negative"}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -23,6 +24,7 @@ type Rotator struct {
 	st   store.Store
 	set  settings
 	uses usage
+	keys sync.Map // owner → *keySnap, each immutable
 }
 
 // maxAttempts bounds the compare-and-swap retries of one change.
@@ -67,6 +69,10 @@ func (r *Rotator) update(ctx context.Context, owner string, change func(ks *stor
 			return err
 		}
 		err = r.st.Save(ctx, ks)
+		if err == nil {
+			r.forgetKeys(owner)
+			return nil
+		}
 		if !errors.Is(err, store.ErrConflict) {
 			return err
 		}
