@@ -182,49 +182,6 @@ func TestLoadKeepsOrderOfLastSave(t *testing.T) {
 	})
 }
 
-func TestOpError(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store) {
-		ctx := t.Context()
-		s := newStore(t)
-		if err := s.Save(ctx, store.Keyset{Owner: "acme", Secrets: []store.Record{testRecord("k1")}}); err != nil {
-			t.Fatal(err)
-		}
-		cancelled, cancel := context.WithCancel(ctx)
-		cancel()
-		_, loadErr := s.Load(ctx, "globex")
-		saveErr := s.Save(ctx, store.Keyset{Owner: "acme"})
-		dupErr := s.Save(ctx, store.Keyset{Owner: "globex", Secrets: []store.Record{testRecord("k1")}})
-		_, _, lookupErr := s.Lookup(ctx, secrets.Digest{1})
-		usesErr := s.RecordUses(cancelled, []store.Use{{Owner: "acme", SecretID: "k1", At: base}})
-
-		tests := []struct {
-			name  string
-			err   error
-			op    string
-			owner string
-			cause error
-		}{
-			{name: "Load", err: loadErr, op: "load", owner: "globex", cause: store.ErrNotFound},
-			{name: "SaveConflict", err: saveErr, op: "save", owner: "acme", cause: store.ErrConflict},
-			{name: "SaveDuplicate", err: dupErr, op: "save", owner: "globex", cause: store.ErrDuplicate},
-			{name: "Lookup", err: lookupErr, op: "lookup", owner: "", cause: store.ErrNotFound},
-			{name: "RecordUses", err: usesErr, op: "record uses", owner: "", cause: context.Canceled},
-		}
-		for _, tt := range tests {
-			t.Run(tt.name, func(t *testing.T) {
-				is := is.New(t)
-				var oe *store.OpError
-				is.True(errors.As(tt.err, &oe))      // every error is an *OpError
-				is.Equal(oe.Op, tt.op)               // naming the operation
-				is.Equal(oe.Owner, tt.owner)         // and the owner
-				is.True(errors.Is(oe.Err, tt.cause)) // around the cause
-				var inner *store.OpError
-				is.True(!errors.As(oe.Err, &inner)) // wrapped once
-			})
-		}
-	})
-}
-
 func TestSavePostgresRefusesNUL(t *testing.T) {
 	is := is.New(t)
 	s := newPostgres(t)

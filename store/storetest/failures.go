@@ -122,3 +122,46 @@ func testErrorsOmitDigests(t *testing.T, newStore func(t *testing.T) store.Store
 		})
 	}
 }
+
+// testOpErrors checks that every error is one *store.OpError naming the
+// operation and the owner around its cause, as the contract says.
+func testOpErrors(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	ctx := t.Context()
+	if err := s.Save(ctx, keyset("acme", 0, record("k1"))); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, loadErr := s.Load(ctx, "globex")
+	saveErr := s.Save(ctx, keyset("acme", 0))
+	dupErr := s.Save(ctx, keyset("globex", 0, record("k1")))
+	_, _, lookupErr := s.Lookup(ctx, digest("never saved"))
+	usesErr := s.RecordUses(cancelled, []store.Use{{Owner: "acme", SecretID: "k1", At: base}})
+
+	tests := []struct {
+		name  string
+		err   error
+		op    string
+		owner string
+		cause error
+	}{
+		{"Load", loadErr, "load", "globex", store.ErrNotFound},
+		{"SaveConflict", saveErr, "save", "acme", store.ErrConflict},
+		{"SaveDuplicate", dupErr, "save", "globex", store.ErrDuplicate},
+		{"Lookup", lookupErr, "lookup", "", store.ErrNotFound},
+		{"RecordUses", usesErr, "record uses", "", context.Canceled},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			var oe *store.OpError
+			is.True(errors.As(tt.err, &oe))      // every error is an *OpError
+			is.Equal(oe.Op, tt.op)               // naming the operation
+			is.Equal(oe.Owner, tt.owner)         // and the owner
+			is.True(errors.Is(oe.Err, tt.cause)) // around the cause
+			var inner *store.OpError
+			is.True(!errors.As(oe.Err, &inner)) // wrapped once
+		})
+	}
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SaveKeepsRecordedUse", testSaveKeepsRecordedUse},
 		{"CancelledContext", testCancelledContext},
 		{"ErrorsOmitDigests", testErrorsOmitDigests},
+		{"OpErrors", testOpErrors},
 		{"ConcurrentSaves", testConcurrentSaves},
 	}
 	for _, c := range checks {
