@@ -71,3 +71,13 @@ func (o ownerKeys) SigningKeys(_ context.Context, owner string) ([]hmacsign.Key,
 func (o ownerKeys) VerifyingKeys(_ context.Context, owner string) ([]hmacsign.Key, error) {
 	return o[owner], nil
 }
+
+// allSchemes names every scheme, for tests that must hold for each.
+var allSchemes = []struct {
+	name   string
+	scheme hmacsign.Scheme
+}{
+	{"standard webhooks", hmacsign.StandardWebhooks},
+	{"stripe", hmacsign.Stripe},
+	{"github", hmacsign.GitHub},
+}

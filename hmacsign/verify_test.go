@@ -275,15 +275,7 @@ func TestVerifySourceErrors(t *testing.T) {
 func TestVerifyRequest(t *testing.T) {
 	key := newKey(t, "k", secretA, time.Time{})
 	keys := hmacsign.StaticKeys{key}
-	tests := []struct {
-		name   string
-		scheme hmacsign.Scheme
-	}{
-		{"standard webhooks", hmacsign.StandardWebhooks},
-		{"stripe", hmacsign.Stripe},
-		{"github", hmacsign.GitHub},
-	}
-	for _, tt := range tests {
+	for _, tt := range allSchemes {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			signer := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Scheme: tt.scheme, Now: fixed(t0)})
@@ -391,15 +383,7 @@ func TestVerifyAllocatesNothing(t *testing.T) {
 		newKey(t, "k2", secretB, time.Time{}),
 		newKey(t, "k3", secretC, time.Time{}),
 	}
-	tests := []struct {
-		name   string
-		scheme hmacsign.Scheme
-	}{
-		{"standard webhooks", hmacsign.StandardWebhooks},
-		{"stripe", hmacsign.Stripe},
-		{"github", hmacsign.GitHub},
-	}
-	for _, tt := range tests {
+	for _, tt := range allSchemes {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			m := sign(t, keys[2:], tt.scheme, t0, "msg_1", payload)
