@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
-	"hash"
 	"io"
 )
 
@@ -35,11 +34,11 @@ func (d Digest) String() string { return "sha256:" + hex.EncodeToString(d[:4]) +
 type Digester struct {
 	// pepper is the HMAC key; zero means plain SHA-256.
 	pepper Value
-	// keyed is HMAC-SHA256 under pepper with the key pads already absorbed.
-	// It is shared by every copy of the Digester, so it is only ever
-	// cloned, never written to. Nil if the hash cannot be cloned (as in
-	// some FIPS 140 modes), in which case each digest keys a new HMAC.
-	keyed hash.Cloner
+	// pads holds the pepper's HMAC inner and outer key blocks, so a digest
+	// is two SHA-256 sums over stack buffers and allocates nothing. Behind
+	// a pointer so that fmt, which prints unexported fields, shows an
+	// address and never the pads; shared by copies and never written.
+	pads *[2 * sha256.BlockSize]byte
 }
 
 // NewDigester returns a Digester that computes HMAC-SHA256(pepper, key), or
@@ -48,39 +47,52 @@ func NewDigester(pepper Value) Digester {
 	if pepper.IsZero() {
 		return Digester{}
 	}
-	d := Digester{pepper: pepper}
-	h := hmac.New(sha256.New, []byte(pepper.Reveal()))
-	// Reset makes the HMAC save its keyed state, which every clone then
-	// restores instead of hashing the pads again.
-	h.Reset()
-	if c, ok := h.(hash.Cloner); ok {
-		if _, err := c.Clone(); err == nil {
-			d.keyed = c
-		}
+	key := []byte(pepper.Reveal())
+	if len(key) > sha256.BlockSize { // RFC 2104: long keys are hashed first
+		sum := sha256.Sum256(key)
+		key = sum[:]
 	}
-	return d
+	pads := new([2 * sha256.BlockSize]byte)
+	copy(pads[:], key)
+	copy(pads[sha256.BlockSize:], key)
+	for i := range sha256.BlockSize {
+		pads[i] ^= 0x36
+		pads[sha256.BlockSize+i] ^= 0x5c
+	}
+	return Digester{pepper: pepper, pads: pads}
 }
+
+// maxStackKey is the longest key digested without touching the heap.
+const maxStackKey = 128
 
 // Digest returns the digest of key, the full key string as presented.
 func (d Digester) Digest(key string) Digest {
-	if d.pepper.IsZero() {
+	if len(key) > maxStackKey {
+		return d.digestLong(key)
+	}
+	if d.pads == nil {
 		// Hashing a copy on the stack spares the heap copy that []byte(key)
 		// makes of keys longer than 32 bytes.
-		var buf [128]byte
-		if len(key) <= len(buf) {
-			return sha256.Sum256(buf[:copy(buf[:], key)])
-		}
+		var buf [maxStackKey]byte
+		return sha256.Sum256(buf[:copy(buf[:], key)])
+	}
+	var inner [sha256.BlockSize + maxStackKey]byte
+	copy(inner[:], d.pads[:sha256.BlockSize])
+	n := sha256.BlockSize + copy(inner[sha256.BlockSize:], key)
+	sum := sha256.Sum256(inner[:n])
+	var outer [sha256.BlockSize + sha256.Size]byte
+	copy(outer[:], d.pads[sha256.BlockSize:])
+	copy(outer[sha256.BlockSize:], sum[:])
+	return sha256.Sum256(outer[:])
+}
+
+// digestLong digests keys too long for the stack buffers; rotor's own keys
+// never are.
+func (d Digester) digestLong(key string) Digest {
+	if d.pads == nil {
 		return sha256.Sum256([]byte(key))
 	}
-	var h hash.Hash
-	if d.keyed != nil {
-		if c, err := d.keyed.Clone(); err == nil {
-			h = c
-		}
-	}
-	if h == nil {
-		h = hmac.New(sha256.New, []byte(d.pepper.Reveal()))
-	}
+	h := hmac.New(sha256.New, []byte(d.pepper.Reveal()))
 	_, _ = io.WriteString(h, key) // a hash.Hash never fails to write
 	var out Digest
 	h.Sum(out[:0])

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -136,4 +137,25 @@ func BenchmarkDigest(b *testing.B) {
 			h.Sum(nil)
 		}
 	})
+}
+
+// TestDigesterMatchesHMAC checks the stack-buffer HMAC against crypto/hmac
+// at the lengths where its paths change: peppers around the block size,
+// keys around the stack buffer.
+func TestDigesterMatchesHMAC(t *testing.T) {
+	for _, pepperLen := range []int{1, 32, 63, 64, 65, 100} {
+		for _, keyLen := range []int{0, 1, 49, 64, 128, 129, 300} {
+			t.Run(fmt.Sprintf("pepper%d/key%d", pepperLen, keyLen), func(t *testing.T) {
+				is := is.New(t)
+				pepper := strings.Repeat("P", pepperLen)
+				key := strings.Repeat("k", keyLen)
+				mac := hmac.New(sha256.New, []byte(pepper))
+				mac.Write([]byte(key))
+				got := secrets.NewDigester(secrets.NewValue(pepper)).Digest(key)
+				is.Equal(hex.EncodeToString(got[:]), hex.EncodeToString(mac.Sum(nil))) // the same as crypto/hmac
+				plain := sha256.Sum256([]byte(key))
+				is.Equal(secrets.Digester{}.Digest(key), secrets.Digest(plain)) // and the zero Digester is SHA-256
+			})
+		}
+	}
 }
