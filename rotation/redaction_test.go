@@ -3,18 +3,16 @@ package rotation_test
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/secrets/secretstest"
 )
 
 // TestRedaction formats and encodes every exported type that holds or
@@ -56,15 +54,12 @@ func TestRedaction(t *testing.T) {
 		"AuthError":   authErr,
 	}
 	values := []string{iss.Value.Reveal(), reg.Value.Reveal()}
-	var forms []string
-	for _, v := range values {
-		forms = append(forms, v, hex.EncodeToString([]byte(v)), base64.StdEncoding.EncodeToString([]byte(v)))
-		// A Go-syntax dump would show the body between the prefix and the checksum.
-		forms = append(forms, v[8:40])
+	for _, v := range values[:2] {
+		// A dump of a struct would show the body between prefix and checksum.
+		values = append(values, v[8:40])
 	}
 	for name, subject := range subjects {
 		t.Run(name, func(t *testing.T) {
-			is := is.New(t)
 			var out []string
 			for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "%d"} {
 				out = append(out, fmt.Sprintf(verb, subject))
@@ -77,18 +72,14 @@ func TestRedaction(t *testing.T) {
 			slog.New(slog.NewJSONHandler(&buf, nil)).Info("m", "v", subject)
 			out = append(out, buf.String())
 			for _, o := range out {
-				for _, form := range forms {
-					is.True(!strings.Contains(o, form)) // no secret material in any output
-				}
+				secretstest.NoLeak(t, o, values...) // no secret material in any output
 			}
 		})
 	}
 	t.Run("logs", func(t *testing.T) {
 		is := is.New(t)
-		is.True(logs.Len() > 0) // events were logged
-		for _, form := range forms {
-			is.True(!strings.Contains(logs.String(), form)) // with no secret material
-		}
+		is.True(logs.Len() > 0)                         // events were logged
+		secretstest.NoLeak(t, logs.String(), values...) // with no secret material
 	})
 	t.Run("json refuses values", func(t *testing.T) {
 		is := is.New(t)

@@ -12,6 +12,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/secrets/secretstest"
 )
 
 func digestHex(d secrets.Digest) string { return hex.EncodeToString(d[:]) }
@@ -98,7 +99,7 @@ func TestDigesterRedactsPepper(t *testing.T) {
 	d := secrets.NewDigester(secrets.NewValue(leakySecret))
 	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
 		t.Run(verb, func(t *testing.T) {
-			assertNoLeak(t, sprintf(verb, d), leakySecret)
+			secretstest.NoLeak(t, sprintf(verb, d), leakySecret)
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/secrets/secretstest"
 )
 
 // newKEK returns a fresh key-encryption key, failing t on error.
@@ -141,7 +142,7 @@ func TestNewKeyringRejects(t *testing.T) {
 			is.Equal(ke.Reason, tt.reason) // that says which argument is wrong and why
 			for _, kek := range append([]secrets.KEK{tt.primary}, tt.others...) {
 				if kek.Key.Len() >= 16 {
-					assertNoLeak(t, err.Error(), kek.Key.Reveal()) // never with key bytes
+					secretstest.NoLeak(t, err.Error(), kek.Key.Reveal()) // never with key bytes
 				}
 			}
 		})
@@ -254,7 +255,7 @@ func TestOpenRefuses(t *testing.T) {
 			got, err := tt.ring.Open(tt.id, tt.s)
 			is.True(errors.Is(err, tt.want)) // the sealed value does not open
 			is.True(got.IsZero())            // and no partial or wrong value comes out
-			assertNoLeak(t, err.Error(), sampleKey)
+			secretstest.NoLeak(t, err.Error(), sampleKey)
 		})
 	}
 }

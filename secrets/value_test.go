@@ -2,9 +2,7 @@ package secrets_test
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/gob"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -18,36 +16,11 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/secrets/secretstest"
 )
 
 // leakySecret is a made-up secret that every redaction test tries to leak.
 const leakySecret = "rtr_test_8fQ2xLz0PmVb7KcR4tYw1NdS6hJ9gE3aU5oI2kMnB0vXcZq7"
-
-// leakForms returns the forms in which a secret could show up in output:
-// itself, a distinctive piece of it, hex, base64 and a byte-slice dump.
-func leakForms(s string) []string {
-	return []string{
-		s,
-		s[len(s)-12:],
-		hex.EncodeToString([]byte(s)),
-		strings.ToUpper(hex.EncodeToString([]byte(s))),
-		hex.EncodeToString([]byte(s))[:24],
-		base64.StdEncoding.EncodeToString([]byte(s)),
-		base64.URLEncoding.EncodeToString([]byte(s)),
-		base64.StdEncoding.EncodeToString([]byte(s))[:24],
-		fmt.Sprint([]byte(s))[:24],
-	}
-}
-
-// assertNoLeak fails t if out holds s in any of its [leakForms].
-func assertNoLeak(t *testing.T, out, s string) {
-	t.Helper()
-	for _, form := range leakForms(s) {
-		if strings.Contains(out, form) {
-			t.Fatalf("output holds the secret (or a form of it): %q", out)
-		}
-	}
-}
 
 type exported struct {
 	Name string
@@ -90,11 +63,11 @@ func TestValueRedactsInFmt(t *testing.T) {
 	for _, sub := range subjects {
 		t.Run(sub.name, func(t *testing.T) {
 			for _, verb := range verbs {
-				assertNoLeak(t, fmt.Sprintf(verb, sub.x), leakySecret)
+				secretstest.NoLeak(t, fmt.Sprintf(verb, sub.x), leakySecret)
 			}
-			assertNoLeak(t, fmt.Sprint(sub.x), leakySecret)
-			assertNoLeak(t, fmt.Sprintln(sub.x, sub.x), leakySecret)
-			assertNoLeak(t, fmt.Errorf("wrapped: %v", sub.x).Error(), leakySecret)
+			secretstest.NoLeak(t, fmt.Sprint(sub.x), leakySecret)
+			secretstest.NoLeak(t, fmt.Sprintln(sub.x, sub.x), leakySecret)
+			secretstest.NoLeak(t, fmt.Errorf("wrapped: %v", sub.x).Error(), leakySecret)
 		})
 	}
 }
@@ -173,7 +146,7 @@ func TestValueRedactsInSlog(t *testing.T) {
 				if buf.Len() == 0 {
 					t.Fatal("nothing was logged")
 				}
-				assertNoLeak(t, buf.String(), leakySecret)
+				secretstest.NoLeak(t, buf.String(), leakySecret)
 			})
 		}
 	}
@@ -219,8 +192,8 @@ func TestValueDoesNotEncode(t *testing.T) {
 			out, err := tt.encode()
 			is.True(err != nil)                              // encoding a secret must fail
 			is.True(errors.Is(err, secrets.ErrNotEncodable)) // and say why with the sentinel
-			assertNoLeak(t, string(out), leakySecret)
-			assertNoLeak(t, err.Error(), leakySecret)
+			secretstest.NoLeak(t, string(out), leakySecret)
+			secretstest.NoLeak(t, err.Error(), leakySecret)
 		})
 	}
 }

@@ -1,0 +1,55 @@
+// Package secretstest helps tests prove that no secret reaches an output:
+// a log line, an error string, a formatted value, a JSON payload.
+//
+// A secret can leak in more shapes than its own text: hex or base64 of it,
+// Go's dump of its bytes, or a long enough piece of any of those. [Forms]
+// lists them and [NoLeak] looks for every one.
+package secretstest
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// piece is the length of the fragments Forms includes: long enough that a
+// match is no accident, short enough to catch a truncated dump.
+const piece = 24
+
+// Forms returns the shapes in which s could show up in output: s itself and
+// its last 10 characters; hex (lower and upper case), standard and URL
+// base64, and Go's dump of its bytes, whole and as 24-character prefixes.
+func Forms(s string) []string {
+	b := []byte(s)
+	forms := []string{s, tail(s, 10)}
+	for _, f := range []string{
+		hex.EncodeToString(b),
+		strings.ToUpper(hex.EncodeToString(b)),
+		base64.StdEncoding.EncodeToString(b),
+		base64.URLEncoding.EncodeToString(b),
+		fmt.Sprint(b),
+	} {
+		forms = append(forms, f, f[:min(len(f), piece)])
+	}
+	return forms
+}
+
+func tail(s string, n int) string { return s[len(s)-min(len(s), n):] }
+
+// NoLeak fails t if out holds any of the [Forms] of any of the secrets.
+// The failure quotes out, never the secret.
+func NoLeak(t testing.TB, out string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s == "" {
+			continue
+		}
+		for _, form := range Forms(s) {
+			if strings.Contains(out, form) {
+				t.Fatalf("secretstest: output holds a secret, or a form of it: %q", out)
+			}
+		}
+	}
+}
