@@ -19,6 +19,7 @@ var _ hmacsign.KeySource = (*Rotator)(nil)
 type keySnap struct {
 	stale  bool      // a marker left by a save: the next reader rebuilds
 	built  time.Time // by the Rotator's clock
+	epoch  uint64    // Rotator.keyEpoch when the build began
 	sign   []hmacsign.Key
 	verify []hmacsign.Key
 }
@@ -41,7 +42,8 @@ func (r *Rotator) SigningKeys(ctx context.Context, owner string) ([]hmacsign.Key
 //
 // Keys are built once per owner and reused: changes made through this
 // Rotator are seen at once, changes made by other processes sharing the
-// store within Options.KeyRefresh.
+// store within Options.KeyRefresh, or as soon as the store reports them
+// if it is a [store.Invalidator] (package cachestore).
 func (r *Rotator) VerifyingKeys(ctx context.Context, owner string) ([]hmacsign.Key, error) {
 	s, err := r.keySnap(ctx, owner)
 	if err != nil {
@@ -52,10 +54,11 @@ func (r *Rotator) VerifyingKeys(ctx context.Context, owner string) ([]hmacsign.K
 
 func (r *Rotator) keySnap(ctx context.Context, owner string) (*keySnap, error) {
 	now := r.set.now()
+	epoch := r.keyEpoch.Load()
 	cur, cached := r.keys.Load(owner)
 	if cached {
 		s := cur.(*keySnap)
-		if !s.stale && now.Sub(s.built) < r.set.keyRefresh {
+		if !s.stale && s.epoch == epoch && now.Sub(s.built) < r.set.keyRefresh {
 			return s, nil
 		}
 	}
@@ -71,6 +74,7 @@ func (r *Rotator) keySnap(ctx context.Context, owner string) (*keySnap, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.epoch = epoch
 	// Install it unless a save replaced what was read meanwhile: then the
 	// next reader builds again from the newer keyset.
 	if cached {
@@ -83,8 +87,14 @@ func (r *Rotator) keySnap(ctx context.Context, owner string) (*keySnap, error) {
 
 // forgetKeys marks the owner's keys stale after a save. A fresh marker
 // each time, so a build that started before this save cannot install
-// itself over it.
+// itself over it. The owner "" forgets every owner's keys: builds begun
+// before are stale by their epoch.
 func (r *Rotator) forgetKeys(owner string) {
+	if owner == "" {
+		r.keyEpoch.Add(1)
+		r.keys.Clear()
+		return
+	}
 	r.keys.Store(owner, &keySnap{stale: true})
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -25,6 +26,8 @@ type Rotator struct {
 	set  settings
 	uses usage
 	keys sync.Map // owner → *keySnap, each immutable
+	// keyEpoch counts the times every owner's keys were forgotten at once.
+	keyEpoch atomic.Uint64
 }
 
 // maxAttempts bounds the compare-and-swap retries of one change.
@@ -32,7 +35,9 @@ const maxAttempts = 10
 
 // New returns a Rotator over st. A nil opts means the defaults. New starts
 // no goroutines. It returns a [*ValidationError] for options out of range,
-// and panics if st is nil.
+// and panics if st is nil. If st is a [store.Invalidator] (a
+// cachestore.Store), the Rotator registers with it to drop the HMAC keys
+// it built from a keyset as soon as the store drops that keyset.
 func New(st store.Store, opts *Options) (*Rotator, error) {
 	if st == nil {
 		panic("rotation: New with a nil store")
@@ -43,6 +48,10 @@ func New(st store.Store, opts *Options) (*Rotator, error) {
 	}
 	r := &Rotator{st: st, set: set}
 	r.uses.init(set.useInterval)
+	if inv, ok := st.(store.Invalidator); ok {
+		// What the store drops, the keys built from it go with.
+		inv.OnInvalidate(r.forgetKeys)
+	}
 	return r, nil
 }
 
