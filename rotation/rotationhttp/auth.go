@@ -1,0 +1,246 @@
+package rotationhttp
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/rotorkit/rotor/rotation"
+)
+
+// DefaultMaxLimiters is how many per-key rate limiters an [Authenticator]
+// keeps when [Options].MaxLimiters is zero.
+const DefaultMaxLimiters = 10000
+
+// Options configures an [Authenticator]. A nil *Options, and every zero
+// field, means the default.
+type Options struct {
+	// Realm names the protection space in WWW-Authenticate challenges and
+	// in the realm member of 401 problems. Empty means [DefaultRealm]. It
+	// must not hold control characters.
+	Realm string
+
+	// TrustedProxies are the networks of the reverse proxies in front of
+	// the service. The client address is the connection's peer
+	// (Request.RemoteAddr) unless the peer is in one of them; then
+	// X-Forwarded-For is read from the right, skipping addresses of
+	// trusted proxies, and the first other address is the client. Empty
+	// means no proxy is trusted and X-Forwarded-For is ignored, so clients
+	// cannot choose their own address. Only list proxies that append to
+	// X-Forwarded-For.
+	TrustedProxies []netip.Prefix
+
+	// Now is the time source of the rate limits. nil means time.Now.
+	// Tests pass the Rotator's clock, such as rotationtest.Clock.Now.
+	Now func() time.Time
+
+	// MaxLimiters bounds how many keys' rate limiters are kept at once.
+	// Limiters of keys idle for a minute are dropped first, which loses
+	// nothing; past the bound the least recently used are dropped, which
+	// gives those keys a fresh minute. Zero means [DefaultMaxLimiters]; it
+	// must not be negative.
+	MaxLimiters int
+
+	// Logger receives one record per refused or failed request: Debug for
+	// 4xx answers, Warn for 503 and Error for 500, with the status, the
+	// code, the method, the path and the error's text. nil discards them.
+	// rotor's errors never hold secret material; keep yours the same.
+	Logger *slog.Logger
+}
+
+// Authenticator is net/http middleware that admits requests carrying a
+// valid key in "Authorization: Bearer <key>", checked by
+// [rotation.Rotator.Authenticate] with the client's address and the
+// route's scope, within the key's per-minute rate limit. It is safe for
+// concurrent use. Use [NewAuthenticator].
+type Authenticator struct {
+	rot      *rotation.Rotator
+	realm    string
+	proxies  []netip.Prefix
+	now      func() time.Time
+	log      *slog.Logger
+	limiters *limiters
+}
+
+// NewAuthenticator returns an Authenticator over rot. A nil opts means the
+// defaults. It returns a [*rotation.ValidationError] for options out of
+// range, and panics if rot is nil. It starts no goroutines.
+func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, error) {
+	if rot == nil {
+		panic("rotationhttp: NewAuthenticator with a nil Rotator")
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	a := &Authenticator{rot: rot, realm: opts.Realm, now: opts.Now, log: opts.Logger}
+	if a.realm == "" {
+		a.realm = DefaultRealm
+	}
+	if strings.ContainsFunc(a.realm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, &rotation.ValidationError{Field: "Realm", Reason: "must not hold control characters"}
+	}
+	for _, p := range opts.TrustedProxies {
+		if !p.IsValid() {
+			return nil, &rotation.ValidationError{Field: "TrustedProxies", Reason: "must hold valid networks"}
+		}
+		a.proxies = append(a.proxies, p.Masked())
+	}
+	switch {
+	case opts.MaxLimiters < 0:
+		return nil, &rotation.ValidationError{Field: "MaxLimiters", Reason: "must not be negative"}
+	case opts.MaxLimiters == 0:
+		a.limiters = newLimiters(DefaultMaxLimiters)
+	default:
+		a.limiters = newLimiters(opts.MaxLimiters)
+	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	return a, nil
+}
+
+// Require returns a handler that lets a request through to next only if
+// it carries a valid key that was granted scope (an empty scope admits any
+// valid key) and is within the key's rate limit. next finds the
+// [rotation.Principal] with [PrincipalFrom]. Refusals are problems, as
+// [ProblemFor] maps the error, with this Authenticator's realm and the
+// scope in every 401:
+//
+//	mux.Handle("POST /v1/secrets", auth.Require("secrets:write", createSecret))
+//
+// It panics if next is nil.
+func (a *Authenticator) Require(scope string, next http.Handler) http.Handler {
+	if next == nil {
+		panic("rotationhttp: Require with a nil handler")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Authenticate(r, scope)
+		if err != nil {
+			a.write(w, r, err, scope)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), p)))
+	})
+}
+
+// Authenticate does the checks of [Authenticator.Require] without the
+// handler around them, for code that composes its own: it reads the bearer
+// key of r, authenticates it from [Authenticator.ClientIP] for scope, and
+// takes one request from the key's rate limit. It returns the Rotator's
+// [*rotation.AuthError] (a missing or non-Bearer Authorization header is
+// rotation.ErrMissingKey), a [*RateLimitError], or the store's error.
+func (a *Authenticator) Authenticate(r *http.Request, scope string) (rotation.Principal, error) {
+	key := bearerKey(r.Header.Get("Authorization"))
+	p, err := a.rot.Authenticate(r.Context(), key, rotation.Request{IP: a.ClientIP(r), Scope: scope})
+	if err != nil {
+		return rotation.Principal{}, err
+	}
+	if n := p.Secret.RateLimit; n > 0 {
+		if ok, wait := a.limiters.allow(p.Secret.ID, n, a.now()); !ok {
+			return rotation.Principal{}, &RateLimitError{SecretID: p.Secret.ID, Limit: n, RetryAfter: wait}
+		}
+	}
+	return p, nil
+}
+
+// Error answers the request with the problem for err, as [ProblemFor]
+// maps it, with this Authenticator's realm in challenges and the request's
+// path as instance, and logs it (see [Options].Logger). Handlers call it
+// for the errors of the Rotator and of the decoders:
+//
+//	if err != nil {
+//		auth.Error(w, r, err)
+//		return
+//	}
+func (a *Authenticator) Error(w http.ResponseWriter, r *http.Request, err error) {
+	a.write(w, r, err, "")
+}
+
+func (a *Authenticator) write(w http.ResponseWriter, r *http.Request, err error, scope string) {
+	p := ProblemFor(err)
+	if p == nil {
+		p = ProblemFor(errNil)
+	}
+	if p.Realm != "" {
+		p.Realm = a.realm
+	}
+	if p.Status == http.StatusUnauthorized && p.Scope == "" {
+		p.Scope = scope
+	}
+	if p.Instance == "" {
+		p.Instance = r.URL.Path
+	}
+	level := slog.LevelDebug
+	switch {
+	case p.Status == http.StatusServiceUnavailable:
+		level = slog.LevelWarn
+	case p.Status >= 500:
+		level = slog.LevelError
+	}
+	a.log.LogAttrs(r.Context(), level, "rotationhttp: request refused",
+		slog.Int("status", p.Status),
+		slog.String("code", p.Code),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("err", errText(err)))
+	WriteProblem(w, p)
+}
+
+// errNil stands for a nil error passed where one was expected.
+var errNil = errors.New("rotationhttp: nil error")
+
+func errText(err error) string {
+	if err == nil {
+		return errNil.Error()
+	}
+	return err.Error()
+}
+
+// WriteError answers the request with the problem for err, as [ProblemFor]
+// maps it, with the request's path as instance. It logs nothing; use
+// [Authenticator.Error] to log the errors behind 500 and 503 answers.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	p := ProblemFor(err)
+	if p == nil {
+		p = ProblemFor(errNil)
+	}
+	if p.Instance == "" {
+		p.Instance = r.URL.Path
+	}
+	WriteProblem(w, p)
+}
+
+// bearerKey returns the credentials of an "Authorization: Bearer" header
+// value, or "" when there are none. The scheme is case-insensitive.
+func bearerKey(h string) string {
+	scheme, key, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimLeft(key, " ")
+}
+
+type principalKey struct{}
+
+// NewContext returns a copy of ctx that carries p, as
+// [Authenticator.Require] does; it is for testing handlers that call
+// [PrincipalFrom].
+func NewContext(ctx context.Context, p rotation.Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the principal [Authenticator.Require]
+// authenticated for the request whose context is ctx, and reports whether
+// there is one. Its slices and maps are shared by every handler of the
+// request: do not modify them.
+func PrincipalFrom(ctx context.Context) (rotation.Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(rotation.Principal)
+	return p, ok
+}

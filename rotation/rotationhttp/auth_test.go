@@ -1,0 +1,455 @@
+package rotationhttp_test
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/rotationhttp"
+	"github.com/rotorkit/rotor/secrets/secretstest"
+)
+
+var (
+	readScope = []string{"secrets:read"}
+	internal  = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	proxies   = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/28")}
+)
+
+func TestRequire(t *testing.T) {
+	unknown, err := rotation.DefaultFormat.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const whoamiRealm = `realm="rotor-test"`
+	challenge := func(extra string) string { return "Bearer " + whoamiRealm + extra }
+	tests := []struct {
+		name    string
+		proxies []netip.Prefix
+		spec    rotation.Spec                             // of the key presented; created for owner "acme"
+		setup   func(t *testing.T, f *fixture, id string) // runs after the key is made
+		header  func(key string) http.Header
+		remote  string
+		want    response // for a refusal; zero: let through
+		wantIP  netip.Addr
+	}{
+		{
+			name:   "missing header",
+			header: func(string) http.Header { return nil },
+			want: withAuth(problem(401, map[string]any{
+				"code": "missing_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
+				"detail": "no API token was given in the Authorization header; send it prefixed with Bearer",
+			}), challenge(`, scope="secrets:read"`)),
+		},
+		{
+			name:   "wrong scheme",
+			header: func(key string) http.Header { return http.Header{"Authorization": {"Basic " + key}} },
+			want: withAuth(problem(401, map[string]any{
+				"code": "missing_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
+				"detail": "no API token was given in the Authorization header; send it prefixed with Bearer",
+			}), challenge(`, scope="secrets:read"`)),
+		},
+		{
+			name:   "bearer without a key",
+			header: func(string) http.Header { return http.Header{"Authorization": {"Bearer "}} },
+			want: withAuth(problem(401, map[string]any{
+				"code": "missing_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
+				"detail": "no API token was given in the Authorization header; send it prefixed with Bearer",
+			}), challenge(`, scope="secrets:read"`)),
+		},
+		{
+			name:   "malformed key",
+			header: func(key string) http.Header { return bearer(key[:len(key)-1]) },
+			want: withAuth(problem(401, map[string]any{
+				"code": "invalid_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
+				"detail": "the API token is malformed; check that it was copied whole",
+			}), challenge(`, error="invalid_token", scope="secrets:read"`)),
+		},
+		{
+			name:   "unknown key",
+			header: func(string) http.Header { return bearer(unknown.Reveal()) },
+			want: withAuth(problem(401, map[string]any{
+				"code": "invalid_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
+				"detail": "the API token is not valid",
+			}), challenge(`, error="invalid_token", scope="secrets:read"`)),
+		},
+		{
+			name: "revoked key",
+			setup: func(t *testing.T, f *fixture, id string) {
+				f.create(t, "acme", rotation.Spec{}) // takes nothing from the first, which signs
+				if err := f.rot.SetSigning(t.Context(), "acme", f.lastID(t, "acme")); err != nil {
+					t.Fatal(err)
+				}
+				if err := f.rot.Revoke(t.Context(), "acme", id); err != nil {
+					t.Fatal(err)
+				}
+			},
+			want: withAuth(problem(401, map[string]any{
+				"code": "invalid_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
+				"detail": "the API token has been revoked",
+			}), challenge(`, error="invalid_token", scope="secrets:read"`)),
+		},
+		{
+			name: "network refused",
+			spec: rotation.Spec{Scopes: readScope, Networks: internal},
+			want: problem(403, map[string]any{
+				"code": "unauthorized_network_for_api_token", "ip_address": peer, "instance": "/v1/whoami",
+				"detail": "the API token may not be used from " + peer,
+			}),
+		},
+		{
+			name:   "network refused over IPv6",
+			spec:   rotation.Spec{Scopes: readScope, Networks: internal},
+			remote: "[2001:db8::5]:443",
+			want: problem(403, map[string]any{
+				"code": "unauthorized_network_for_api_token", "ip_address": "2001:db8::5", "instance": "/v1/whoami",
+				"detail": "the API token may not be used from 2001:db8::5",
+			}),
+		},
+		{
+			name:   "X-Forwarded-For ignored without trusted proxies",
+			spec:   rotation.Spec{Scopes: readScope, Networks: internal},
+			header: func(key string) http.Header { return withXFF(bearer(key), "10.1.2.3") },
+			want: problem(403, map[string]any{
+				"code": "unauthorized_network_for_api_token", "ip_address": peer, "instance": "/v1/whoami",
+				"detail": "the API token may not be used from " + peer,
+			}),
+		},
+		{
+			name:    "X-Forwarded-For honoured from a trusted proxy",
+			proxies: proxies,
+			spec:    rotation.Spec{Scopes: readScope, Networks: internal},
+			header:  func(key string) http.Header { return withXFF(bearer(key), "10.1.2.3") },
+			wantIP:  netip.MustParseAddr("10.1.2.3"),
+		},
+		{
+			name:    "X-Forwarded-For forged before a trusted proxy",
+			proxies: proxies,
+			spec:    rotation.Spec{Scopes: readScope, Networks: internal},
+			header:  func(key string) http.Header { return withXFF(bearer(key), "10.1.2.3, 198.51.100.7") },
+			want: problem(403, map[string]any{
+				"code": "unauthorized_network_for_api_token", "ip_address": "198.51.100.7", "instance": "/v1/whoami",
+				"detail": "the API token may not be used from 198.51.100.7",
+			}),
+		},
+		{
+			name:    "X-Forwarded-For from a proxy that is not trusted",
+			proxies: proxies,
+			spec:    rotation.Spec{Scopes: readScope, Networks: internal},
+			remote:  "198.51.100.9:5555",
+			header:  func(key string) http.Header { return withXFF(bearer(key), "10.1.2.3") },
+			want: problem(403, map[string]any{
+				"code": "unauthorized_network_for_api_token", "ip_address": "198.51.100.9", "instance": "/v1/whoami",
+				"detail": "the API token may not be used from 198.51.100.9",
+			}),
+		},
+		{
+			name: "scope not granted",
+			spec: rotation.Spec{Scopes: []string{"secrets:write"}},
+			want: withAuth(problem(403, map[string]any{
+				"code": "scope_not_granted", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
+				"detail": "the API token has not been granted the scope secrets:read",
+			}), challenge(`, error="insufficient_scope", scope="secrets:read"`)),
+		},
+		{
+			name:   "lower-case scheme",
+			header: func(key string) http.Header { return http.Header{"Authorization": {"bearer  " + key}} },
+			wantIP: netip.MustParseAddr(peer),
+		},
+		{
+			name:   "let through with the principal",
+			wantIP: netip.MustParseAddr(peer),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			f := newFixture(t, func(o *rotationhttp.Options) { o.TrustedProxies = tt.proxies })
+			spec := tt.spec
+			if spec.Scopes == nil {
+				spec.Scopes = readScope
+			}
+			id, key := f.create(t, "acme", spec)
+			if tt.setup != nil {
+				tt.setup(t, f, id)
+			}
+			header := bearer(key)
+			if tt.header != nil {
+				header = tt.header(key)
+			}
+			w := f.do(t, request{path: "/v1/whoami", header: header, remote: tt.remote})
+			if tt.want.Status != 0 {
+				if diff := cmp.Diff(tt.want, problemOf(t, w)); diff != "" {
+					t.Errorf("response (-want +got):\n%s", diff)
+				}
+				return
+			}
+			is.Equal(w.Code, http.StatusOK) // let through
+			var got whoami
+			is.NoErr(json.Unmarshal(w.Body.Bytes(), &got)) // the handler ran
+			if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, IP: tt.wantIP}, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+				t.Errorf("principal (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// lastID returns the id of the owner's newest secret.
+func (f *fixture) lastID(t *testing.T, owner string) string {
+	t.Helper()
+	list, err := f.rot.List(t.Context(), owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return list[len(list)-1].ID
+}
+
+func withXFF(h http.Header, xff string) http.Header {
+	h.Set("X-Forwarded-For", xff)
+	return h
+}
+
+func TestRequireGraceWindow(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	oldID, oldKey := f.create(t, "acme", rotation.Spec{Scopes: []string{"secrets:read", "secrets:write"}})
+
+	w := f.do(t, request{method: http.MethodPost, path: "/v1/secrets/" + oldID + "/regenerate", header: bearer(oldKey), body: `{"oldSecretValidForSeconds": 600}`})
+	is.Equal(w.Code, http.StatusOK) // regenerated with a ten-minute grace window
+	var res struct{ ID, Secret string }
+	is.NoErr(json.Unmarshal(w.Body.Bytes(), &res)) // the reply holds the new key
+	f.keys = append(f.keys, res.Secret)
+
+	f.clock.Advance(9 * time.Minute)
+	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(oldKey)}).Code, http.StatusOK)     // the old key works inside the window
+	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(res.Secret)}).Code, http.StatusOK) // and so does the new one
+
+	f.clock.Advance(time.Minute)
+	w = f.do(t, request{path: "/v1/whoami", header: bearer(oldKey)})
+	want := withAuth(problem(401, map[string]any{
+		"code": "invalid_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
+		"detail": "the API token has expired",
+	}), `Bearer realm="rotor-test", error="invalid_token", scope="secrets:read"`)
+	if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+		t.Errorf("old key at the end of its window (-want +got):\n%s", diff)
+	}
+	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(res.Secret)}).Code, http.StatusOK) // the new key still works
+}
+
+func TestRequireBadBodyChangesNothing(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	id, key := f.create(t, "acme", rotation.Spec{Scopes: []string{"secrets:read", "secrets:write"}})
+	before, err := f.rot.List(t.Context(), "acme")
+	is.NoErr(err)
+
+	w := f.do(t, request{method: http.MethodPost, path: "/v1/secrets/" + id + "/regenerate", header: bearer(key), body: `{"oldSecretValidForSeconds": 3601}`})
+	want := problem(422, map[string]any{
+		"code": "validation_error", "instance": "/v1/secrets/" + id + "/regenerate", "detail": "the request is not valid; see errors",
+		"errors": []any{map[string]any{"field": "oldSecretValidForSeconds", "detail": "must be a whole number of seconds from 0 to 3600"}},
+	})
+	if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+		t.Errorf("response (-want +got):\n%s", diff)
+	}
+	after, err := f.rot.List(t.Context(), "acme")
+	is.NoErr(err)
+	ignoreUse := cmpopts.IgnoreFields(rotation.Secret{}, "LastUsedAt", "LastUsedIP") // the request itself was a use
+	if diff := cmp.Diff(before, after, ignoreUse, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
+		t.Errorf("secrets changed (-before +after):\n%s", diff)
+	}
+
+	w = f.do(t, request{method: http.MethodPost, path: "/v1/secrets/sec_nope/regenerate", header: bearer(key)})
+	got := problemOf(t, w)
+	is.Equal(got.Status, http.StatusNotFound)         // an unknown id is 404
+	is.Equal(got.Body["resourceType"], "secret")      // naming the type
+	is.Equal(got.Body["resourceId"], "sec_nope")      // and the id
+	is.Equal(got.Body["code"], "api_token_not_found") // with the design's code
+}
+
+func TestRequireRateLimit(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	_, key := f.create(t, "acme", rotation.Spec{Scopes: readScope, RateLimit: 2})
+	_, other := f.create(t, "acme", rotation.Spec{Scopes: readScope, RateLimit: 2})
+	get := func(key string) *httptest.ResponseRecorder {
+		return f.do(t, request{path: "/v1/whoami", header: bearer(key)})
+	}
+
+	is.Equal(get(key).Code, http.StatusOK) // first of two
+	is.Equal(get(key).Code, http.StatusOK) // second of two
+	w := get(key)
+	want := withRetry(problem(429, map[string]any{
+		"code": "rate_limit_reached", "total_permitted": 2, "instance": "/v1/whoami",
+		"detail": "the API token allows 2 requests a minute; retry after 30 s",
+	}), "30")
+	if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+		t.Errorf("third request (-want +got):\n%s", diff)
+	}
+	is.Equal(get(other).Code, http.StatusOK) // another key has its own budget
+
+	f.clock.Advance(30 * time.Second)
+	is.Equal(get(key).Code, http.StatusOK)              // half a minute refills one request
+	is.Equal(get(key).Code, http.StatusTooManyRequests) // but only one
+	f.clock.Advance(time.Minute)
+	is.Equal(get(key).Code, http.StatusOK) // a minute later the budget is back
+	is.Equal(get(key).Code, http.StatusOK) // whole
+	is.Equal(get(key).Code, http.StatusTooManyRequests)
+
+	_, free := f.create(t, "acme", rotation.Spec{Scopes: readScope})
+	for range 100 {
+		is.Equal(get(free).Code, http.StatusOK) // a key with no limit is not limited
+	}
+}
+
+func TestRequireRateLimitConcurrent(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	const limit = 20
+	_, key := f.create(t, "acme", rotation.Spec{Scopes: readScope, RateLimit: limit})
+	var ok, limited atomic.Int64
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 10 {
+				switch code := f.do(t, request{path: "/v1/whoami", header: bearer(key)}).Code; code {
+				case http.StatusOK:
+					ok.Add(1)
+				case http.StatusTooManyRequests:
+					limited.Add(1)
+				default:
+					t.Errorf("status %d", code)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	is.Equal(ok.Load(), int64(limit))         // exactly the limit gets through at one instant
+	is.Equal(limited.Load(), int64(80-limit)) // and every other request is refused
+}
+
+func TestLimitersAreBounded(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, func(o *rotationhttp.Options) { o.MaxLimiters = 3 })
+	var keys []string
+	for i := range 5 {
+		_, key := f.create(t, fmt.Sprintf("owner-%d", i), rotation.Spec{Scopes: readScope, RateLimit: 1})
+		keys = append(keys, key)
+	}
+	for _, key := range keys {
+		is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(key)}).Code, http.StatusOK) // each key's first request
+	}
+	is.Equal(f.auth.Limiters(), 3) // no more limiters than the bound
+
+	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(keys[4])}).Code, http.StatusTooManyRequests) // a kept limiter still limits
+
+	f.clock.Advance(time.Minute)
+	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(keys[0])}).Code, http.StatusOK) // after a minute
+	is.Equal(f.auth.Limiters(), 1)                                                              // the idle limiters are gone
+}
+
+func TestNewAuthenticatorRejects(t *testing.T) {
+	f := newFixture(t, nil)
+	tests := []struct {
+		name  string
+		opts  rotationhttp.Options
+		field string
+	}{
+		{"control character in realm", rotationhttp.Options{Realm: "a\nb"}, "Realm"},
+		{"invalid proxy network", rotationhttp.Options{TrustedProxies: []netip.Prefix{{}}}, "TrustedProxies"},
+		{"negative limiter bound", rotationhttp.Options{MaxLimiters: -1}, "MaxLimiters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			a, err := rotationhttp.NewAuthenticator(f.rot, &tt.opts)
+			is.True(a == nil)                               // nothing is made
+			is.True(errors.Is(err, rotation.ErrValidation)) // of options out of range
+			ve, ok := errors.AsType[*rotation.ValidationError](err)
+			is.True(ok)                  // a typed error
+			is.Equal(ve.Field, tt.field) // naming the option
+		})
+	}
+}
+
+func TestNewAuthenticatorDefaults(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	a, err := rotationhttp.NewAuthenticator(f.rot, nil)
+	is.NoErr(err) // nil options are the defaults
+	h := a.Require("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	is.Equal(w.Code, http.StatusUnauthorized)                          // no key, no entry
+	is.Equal(w.Header().Get("WWW-Authenticate"), `Bearer realm="api"`) // in the default realm, with no scope to name
+}
+
+func TestRequireOverHTTP(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	id, key := f.create(t, "acme", rotation.Spec{Scopes: readScope, Networks: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}})
+	srv := httptest.NewServer(f.mux)
+	defer srv.Close()
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v1/whoami", nil)
+	is.NoErr(err)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("X-Forwarded-For", "203.0.113.50") // untrusted, so ignored
+	resp, err := srv.Client().Do(req)
+	is.NoErr(err)
+	defer resp.Body.Close()
+	is.Equal(resp.StatusCode, http.StatusOK) // the loopback client is inside the key's networks
+	var got whoami
+	is.NoErr(json.NewDecoder(resp.Body).Decode(&got))
+	is.Equal(got.SecretID, id)   // the principal reached the handler
+	is.True(got.IP.IsLoopback()) // from the connection, not the header
+
+	list, err := f.rot.List(t.Context(), "acme")
+	is.NoErr(err)
+	is.True(list[0].LastUsedIP.IsLoopback()) // and the use was recorded from there
+}
+
+func TestPrincipalFrom(t *testing.T) {
+	is := is.New(t)
+	_, ok := rotationhttp.PrincipalFrom(t.Context())
+	is.True(!ok) // none outside Require
+
+	want := rotation.Principal{Owner: "acme", Secret: rotation.Secret{ID: "sec_1"}}
+	got, ok := rotationhttp.PrincipalFrom(rotationhttp.NewContext(t.Context(), want))
+	is.True(ok)                 // NewContext puts one in
+	is.Equal(got.Owner, "acme") // the one given
+	is.Equal(got.Secret.ID, "sec_1")
+}
+
+func TestErrorLogs(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	_, key := f.create(t, "acme", rotation.Spec{})
+	r := httptest.NewRequest(http.MethodDelete, "/v1/secrets/sec_1", nil)
+
+	w := httptest.NewRecorder()
+	f.auth.Error(w, r, fmt.Errorf("loading: %w", errors.New("disk on fire")))
+	is.Equal(w.Code, http.StatusInternalServerError)                         // an unknown error is a 500
+	is.True(!strings.Contains(w.Body.String(), "disk on fire"))              // whose text stays out of the answer
+	is.True(strings.Contains(f.logs.String(), `"level":"ERROR"`))            // but is logged as an error
+	is.True(strings.Contains(f.logs.String(), "disk on fire"))               // with its text
+	is.True(strings.Contains(f.logs.String(), `"path":"/v1/secrets/sec_1"`)) // and the path
+
+	w = httptest.NewRecorder()
+	_, err := f.rot.Authenticate(t.Context(), key[:len(key)-2], rotation.Request{})
+	f.auth.Error(w, r, err)
+	is.Equal(w.Code, http.StatusUnauthorized) // a refusal
+	secretstest.NoLeak(t, w.Body.String(), key)
+	secretstest.NoLeak(t, f.logs.String(), key) // logged without the key presented
+}

@@ -1,0 +1,242 @@
+package rotationhttp_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/iotest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/rotationhttp"
+)
+
+func post(body string) *http.Request {
+	return httptest.NewRequest(http.MethodPost, "/v1/integrator/regenerate-secret", strings.NewReader(body))
+}
+
+func TestDecodeRegenerate(t *testing.T) {
+	const field = "oldSecretValidForSeconds"
+	const reason = "must be a whole number of seconds from 0 to 3600"
+	tests := []struct {
+		name    string
+		body    string
+		max     time.Duration // zero: the default policy's bound
+		want    time.Duration
+		wantErr *rotationhttp.BodyError
+	}{
+		{name: "empty body", body: "", want: 0},
+		{name: "white space", body: " \r\n\t", want: 0},
+		{name: "empty object", body: "{}", want: 0},
+		{name: "zero", body: `{"oldSecretValidForSeconds": 0}`, want: 0},
+		{name: "ten minutes", body: `{"oldSecretValidForSeconds": 600}`, want: 10 * time.Minute},
+		{name: "the bound", body: `{"oldSecretValidForSeconds":3600}`, want: time.Hour},
+		{name: "whole number with a point", body: `{"oldSecretValidForSeconds": 60.0}`, want: time.Minute},
+		{name: "exponent", body: `{"oldSecretValidForSeconds": 1e3}`, want: 1000 * time.Second},
+		{name: "negative zero", body: `{"oldSecretValidForSeconds": -0}`, want: 0},
+		{name: "trailing white space", body: "{\"oldSecretValidForSeconds\": 5}\n", want: 5 * time.Second},
+		{name: "a lower bound from the policy", body: `{"oldSecretValidForSeconds": 600}`, max: 10 * time.Minute, want: 10 * time.Minute},
+
+		{name: "fraction", body: `{"oldSecretValidForSeconds": 1.5}`, wantErr: invalidField(field, reason)},
+		{name: "string", body: `{"oldSecretValidForSeconds": "60"}`, wantErr: invalidField(field, reason)},
+		{name: "negative", body: `{"oldSecretValidForSeconds": -1}`, wantErr: invalidField(field, reason)},
+		{name: "above the bound", body: `{"oldSecretValidForSeconds": 3601}`, wantErr: invalidField(field, reason)},
+		{name: "above a policy's bound", body: `{"oldSecretValidForSeconds": 601}`, max: 10 * time.Minute, wantErr: invalidField(field, "must be a whole number of seconds from 0 to 600")},
+		{name: "huge", body: `{"oldSecretValidForSeconds": 1e400}`, wantErr: invalidField(field, reason)},
+		{name: "larger than int64", body: `{"oldSecretValidForSeconds": 99999999999999999999}`, wantErr: invalidField(field, reason)},
+		{name: "null", body: `{"oldSecretValidForSeconds": null}`, wantErr: invalidField(field, reason)},
+		{name: "boolean", body: `{"oldSecretValidForSeconds": true}`, wantErr: invalidField(field, reason)},
+		{name: "object", body: `{"oldSecretValidForSeconds": {}}`, wantErr: invalidField(field, reason)},
+		{name: "array", body: `{"oldSecretValidForSeconds": [60]}`, wantErr: invalidField(field, reason)},
+		{name: "unknown field", body: `{"oldSecretValidForSeconds": 60, "grace": 60}`, wantErr: invalidField("grace", "is not a member of this request")},
+		{name: "repeated field", body: `{"oldSecretValidForSeconds": 60, "oldSecretValidForSeconds": 7200}`, wantErr: invalidField(field, "must appear once")},
+		{name: "repeated in another case", body: `{"oldSecretValidForSeconds": 60, "OLDSECRETVALIDFORSECONDS": 7200}`, wantErr: invalidField("OLDSECRETVALIDFORSECONDS", "must appear once")},
+		{name: "trailing data", body: `{"oldSecretValidForSeconds": 60} x`, wantErr: invalidField("body", "must hold one JSON object and nothing after it")},
+		{name: "two objects", body: `{}{"oldSecretValidForSeconds": 7200}`, wantErr: invalidField("body", "must hold one JSON object and nothing after it")},
+		{name: "malformed", body: `{"oldSecretValidForSeconds": `, wantErr: invalidField("body", "must be well-formed JSON")},
+		{name: "missing colon", body: `{"oldSecretValidForSeconds" 60}`, wantErr: invalidField("body", "must be well-formed JSON")},
+		{name: "single quotes", body: `{'oldSecretValidForSeconds': 60}`, wantErr: invalidField("body", "must be well-formed JSON")},
+		{name: "not an object", body: `[60]`, wantErr: invalidField("body", "must be a JSON object")},
+		{name: "a bare number", body: `60`, wantErr: invalidField("body", "must be a JSON object")},
+		{name: "top-level null", body: `null`, wantErr: invalidField("body", "must be a JSON object")},
+		{name: "form encoded", body: `oldSecretValidForSeconds=60`, wantErr: invalidField("body", "must be well-formed JSON")},
+		{name: "too large", body: `{"oldSecretValidForSeconds": 60` + strings.Repeat(" ", rotationhttp.MaxBody) + `}`, wantErr: &rotationhttp.BodyError{Field: "body", Reason: "must be at most 65536 bytes", Err: rotationhttp.ErrBodyTooLarge}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			got, err := rotationhttp.DecodeRegenerate(post(tt.body), tt.max)
+			if tt.wantErr == nil {
+				is.NoErr(err)          // accepted
+				is.Equal(got, tt.want) // as this grace window
+				return
+			}
+			is.Equal(got, time.Duration(0)) // nothing decoded
+			bodyErr, ok := errors.AsType[*rotationhttp.BodyError](err)
+			is.True(ok) // a typed error
+			if diff := cmp.Diff(*tt.wantErr, *bodyErr, cmpopts.EquateErrors()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			p := rotationhttp.ProblemFor(err)
+			if tt.wantErr.Err == rotationhttp.ErrBodyTooLarge {
+				is.Equal(p.Status, http.StatusRequestEntityTooLarge) // too large is 413
+				is.True(!errors.Is(err, rotation.ErrValidation))     // and not a validation error
+				return
+			}
+			is.True(errors.Is(err, rotationhttp.ErrInvalidBody)) // an invalid body
+			is.True(errors.Is(err, rotation.ErrValidation))      // is a validation error
+			is.Equal(p.Status, http.StatusUnprocessableEntity)   // answered 422
+			is.Equal(p.Code, rotationhttp.CodeValidationError)   // with the design's code
+			if diff := cmp.Diff([]rotationhttp.FieldError{{Field: tt.wantErr.Field, Detail: tt.wantErr.Reason}}, p.Errors); diff != "" {
+				t.Errorf("problem errors (-want +got):\n%s", diff)
+			}
+			is.True(!strings.Contains(err.Error(), "7200")) // values never echo back
+		})
+	}
+}
+
+func TestDecodeRegenerateBodies(t *testing.T) {
+	tooLarge := strings.Repeat(" ", rotationhttp.MaxBody+1)
+	tests := []struct {
+		name string
+		req  func() *http.Request
+		want error
+	}{
+		{"no body", func() *http.Request { return httptest.NewRequest(http.MethodPost, "/", nil) }, nil},
+		{"exactly the limit", func() *http.Request {
+			return post(`{}` + strings.Repeat(" ", rotationhttp.MaxBody-2))
+		}, nil},
+		{"too large, length unknown", func() *http.Request {
+			r := post(tooLarge)
+			r.ContentLength = -1
+			return r
+		}, rotationhttp.ErrBodyTooLarge},
+		{"too large by Content-Length", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/", io.NopCloser(strings.NewReader("{}")))
+			r.ContentLength = rotationhttp.MaxBody + 1
+			return r
+		}, rotationhttp.ErrBodyTooLarge},
+		{"a tighter limit set by the caller", func() *http.Request {
+			r := post(`{"oldSecretValidForSeconds": 60}`)
+			r.Body = http.MaxBytesReader(httptest.NewRecorder(), r.Body, 4)
+			return r
+		}, rotationhttp.ErrBodyTooLarge},
+		{"unreadable", func() *http.Request {
+			r := post("")
+			r.Body = io.NopCloser(iotest.ErrReader(io.ErrUnexpectedEOF))
+			r.ContentLength = -1
+			return r
+		}, rotationhttp.ErrUnreadableBody},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			_, err := rotationhttp.DecodeRegenerate(tt.req(), 0)
+			if tt.want == nil {
+				is.NoErr(err) // accepted
+				return
+			}
+			is.True(errors.Is(err, tt.want)) // refused for the right reason
+		})
+	}
+}
+
+func TestDecodeJSON(t *testing.T) {
+	type create struct {
+		Name   string            `json:"name"`
+		Scopes []string          `json:"scopes"`
+		Meta   map[string]string `json:"metadata"`
+		Limit  int               `json:"rateLimit"`
+		Owner  struct {
+			ID int `json:"id"`
+		} `json:"owner"`
+	}
+	tests := []struct {
+		name    string
+		body    string
+		want    create
+		wantErr *rotationhttp.BodyError
+	}{
+		{name: "empty body keeps defaults", body: "", want: create{Name: "default"}},
+		{name: "a name", body: `{"name": "deploy bot"}`, want: create{Name: "deploy bot"}},
+		{name: "everything", body: `{"name": "n", "scopes": ["a"], "metadata": {"k": "v"}, "rateLimit": 60, "owner": {"id": 7}}`,
+			want: create{Name: "n", Scopes: []string{"a"}, Meta: map[string]string{"k": "v"}, Limit: 60, Owner: struct {
+				ID int `json:"id"`
+			}{7}}},
+		{name: "null keeps the default", body: `{"name": null}`, want: create{Name: "default"}},
+		{name: "number for a string", body: `{"name": 5}`, wantErr: invalidField("name", "must be a string")},
+		{name: "fraction for an int", body: `{"rateLimit": 1.5}`, wantErr: invalidField("rateLimit", "must be a whole number in range")},
+		{name: "string for an array", body: `{"scopes": "a"}`, wantErr: invalidField("scopes", "must be an array")},
+		{name: "array for an object", body: `{"metadata": []}`, wantErr: invalidField("metadata", "must be an object")},
+		{name: "nested member", body: `{"owner": {"id": "x"}}`, wantErr: invalidField("owner.id", "must be a whole number in range")},
+		{name: "unknown member", body: `{"name": "n", "secret": "x"}`, wantErr: invalidField("secret", "is not a member of this request")},
+		{name: "repeated member", body: `{"name": "a", "name": "b"}`, wantErr: invalidField("name", "must appear once")},
+		{name: "long unknown member", body: `{"` + strings.Repeat("x", 41) + `": 1}`, wantErr: invalidField("body", "holds a member that is not part of this request")},
+		{name: "long repeated member", body: `{"` + strings.Repeat("x", 41) + `": 1, "` + strings.Repeat("x", 41) + `": 1}`, wantErr: invalidField("body", "must not repeat a member")},
+		{name: "unknown member at the length bound", body: `{"` + strings.Repeat("x", 40) + `": 1}`, wantErr: invalidField(strings.Repeat("x", 40), "is not a member of this request")},
+		{name: "trailing data", body: `{"name": "a"}]`, wantErr: invalidField("body", "must hold one JSON object and nothing after it")},
+		{name: "malformed", body: `{"name": "a",}`, wantErr: invalidField("body", "must be well-formed JSON")},
+		{name: "not an object", body: `"deploy bot"`, wantErr: invalidField("body", "must be a JSON object")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			got := create{Name: "default"}
+			err := rotationhttp.DecodeJSON(post(tt.body), &got)
+			if tt.wantErr == nil {
+				is.NoErr(err) // accepted
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("decoded (-want +got):\n%s", diff)
+				}
+				return
+			}
+			bodyErr, ok := errors.AsType[*rotationhttp.BodyError](err)
+			is.True(ok) // a typed error
+			if diff := cmp.Diff(*tt.wantErr, *bodyErr, cmpopts.EquateErrors()); diff != "" {
+				t.Errorf("error (-want +got):\n%s", diff)
+			}
+			is.Equal(rotationhttp.ProblemFor(err).Status, http.StatusUnprocessableEntity) // answered 422
+		})
+	}
+}
+
+func TestDecodeJSONPanicsOnNonPointer(t *testing.T) {
+	is := is.New(t)
+	defer func() {
+		is.True(recover() != nil) // a programmer error panics
+	}()
+	var v struct{ Name string }
+	_ = rotationhttp.DecodeJSON(post(`{}`), v)
+}
+
+func invalidField(field, reason string) *rotationhttp.BodyError {
+	return &rotationhttp.BodyError{Field: field, Reason: reason, Err: rotationhttp.ErrInvalidBody}
+}
+
+func FuzzDecodeRegenerate(f *testing.F) {
+	for _, s := range []string{"", "{}", `{"oldSecretValidForSeconds": 60}`, `{"oldSecretValidForSeconds": 1.5}`, `{"a":1,"a":2}`, `[`, `null`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		got, err := rotationhttp.DecodeRegenerate(post(body), 0)
+		if err != nil {
+			if _, ok := errors.AsType[*rotationhttp.BodyError](err); !ok {
+				t.Fatalf("untyped error %v", err)
+			}
+			if got != 0 {
+				t.Fatalf("error with a grace of %v", got)
+			}
+			return
+		}
+		if got < 0 || got > time.Hour || got%time.Second != 0 {
+			t.Fatalf("grace %v out of range", got)
+		}
+	})
+}

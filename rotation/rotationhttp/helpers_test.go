@@ -1,0 +1,216 @@
+package rotationhttp_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/rotationhttp"
+	"github.com/rotorkit/rotor/rotation/rotationtest"
+	"github.com/rotorkit/rotor/secrets/secretstest"
+	"github.com/rotorkit/rotor/store/memstore"
+)
+
+// t0 is where every test clock starts.
+var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// peer is the connection address httptest.NewRequest gives a request.
+const peer = "192.0.2.1"
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// fixture is a Rotator over a memstore with a stepped clock, an
+// Authenticator over it that logs everything, and a mux of test routes.
+type fixture struct {
+	clock *rotationtest.Clock
+	rot   *rotation.Rotator
+	auth  *rotationhttp.Authenticator
+	logs  *syncBuffer
+	mux   *http.ServeMux
+	keys  []string // every key revealed, for leak checks
+}
+
+// newFixture builds a fixture; edit tweaks the Authenticator's options.
+func newFixture(t *testing.T, edit func(*rotationhttp.Options)) *fixture {
+	t.Helper()
+	f := &fixture{clock: rotationtest.NewClock(t0), logs: &syncBuffer{}}
+	var err error
+	f.rot, err = rotation.New(memstore.New(), &rotation.Options{Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := &rotationhttp.Options{
+		Realm:  "rotor-test",
+		Now:    f.clock.Now,
+		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+	if edit != nil {
+		edit(opts)
+	}
+	if f.auth, err = rotationhttp.NewAuthenticator(f.rot, opts); err != nil {
+		t.Fatal(err)
+	}
+	f.mux = http.NewServeMux()
+	f.mux.Handle("GET /v1/whoami", f.auth.Require("secrets:read", http.HandlerFunc(f.whoami)))
+	f.mux.Handle("POST /v1/secrets/{id}/regenerate", f.auth.Require("secrets:write", http.HandlerFunc(f.regenerate)))
+	t.Cleanup(func() { secretstest.NoLeak(t, f.logs.String(), f.keys...) }) // no log line holds a key
+	return f
+}
+
+// whoami answers with what the middleware put in the context.
+func (f *fixture) whoami(w http.ResponseWriter, r *http.Request) {
+	p, ok := rotationhttp.PrincipalFrom(r.Context())
+	if !ok {
+		http.Error(w, "no principal", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(whoami{Owner: p.Owner, SecretID: p.Secret.ID, IP: f.auth.ClientIP(r)})
+}
+
+type whoami struct {
+	Owner    string     `json:"owner"`
+	SecretID string     `json:"secretId"`
+	IP       netip.Addr `json:"ip"`
+}
+
+// regenerate is the handler the package doc shows.
+func (f *fixture) regenerate(w http.ResponseWriter, r *http.Request) {
+	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	grace, err := rotationhttp.DecodeRegenerate(r, f.rot.Policy().MaxGracePeriod)
+	if err != nil {
+		f.auth.Error(w, r, err)
+		return
+	}
+	res, err := f.rot.Regenerate(r.Context(), p.Owner, r.PathValue("id"), grace)
+	if err != nil {
+		f.auth.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"id": res.ID, "secret": res.Value.Reveal()})
+}
+
+// create makes a secret for owner and returns its id and key.
+func (f *fixture) create(t *testing.T, owner string, spec rotation.Spec) (id, key string) {
+	t.Helper()
+	iss, err := f.rot.Create(t.Context(), owner, spec)
+	if err != nil {
+		t.Fatalf("create for %s: %v", owner, err)
+	}
+	f.keys = append(f.keys, iss.Value.Reveal())
+	return iss.ID, iss.Value.Reveal()
+}
+
+// request is one request to send through the fixture's mux.
+type request struct {
+	method, path string
+	header       http.Header
+	remote       string // RemoteAddr; empty: httptest's default
+	body         string
+}
+
+// do sends req through the mux and returns the recorded response.
+func (f *fixture) do(t *testing.T, req request) *httptest.ResponseRecorder {
+	t.Helper()
+	if req.method == "" {
+		req.method = http.MethodGet
+	}
+	var body io.Reader
+	if req.body != "" {
+		body = strings.NewReader(req.body)
+	}
+	r := httptest.NewRequestWithContext(t.Context(), req.method, req.path, body)
+	for k, vs := range req.header {
+		for _, v := range vs {
+			r.Header.Add(k, v)
+		}
+	}
+	if req.remote != "" {
+		r.RemoteAddr = req.remote
+	}
+	w := httptest.NewRecorder()
+	f.mux.ServeHTTP(w, r)
+	secretstest.NoLeak(t, w.Body.String(), f.keys...) // no answer holds a key, but the one meant to
+	return w
+}
+
+// bearer returns a header carrying key.
+func bearer(key string) http.Header {
+	return http.Header{"Authorization": {"Bearer " + key}}
+}
+
+// response is what the tests compare of a problem response.
+type response struct {
+	Status          int
+	ContentType     string
+	CacheControl    string
+	WWWAuthenticate string
+	RetryAfter      string
+	Body            map[string]any
+}
+
+// problemOf reads a recorded problem response. It fails the test when the
+// body is not one JSON object.
+func problemOf(t *testing.T, w *httptest.ResponseRecorder) response {
+	t.Helper()
+	var body map[string]any
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	dec.UseNumber()
+	if err := dec.Decode(&body); err != nil {
+		t.Fatalf("problem body %q: %v", w.Body.String(), err)
+	}
+	for k, v := range body {
+		if n, ok := v.(json.Number); ok { // numbers compare as ints
+			i, err := n.Int64()
+			if err != nil {
+				t.Fatalf("member %s: %v", k, err)
+			}
+			body[k] = int(i)
+		}
+	}
+	h := w.Result().Header
+	return response{
+		Status:          w.Code,
+		ContentType:     h.Get("Content-Type"),
+		CacheControl:    h.Get("Cache-Control"),
+		WWWAuthenticate: h.Get("WWW-Authenticate"),
+		RetryAfter:      h.Get("Retry-After"),
+		Body:            body,
+	}
+}
+
+// problem returns the response a problem with these members should give,
+// with the headers every problem has.
+func problem(status int, members map[string]any) response {
+	body := map[string]any{"type": "about:blank", "title": http.StatusText(status), "status": status}
+	for k, v := range members {
+		body[k] = v
+	}
+	return response{Status: status, ContentType: "application/problem+json", CacheControl: "no-store", Body: body}
+}

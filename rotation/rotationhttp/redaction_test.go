@@ -1,0 +1,66 @@
+package rotationhttp_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/secrets/secretstest"
+)
+
+// TestNoKeyInAnswersOrLogs presents a key, and near misses of it, in every
+// way a request can fail, and looks for any form of them in every answer
+// and every log line.
+func TestNoKeyInAnswersOrLogs(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	id, key := f.create(t, "acme", rotation.Spec{Scopes: []string{"secrets:write"}, RateLimit: 2})
+	_, fenced := f.create(t, "fenced", rotation.Spec{Scopes: readScope, Networks: internal})
+	flipped := []byte(key)
+	flipped[len(flipped)-1] ^= 1
+	presented := []string{
+		key[:len(key)-1],     // truncated
+		string(flipped),      // a typo
+		key + "x",            // extended
+		strings.ToUpper(key), // mangled
+		"sk_test_" + key[8:], // another environment
+	}
+	var answers []string
+	send := func(req request) {
+		w := f.do(t, req)
+		is.True(w.Code >= 400) // every one of these is refused
+		answers = append(answers, w.Body.String()+"\n"+headerText(w.Header()))
+	}
+	for _, p := range presented {
+		send(request{path: "/v1/whoami", header: bearer(p)})
+		send(request{path: "/v1/whoami", header: http.Header{"Authorization": {"Basic " + p}}})
+	}
+	send(request{path: "/v1/whoami", header: bearer(key)})                  // scope not granted
+	send(request{path: "/v1/whoami", header: bearer(fenced)})               // network refused
+	send(request{path: "/v1/whoami", header: withXFF(bearer(fenced), key)}) // a key where an address goes
+	regenerate := func(body string) {
+		send(request{method: http.MethodPost, path: "/v1/secrets/" + id + "/regenerate", header: bearer(key), body: body})
+	}
+	regenerate(`{"oldSecretValidForSeconds": "` + key + `"}`) // a key where a number goes
+	regenerate(`{"` + key + `": 1}`)                          // a key where a name goes
+	regenerate(`{"oldSecretValidForSeconds": 1.5}`)           // rate limited
+	f.clock.Advance(time.Minute)
+	regenerate(`{"` + key + `": 1, "` + key + `": 2}`) // a key repeated where a name goes
+	regenerate(`{"oldSecretValidForSeconds": 1.5, "name": "` + key + `"}`)
+
+	logs := f.logs.String()
+	is.Equal(strings.Count(logs, "\n"), len(answers)) // one log line per refusal
+	for _, out := range append(answers, logs) {
+		secretstest.NoLeak(t, out, append(presented, key, fenced)...)
+	}
+}
+
+func headerText(h http.Header) string {
+	var b strings.Builder
+	_ = h.Write(&b)
+	return b.String()
+}
