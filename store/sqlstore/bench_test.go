@@ -7,12 +7,13 @@ import (
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
 // benchDialects runs bench once per dialect, with a new store of each.
 func benchDialects(b *testing.B, bench func(b *testing.B, s *sqlstore.Store)) {
-	b.Run("sqlite", func(b *testing.B) { bench(b, newSQLite(b)) })
-	b.Run("postgres", func(b *testing.B) { bench(b, newPostgres(b)) })
+	b.Run("sqlite", func(b *testing.B) { bench(b, sqlstoretest.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { bench(b, sqlstoretest.Postgres(b)) })
 }
 
 // benchKeyset returns owner i's keyset of three secrets with every

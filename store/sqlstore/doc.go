@@ -20,9 +20,10 @@
 // in-memory Store).
 //
 // [Postgres] works through github.com/jackc/pgx/v5/stdlib, under the
-// driver name "pgx", with PostgreSQL 11 or later. The tables go into the first schema of the
-// connection's search_path, which a connection string can set
-// (search_path=…), so several stores can share one database.
+// driver name "pgx", with PostgreSQL 13 or later (see Changes below for
+// why). The tables go into the first schema of the connection's
+// search_path, which a connection string can set (search_path=…), so
+// several stores can share one database.
 //
 // Both keep the same columns: each owner is a row holding its keyset's
 // version, and each secret a row of its own, with its position in the
@@ -39,6 +40,31 @@
 // a transaction-scoped advisory lock (one per schema), SQLite with the
 // write lock of BEGIN IMMEDIATE. A database that a newer release of this
 // package has migrated is refused with [ErrNewerSchema], never altered.
+//
+// # Changes
+//
+// A Store is a [store.ChangeLog]: [Store.Changes] tells which owners'
+// keysets were saved since a cursor it returned before, by any process
+// sharing the database, so that a cache (package cachestore) can drop
+// what went stale. Every save marks its owner's row. On PostgreSQL the
+// mark is the id of the saving transaction, of the type xid8 that
+// PostgreSQL 13 introduced, and a cursor is the oldest transaction id
+// that a snapshot does not see as committed, so a save committed after
+// the cursor was taken is reported even if it began before. On SQLite,
+// which has one writer at a time, the mark is the next number of a
+// sequence and a cursor the last number seen. Recorded uses are not
+// marked, and an owner removed from the database is not reported.
+//
+// A Store is also a [store.Notifier]. On PostgreSQL every save, in its
+// transaction, sends a NOTIFY with the owner, which the server delivers
+// when the transaction commits, and [Store.Listen] holds a connection of
+// its own that LISTENs for them. The channel is "rotor_keysets:" followed
+// by the schema of the tables, or "rotor_keysets#" and a hash of the
+// schema when that would exceed PostgreSQL's 63 bytes, so stores in
+// different schemas do not hear each other. An owner longer than 4000
+// bytes is sent as "", which means any owner. On SQLite Listen returns an
+// error matching [errors.ErrUnsupported] at once; a cache polls Changes
+// instead.
 //
 // # Concurrency
 //
@@ -62,11 +88,13 @@
 // # Errors
 //
 // Every error is an [*store.OpError] naming the operation ("load",
-// "save", "lookup", "record uses", and "open" or "migrate" when a Store is
-// made) and the owner, around a sentinel of package store, a context
-// error, or the driver's error. When the context ends, the cause is the
-// context's error, so [errors.Is] works with [context.Canceled] and
-// [context.DeadlineExceeded].
+// "save", "lookup", "record uses", "changes", "listen", and "open" or
+// "migrate" when a Store is made) and the owner, around a sentinel of
+// package store, a context error, or the driver's error. When the context
+// ends, the cause is the context's error, so [errors.Is] works with
+// [context.Canceled] and [context.DeadlineExceeded]. The one exception is
+// [Store.Listen], which returns the context's error itself when the
+// context ends, as [store.Notifier] asks.
 //
 // # Security
 //

@@ -95,17 +95,7 @@ func (s *Store) Lookup(ctx context.Context, d secrets.Digest) (owner string, rec
 	return owner, rec, nil
 }
 
-const (
-	// insertOwner creates the owner at version 1, or does nothing if it
-	// exists: a save at version 0 of an existing owner is a conflict.
-	insertOwner = `INSERT INTO owners (owner, version) VALUES ($1, 1) ON CONFLICT (owner) DO NOTHING`
-	// bumpVersion is the compare-and-swap: it changes one row only if the
-	// version is still the one the keyset was read at. On PostgreSQL a
-	// concurrent save of the same owner waits for the row lock and then
-	// finds the version moved.
-	bumpVersion  = `UPDATE owners SET version = version + 1 WHERE owner = $1 AND version = $2`
-	deleteRecord = `DELETE FROM secrets WHERE owner = $1 AND id = $2`
-)
+const deleteRecord = `DELETE FROM secrets WHERE owner = $1 AND id = $2`
 
 // Save stores ks, making its stored version ks.Version+1, if the stored
 // version of ks.Owner is still ks.Version (0 for an owner never saved):
@@ -124,6 +114,9 @@ const (
 // A recorded use survives a save that carries an older one: when the
 // stored record with the same id was last used later than ks says, its
 // LastUsedAt and LastUsedIP are kept. Times are kept to the microsecond.
+//
+// A save that succeeds is reported by [Store.Changes] and, on PostgreSQL,
+// to every [Store.Listen] over the same schema once it commits.
 func (s *Store) Save(ctx context.Context, ks store.Keyset) error {
 	if err := ctx.Err(); err != nil {
 		return opError(ctx, "save", ks.Owner, err)
@@ -142,9 +135,9 @@ func (s *Store) save(ctx context.Context, q querier, ks *store.Keyset) error {
 	var res sql.Result
 	var err error
 	if ks.Version == 0 {
-		res, err = q.ExecContext(ctx, insertOwner, ks.Owner)
+		res, err = q.ExecContext(ctx, s.dialect.insertOwnerQuery(), ks.Owner)
 	} else {
-		res, err = q.ExecContext(ctx, bumpVersion, ks.Owner, ks.Version)
+		res, err = q.ExecContext(ctx, s.dialect.bumpVersionQuery(), ks.Owner, ks.Version)
 	}
 	if err != nil {
 		if isDataException(err) {
@@ -183,6 +176,13 @@ func (s *Store) save(ctx context.Context, q querier, ks *store.Keyset) error {
 	// removed in the same save, as with memstore.
 	for _, id := range stored {
 		if _, err := q.ExecContext(ctx, deleteRecord, ks.Owner, id); err != nil {
+			return err
+		}
+	}
+	if s.dialect == Postgres {
+		// Delivered to listeners when the transaction commits, and
+		// dropped if it rolls back.
+		if _, err := q.ExecContext(ctx, notifyChange, s.channel, notifyPayload(ks.Owner)); err != nil {
 			return err
 		}
 	}
@@ -244,7 +244,8 @@ const recordUse = `UPDATE secrets SET last_used_at = $3, last_used_ip = $4
 WHERE owner = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3)`
 
 // RecordUses sets LastUsedAt and LastUsedIP of each named record to its
-// latest use, in one transaction, leaving every version as it is. Uses of
+// latest use, in one transaction, leaving every version as it is: a use
+// is not a change that [Store.Changes] or [Store.Listen] reports. Uses of
 // unknown owners or records, uses no later than the one stored, and uses
 // at the zero time are ignored.
 func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {

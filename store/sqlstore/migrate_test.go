@@ -14,6 +14,7 @@ import (
 
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
 // migrationCount returns how many numbered steps the dialect's schema has.
@@ -108,11 +109,11 @@ func TestNewConcurrently(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		want := versionsUpTo(migrationCount(t, sqlstore.Postgres))
 		for range rounds {
-			dsn := freshSchema(t)
+			dsn := sqlstoretest.PostgresDSN(t)
 			openTogether(t, stores, func(ctx context.Context) (*sqlstore.Store, error) {
 				return sqlstore.OpenPostgres(ctx, dsn)
 			})
-			if diff := cmp.Diff(want, appliedMigrations(t, openPostgres(t, dsn))); diff != "" {
+			if diff := cmp.Diff(want, appliedMigrations(t, sqlstoretest.Open(t, dsn))); diff != "" {
 				t.Errorf("migrations recorded after %d stores opened at once (-want +got):\n%s", stores, diff)
 			}
 		}
@@ -131,8 +132,8 @@ func TestReopen(t *testing.T) {
 			return func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(t.Context(), path) }, db
 		},
 		"postgres": func(t *testing.T) (func() (*sqlstore.Store, error), *sql.DB) {
-			dsn := freshSchema(t)
-			return func() (*sqlstore.Store, error) { return sqlstore.OpenPostgres(t.Context(), dsn) }, openPostgres(t, dsn)
+			dsn := sqlstoretest.PostgresDSN(t)
+			return func() (*sqlstore.Store, error) { return sqlstore.OpenPostgres(t.Context(), dsn) }, sqlstoretest.Open(t, dsn)
 		},
 	}
 	for _, name := range []string{"sqlite", "postgres"} {

@@ -17,6 +17,7 @@ import (
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
 // plainSecret is a secret value saved the way package rotation saves one:
@@ -172,14 +173,14 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	})
 
 	t.Run("postgres", func(t *testing.T) {
-		dsn := freshSchema(t)
+		dsn := sqlstoretest.PostgresDSN(t)
 		s, err := sqlstore.OpenPostgres(t.Context(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
 		saved := saveSealedSecrets(t, s)
-		dump := dumpSchema(t, openPostgres(t, dsn))
+		dump := dumpSchema(t, sqlstoretest.Open(t, dsn))
 		checkNoPlaintext(t, "the rows of the schema", dump, saved, func(d secrets.Digest) []byte {
 			return []byte(`\x` + hex.EncodeToString(d[:])) // bytea as text
 		})

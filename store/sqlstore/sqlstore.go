@@ -19,7 +19,9 @@ import (
 // Store is a [store.Store] kept in a SQL database through [database/sql].
 // It is safe for concurrent use, by any number of goroutines and of
 // processes sharing the database. Its zero value is not usable: make one
-// with [New], [OpenSQLite] or [OpenPostgres].
+// with [New], [OpenSQLite] or [OpenPostgres]. It is also a
+// [store.ChangeLog] and a [store.Notifier], though on SQLite
+// [Store.Listen] only reports that it cannot listen.
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
@@ -35,6 +37,9 @@ type Store struct {
 	// pool: database/sql prepares each on a connection the first time it
 	// runs there and reuses it after, which spares SQLite a parse per call.
 	loadStmt, lookupStmt *sql.Stmt
+	// channel is where saves notify listeners on PostgreSQL, named after
+	// the schema of the tables (see channelName); "" on SQLite.
+	channel string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -67,6 +72,13 @@ func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, opError(ctx, "migrate", "", err)
+	}
+	if d == Postgres {
+		var schema string
+		if err := db.QueryRowContext(ctx, currentSchema).Scan(&schema); err != nil {
+			return nil, opError(ctx, "migrate", "", err)
+		}
+		s.channel = channelName(schema)
 	}
 	var err error
 	if s.loadStmt, err = db.PrepareContext(ctx, loadKeyset); err != nil {

@@ -2,13 +2,9 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"errors"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,6 +16,7 @@ import (
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 	"github.com/rotorkit/rotor/store/storetest"
 )
 
@@ -34,112 +31,12 @@ func TestStore(t *testing.T) {
 func forEachDialect(t *testing.T, test func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
-		test(t, func(t *testing.T) *sqlstore.Store { return newSQLite(t) })
+		test(t, func(t *testing.T) *sqlstore.Store { return sqlstoretest.SQLite(t) })
 	})
 	t.Run("postgres", func(t *testing.T) {
-		postgresDSN(t)
-		test(t, func(t *testing.T) *sqlstore.Store { return newPostgres(t) })
+		sqlstoretest.ServerDSN(t)
+		test(t, func(t *testing.T) *sqlstore.Store { return sqlstoretest.Postgres(t) })
 	})
-}
-
-// newSQLite returns a Store over a new database file in a directory of
-// its own, closed when tb ends.
-func newSQLite(tb testing.TB) *sqlstore.Store {
-	tb.Helper()
-	s, err := sqlstore.OpenSQLite(tb.Context(), filepath.Join(tb.TempDir(), "rotor.db"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
-	return s
-}
-
-// newPostgres returns a Store over a new, empty schema, closed and
-// dropped when tb ends. Its pool is bounded so that the 64 writers of the
-// conformance suite cannot use up the server's connections.
-func newPostgres(tb testing.TB) *sqlstore.Store {
-	tb.Helper()
-	db := openPostgres(tb, freshSchema(tb))
-	db.SetMaxOpenConns(16)
-	s, err := sqlstore.New(tb.Context(), db, sqlstore.Postgres)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
-}
-
-// postgresDSN returns the connection string in ROTOR_POSTGRES_DSN.
-// Without one it skips tb, except under CI=true, where the PostgreSQL
-// tests must run and it fails tb instead.
-func postgresDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("ROTOR_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("ROTOR_POSTGRES_DSN is not set; under CI=true the PostgreSQL tests must run (.ci/run sets it)")
-		}
-		tb.Skip("ROTOR_POSTGRES_DSN is not set; skipping the PostgreSQL tests")
-	}
-	return dsn
-}
-
-// openPostgres opens dsn, and closes the pool when tb ends.
-func openPostgres(tb testing.TB, dsn string) *sql.DB {
-	tb.Helper()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatal("open postgres: the connection string does not parse")
-	}
-	tb.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			tb.Error(err)
-		}
-	})
-	return db
-}
-
-// freshSchema creates a schema with a random name in the database of
-// ROTOR_POSTGRES_DSN, drops it when tb ends, and returns a connection
-// string whose connections use it.
-func freshSchema(tb testing.TB) string {
-	tb.Helper()
-	dsn := postgresDSN(tb)
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // never fails
-	schema := "rotor_test_" + hex.EncodeToString(b[:])
-
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatal("open postgres: the connection string does not parse")
-	}
-	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		tb.Fatalf("create schema: %v", err)
-	}
-	// Registered first, so it runs after the cleanups that close the
-	// pools using the schema.
-	tb.Cleanup(func() {
-		defer admin.Close()
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema: %v", err)
-		}
-	})
-
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			tb.Fatal("ROTOR_POSTGRES_DSN is not a valid URL")
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
 }
 
 // Fixtures shared by the tests of this package.
@@ -184,7 +81,7 @@ func TestLoadKeepsOrderOfLastSave(t *testing.T) {
 
 func TestSavePostgresRefusesNUL(t *testing.T) {
 	is := is.New(t)
-	s := newPostgres(t)
+	s := sqlstoretest.Postgres(t)
 	err := s.Save(t.Context(), store.Keyset{Owner: "acme", Secrets: []store.Record{{ID: "a\x00b", Digest: testDigest("a")}}})
 	is.True(errors.Is(err, store.ErrInvalid)) // text PostgreSQL cannot hold is refused as invalid
 	_, err = s.Load(t.Context(), "acme")

@@ -1,0 +1,401 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
+)
+
+// storePairs make, per dialect, two Stores over one new database (one
+// schema on PostgreSQL), each with a pool of its own, as two processes
+// would have.
+var storePairs = []struct {
+	name string
+	open func(t *testing.T) (a, b *sqlstore.Store)
+}{
+	{name: "sqlite", open: func(t *testing.T) (a, b *sqlstore.Store) {
+		path := filepath.Join(t.TempDir(), "rotor.db")
+		open := func() *sqlstore.Store {
+			s, err := sqlstore.OpenSQLite(t.Context(), path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Error(err)
+				}
+			})
+			return s
+		}
+		return open(), open()
+	}},
+	{name: "postgres", open: func(t *testing.T) (a, b *sqlstore.Store) {
+		dsn := sqlstoretest.PostgresDSN(t)
+		return sqlstoretest.OpenPostgres(t, dsn), sqlstoretest.OpenPostgres(t, dsn)
+	}},
+}
+
+// newPostgresOver returns a Store over db, a pool that sqlstoretest.Open
+// opened, so the test closes it.
+func newPostgresOver(t *testing.T, db *sql.DB) *sqlstore.Store {
+	t.Helper()
+	s, err := sqlstore.New(t.Context(), db, sqlstore.Postgres)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// distinct returns the owners in owners, each once, sorted.
+func distinct(owners []string) []string {
+	out := slices.Clone(owners)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// within reports whether every owner in owners is one of allowed.
+func within(owners []string, allowed ...string) bool {
+	for _, o := range owners {
+		if !slices.Contains(allowed, o) {
+			return false
+		}
+	}
+	return true
+}
+
+// saveNew saves a new keyset of owner with one record, id, at version 0.
+func saveNew(t *testing.T, s *sqlstore.Store, owner, id string) {
+	t.Helper()
+	if err := s.Save(t.Context(), store.Keyset{Owner: owner, Secrets: []store.Record{testRecord(id)}}); err != nil {
+		t.Fatalf("save %s: %v", owner, err)
+	}
+}
+
+func TestChanges(t *testing.T) {
+	for _, pair := range storePairs {
+		t.Run(pair.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := t.Context()
+			s, other := pair.open(t)
+
+			owners, cursor, err := s.Changes(ctx, "")
+			is.NoErr(err)            // the empty cursor is accepted
+			is.Equal(len(owners), 0) // and reports no owners
+			is.True(cursor != "")    // but marks the moment
+
+			saveNew(t, s, "a", "a1")
+			saveNew(t, s, "b", "b1")
+			owners, cursor, err = s.Changes(ctx, cursor)
+			is.NoErr(err) // saves since the cursor are asked for
+			if diff := cmp.Diff([]string{"a", "b"}, distinct(owners)); diff != "" {
+				t.Errorf("owners saved since the first cursor (-want +got):\n%s", diff)
+			}
+
+			owners, cursor, err = s.Changes(ctx, cursor)
+			is.NoErr(err)                     // nothing saved since is asked for
+			is.True(within(owners, "a", "b")) // and nothing new is reported, though a and b may be again
+
+			saveNew(t, other, "c", "c1")
+			owners, cursor, err = s.Changes(ctx, cursor)
+			is.NoErr(err)                          // a save through another Store is asked for
+			is.True(slices.Contains(owners, "c"))  // and reported
+			is.True(within(owners, "a", "b", "c")) // with nothing else new
+
+			// With one cursor, a use recorded between two calls must not
+			// change what the second reports: uses are not changes.
+			before, _, err := s.Changes(ctx, cursor)
+			is.NoErr(err) // the changes before a use are asked for
+			is.NoErr(s.RecordUses(ctx, []store.Use{{Owner: "a", SecretID: "a1", At: base.Add(time.Hour)}}))
+			after, _, err := s.Changes(ctx, cursor)
+			is.NoErr(err) // and after it
+			if diff := cmp.Diff(distinct(before), distinct(after)); diff != "" {
+				t.Errorf("owners reported before and after a recorded use (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestChangesRefusesMalformedCursor(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store) {
+		is := is.New(t)
+		s := newStore(t)
+		for _, cursor := range []string{"x", "-1", "+1", "1.5", " 1", "18446744073709551616", strings.Repeat("9", 100_000)} {
+			owners, next, err := s.Changes(t.Context(), cursor)
+			var oe *store.OpError
+			is.True(errors.As(err, &oe))                     // a cursor no Store made is refused as an *OpError
+			is.Equal(oe.Op, "changes")                       // of Changes
+			is.True(strings.Contains(err.Error(), "cursor")) // that says what is wrong
+			is.True(len(err.Error()) < 100)                  // without quoting the cursor
+			is.True(owners == nil)                           // with no owners
+			is.Equal(next, "")                               // and no cursor
+		}
+	})
+}
+
+func TestChangesHeedsContext(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store) {
+		is := is.New(t)
+		s := newStore(t)
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, _, err := s.Changes(ctx, "")
+		is.True(errors.Is(err, context.Canceled)) // a call whose context is done reports it
+		var oe *store.OpError
+		is.True(errors.As(err, &oe)) // as an *OpError
+	})
+}
+
+// A save whose transaction began before a cursor was taken, and commits
+// after, is reported by the next call: the cursor stays behind every
+// transaction still running.
+func TestChangesPostgresReportsLateCommit(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	dsn := sqlstoretest.PostgresDSN(t)
+	s := sqlstoretest.OpenPostgres(t, dsn)
+	saveNew(t, s, "x", "x1")
+
+	tx, err := sqlstoretest.Open(t, dsn).BeginTx(ctx, nil)
+	is.NoErr(err) // a transaction begins
+	defer tx.Rollback()
+	// What Save does to the owner's row, in a transaction left open.
+	res, err := tx.ExecContext(ctx, `UPDATE owners SET version = version + 1, changed_xid = pg_current_xact_id() WHERE owner = 'x'`)
+	is.NoErr(err) // and marks x changed
+	n, err := res.RowsAffected()
+	is.NoErr(err)
+	is.Equal(n, int64(1)) // in x's row
+
+	_, cursor, err := s.Changes(ctx, "")
+	is.NoErr(err) // a cursor is taken while the transaction runs
+	_, cursor, err = s.Changes(ctx, cursor)
+	is.NoErr(err)         // and another from a call that cannot see the change yet
+	is.NoErr(tx.Commit()) // the transaction commits after both
+
+	owners, _, err := s.Changes(ctx, cursor)
+	is.NoErr(err)                         // the next call
+	is.True(slices.Contains(owners, "x")) // reports the late commit
+}
+
+func TestChangesAfterUpgrade(t *testing.T) {
+	upgrades := []struct {
+		name string
+		// open returns a database with the first migration applied and an
+		// owner "old" saved under it, and a function that makes a Store
+		// over that database.
+		open func(t *testing.T) (db *sql.DB, newStore func() *sqlstore.Store)
+	}{
+		{name: "sqlite", open: func(t *testing.T) (*sql.DB, func() *sqlstore.Store) {
+			path := filepath.Join(t.TempDir(), "rotor.db")
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db, func() *sqlstore.Store {
+				s, err := sqlstore.OpenSQLite(t.Context(), path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { s.Close() })
+				return s
+			}
+		}},
+		{name: "postgres", open: func(t *testing.T) (*sql.DB, func() *sqlstore.Store) {
+			dsn := sqlstoretest.PostgresDSN(t)
+			return sqlstoretest.Open(t, dsn), func() *sqlstore.Store { return sqlstoretest.OpenPostgres(t, dsn) }
+		}},
+	}
+	for _, tt := range upgrades {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := t.Context()
+			db, newStore := tt.open(t)
+			first, err := os.ReadFile(filepath.Join("migrations", tt.name, "0001_keysets.sql"))
+			is.NoErr(err) // the first migration reads
+			for _, stmt := range []string{
+				string(first),
+				`CREATE TABLE rotor_migrations (version integer NOT NULL PRIMARY KEY, applied_at text NOT NULL DEFAULT '')`,
+				`INSERT INTO rotor_migrations (version) VALUES (1)`,
+				`INSERT INTO owners (owner, version) VALUES ('old', 1)`,
+			} {
+				_, err := db.ExecContext(ctx, stmt)
+				is.NoErr(err) // a database is built as the first release left it
+			}
+
+			s := newStore()
+			is.Equal(appliedMigrations(t, db), versionsUpTo(migrationCount(t, dialectNamed(tt.name)))) // every migration is applied
+			ks, err := s.Load(ctx, "old")
+			is.NoErr(err)                  // the owner saved before the upgrade loads
+			is.Equal(ks.Version, int64(1)) // at its version
+
+			owners, cursor, err := s.Changes(ctx, "")
+			is.NoErr(err)             // a cursor is taken
+			is.Equal(len(owners), 0)  // with no owners
+			is.NoErr(s.Save(ctx, ks)) // the old owner is saved again
+			owners, _, err = s.Changes(ctx, cursor)
+			is.NoErr(err) // and asked for
+			if diff := cmp.Diff([]string{"old"}, distinct(owners)); diff != "" {
+				t.Errorf("owners saved since the cursor (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// dialectNamed returns the dialect whose String is name.
+func dialectNamed(name string) sqlstore.Dialect {
+	if name == sqlstore.Postgres.String() {
+		return sqlstore.Postgres
+	}
+	return sqlstore.SQLite
+}
+
+// receive returns the next value from ch, failing t if none comes within
+// ten seconds: long enough never to fail a run that works.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s within ten seconds", what)
+	}
+	var zero T
+	return zero
+}
+
+// listening is a Listen running in a goroutine of its own.
+type listening struct {
+	changed <-chan string // the owners it reported, in order
+	done    <-chan error  // what it returned
+	cancel  context.CancelFunc
+}
+
+// startListen starts s.Listen and returns once it is ready. It is
+// stopped, if the test has not stopped it, when t ends.
+func startListen(t *testing.T, s *sqlstore.Store) *listening {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	ready := make(chan struct{})
+	changed := make(chan string, 100) // more than any test saves, so Listen never waits on the test
+	done := make(chan error, 1)
+	exited := make(chan struct{}) // closed when Listen has returned, whoever takes its error
+	go func() {
+		defer close(exited)
+		done <- s.Listen(ctx, func() { close(ready) }, func(owner string) { changed <- owner })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-exited
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("Listen returned before it was ready: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("Listen was not ready within ten seconds")
+	}
+	return &listening{changed: changed, done: done, cancel: cancel}
+}
+
+func TestListenPostgres(t *testing.T) {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails
+	// 63 bytes, the longest a schema's name can be, so that the channel
+	// needs a hash of it to fit.
+	long := "rotor_test_" + hex.EncodeToString(b[:]) + strings.Repeat("x", 63-len("rotor_test_")-2*len(b))
+	schemas := []struct {
+		name   string
+		schema func(tb testing.TB) string // the DSN of a new schema
+	}{
+		{name: "ShortSchema", schema: sqlstoretest.PostgresDSN},
+		{name: "LongSchema", schema: func(tb testing.TB) string { return sqlstoretest.SchemaDSN(tb, long) }},
+	}
+	for _, tt := range schemas {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := t.Context()
+			dsn := tt.schema(t)
+			// One connection, so that the pool can only hand out the one
+			// Listen used, or a new one.
+			listenDB := sqlstoretest.Open(t, dsn)
+			listenDB.SetMaxOpenConns(1)
+			listener := newPostgresOver(t, listenDB)
+			writer := sqlstoretest.OpenPostgres(t, dsn)
+			elsewhere := sqlstoretest.Postgres(t) // over another schema of the same database
+
+			l := startListen(t, listener)
+			saveNew(t, elsewhere, "elsewhere", "e1")
+			saveNew(t, writer, "acme", "a1")
+			// Notifications come in commit order, so the other schema's,
+			// committed first, would come first if it came at all.
+			is.Equal(receive(t, l.changed, "notification"), "acme") // a save through another Store is heard, and one in another schema is not
+
+			longOwner := strings.Repeat("o", 5000)
+			saveNew(t, writer, longOwner, "o1")
+			is.Equal(receive(t, l.changed, "notification"), "") // an owner too long to send is reported as any owner
+
+			l.cancel()
+			err := receive(t, l.done, "return from Listen")
+			is.True(errors.Is(err, context.Canceled)) // Listen returns when its context is cancelled, saying so
+
+			var channels int
+			is.NoErr(listenDB.QueryRowContext(ctx, `SELECT count(*) FROM pg_listening_channels()`).Scan(&channels))
+			is.Equal(channels, 0) // and the pool's connection listens to nothing: the listening one was closed
+		})
+	}
+}
+
+func TestListenPostgresConnectionFails(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	dsn := sqlstoretest.PostgresDSN(t)
+	admin := sqlstoretest.Open(t, dsn)
+	s := sqlstoretest.OpenPostgres(t, dsn)
+	l := startListen(t, s)
+
+	var schema string
+	is.NoErr(admin.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema)) // the schema is known
+	var terminated bool
+	err := admin.QueryRowContext(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1`,
+		`LISTEN "rotor_keysets:`+schema+`"`).Scan(&terminated)
+	is.NoErr(err)       // the listening backend is found
+	is.True(terminated) // and terminated
+
+	err = receive(t, l.done, "return from Listen")
+	is.True(err != nil)                                // Listen returns when its connection fails
+	is.True(!errors.Is(err, context.Canceled))         // with the failure, not a context error
+	is.True(!errors.Is(err, context.DeadlineExceeded)) // of either kind
+	var oe *store.OpError
+	is.True(errors.As(err, &oe)) // as an *OpError
+	is.Equal(oe.Op, "listen")    // of Listen
+
+	_, err = s.Load(ctx, "acme")
+	is.True(errors.Is(err, store.ErrNotFound)) // and the Store works on
+}
+
+func TestListenSQLiteUnsupported(t *testing.T) {
+	is := is.New(t)
+	s := sqlstoretest.SQLite(t)
+	called := false
+	err := s.Listen(t.Context(), func() { called = true }, func(string) { called = true })
+	is.True(errors.Is(err, errors.ErrUnsupported)) // SQLite cannot listen, and says so at once
+	var oe *store.OpError
+	is.True(errors.As(err, &oe)) // as an *OpError
+	is.Equal(oe.Op, "listen")    // of Listen
+	is.True(!called)             // without calling back
+}
