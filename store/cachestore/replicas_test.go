@@ -1,0 +1,373 @@
+package cachestore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/hmacsign"
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/rotationtest"
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/cachestore"
+	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
+)
+
+// The tests in this file run replicas of a service as separate processes
+// would: each has its own pool of connections, its own cache and its own
+// Rotator, and they share only the database.
+
+// listening is a sqlstore.Store that tells the test when its Listen is
+// ready and when it has stopped.
+type listening struct {
+	*sqlstore.Store
+	ready   chan struct{}
+	stopped chan error
+}
+
+func (l *listening) Listen(ctx context.Context, ready func(), changed func(string)) error {
+	err := l.Store.Listen(ctx, func() { ready(); l.ready <- struct{}{} }, changed)
+	l.stopped <- err
+	return err
+}
+
+// replica is one process's view of the shared database.
+type replica struct {
+	db    *listening
+	cache *cachestore.Store
+	r     *rotation.Rotator
+	inv   *invalidations
+}
+
+// shared is what replicas of one service have in common besides the
+// database: the key-encryption key and, here, one clock.
+type shared struct {
+	ring  *secrets.Keyring
+	clock *rotationtest.Clock
+}
+
+func newShared(t *testing.T) *shared {
+	t.Helper()
+	kek, err := secrets.GenerateKEK("kek-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := secrets.NewKeyring(kek)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &shared{ring: ring, clock: rotationtest.NewClock(t0)}
+}
+
+// newReplica makes a replica over st whose cache serves copies for an
+// hour unless told otherwise, so that only notifications and polls make
+// changes seen. ListenRetry is an hour too: a test that cuts the
+// notifications sees what happens without them.
+func (sh *shared) newReplica(t *testing.T, st *sqlstore.Store) *replica {
+	t.Helper()
+	l := &listening{Store: st, ready: make(chan struct{}, 4), stopped: make(chan error, 4)}
+	c, err := cachestore.New(l, &cachestore.Options{
+		MaxAge:       time.Hour,
+		PollInterval: time.Hour,
+		ListenRetry:  time.Hour,
+		Now:          sh.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rotation.New(c, &rotation.Options{Now: sh.clock.Now, Keyring: sh.ring, KeyRefresh: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &replica{db: l, cache: c, r: r, inv: watch(c)}
+}
+
+// run starts the replica's cache.Run until the test ends, and waits
+// until it listens and has made its first poll.
+func (rp *replica) run(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- rp.cache.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	})
+	select {
+	case <-rp.db.ready:
+	case err := <-rp.db.stopped:
+		t.Fatalf("listen: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the replica did not start listening")
+	}
+	rp.inv.waitFor(t, "") // the first poll
+}
+
+// hears waits until rp has heard of every save made through from so far.
+// It saves one more owner through from and waits for rp to drop it: each
+// replica hears of saves in the order they were committed, so by then rp
+// has heard of all the earlier ones too.
+func (rp *replica) hears(t *testing.T, from *replica) {
+	t.Helper()
+	owner := "sync_" + rand.Text()
+	if err := from.cache.Save(t.Context(), store.Keyset{Owner: owner}); err != nil {
+		t.Fatal(err)
+	}
+	rp.inv.waitFor(t, owner)
+}
+
+// signer creates the owner's first secret on rp. The first is designated
+// to sign webhooks and cannot be revoked, so tests that revoke make one
+// first.
+func (rp *replica) signer(t *testing.T, owner string) {
+	t.Helper()
+	if _, err := rp.r.Create(t.Context(), owner, rotation.Spec{Name: "signing"}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (rp *replica) auth(t *testing.T, key secrets.Value) error {
+	t.Helper()
+	_, err := rp.r.Authenticate(t.Context(), key.Reveal(), rotation.Request{})
+	return err
+}
+
+// TestReplicasSeeChangesAtOnceOrWithinBound: on PostgreSQL, with
+// notifications, a key made on A works on B at once, and a revocation or a
+// regeneration without grace on A stops the old key on B as soon as B
+// hears of it.
+func TestReplicasSeeChanges(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	dsn := sqlstoretest.PostgresDSN(t)
+	sh := newShared(t)
+	a := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	b := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	b.run(t)
+	a.signer(t, "acme")
+
+	iss, err := a.r.Create(ctx, "acme", rotation.Spec{})
+	is.NoErr(err)
+	is.NoErr(b.auth(t, iss.Value)) // a key created on A authenticates on B at once
+	is.NoErr(b.auth(t, iss.Value)) // and again, from B's cache
+
+	is.NoErr(a.r.Revoke(ctx, "acme", iss.ID))
+	b.hears(t, a)                                                 // B hears of the change
+	is.True(errors.Is(b.auth(t, iss.Value), rotation.ErrRevoked)) // and the revoked key stops there
+
+	second, err := a.r.Create(ctx, "acme", rotation.Spec{})
+	is.NoErr(err)
+	is.NoErr(b.auth(t, second.Value))
+	reg, err := a.r.Regenerate(ctx, "acme", second.ID, 0)
+	is.NoErr(err)
+	is.NoErr(b.auth(t, reg.Value)) // the new key works on B at once
+	b.hears(t, a)
+	is.True(errors.Is(b.auth(t, second.Value), rotation.ErrInvalidKey)) // the old one stops on B with no grace
+}
+
+// TestReplicasVerifySignatures: B's verifier, whose keys come from B's
+// Rotator, drops a webhook secret that A regenerated without grace.
+func TestReplicasVerifySignatures(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	dsn := sqlstoretest.PostgresDSN(t)
+	sh := newShared(t)
+	a := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	b := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	b.run(t)
+	signer := hmacsign.NewSigner(a.r, &hmacsign.SignerOptions{Now: sh.clock.Now})
+	verifier := hmacsign.NewVerifier(b.r, &hmacsign.VerifierOptions{Now: sh.clock.Now})
+
+	iss, err := a.r.Create(ctx, "acme", rotation.Spec{Format: secrets.Webhook})
+	is.NoErr(err)
+	old, err := signer.Sign(ctx, "acme", "msg_1", []byte(`{"type":"ping"}`))
+	is.NoErr(err)
+	_, err = verifier.Verify(ctx, "acme", old)
+	is.NoErr(err) // B verifies what A signed
+
+	_, err = a.r.Regenerate(ctx, "acme", iss.ID, 0)
+	is.NoErr(err)
+	b.hears(t, a)
+	_, err = verifier.Verify(ctx, "acme", old)
+	is.True(errors.Is(err, hmacsign.ErrNoMatch)) // the old secret's signature is refused on B
+	fresh, err := signer.Sign(ctx, "acme", "msg_2", []byte(`{"type":"ping"}`))
+	is.NoErr(err)
+	_, err = verifier.Verify(ctx, "acme", fresh)
+	is.NoErr(err) // and the new secret's accepted
+}
+
+// TestReplicasCatchUpWithoutNotifications cuts B's notification
+// connection; the next poll still makes A's revocation seen on B.
+func TestReplicasCatchUpWithoutNotifications(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	dsn := sqlstoretest.PostgresDSN(t)
+	sh := newShared(t)
+	a := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	b := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	b.run(t)
+	a.signer(t, "acme")
+	iss, err := a.r.Create(ctx, "acme", rotation.Spec{})
+	is.NoErr(err)
+	b.hears(t, a)                  // B has heard of the creations
+	is.NoErr(b.auth(t, iss.Value)) // and caches acme's keyset as it is now
+
+	admin := sqlstoretest.Open(t, sqlstoretest.ServerDSN(t))
+	var cut int
+	err = admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE pid <> pg_backend_pid() AND query ILIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`,
+		schemaOf(t, dsn)).Scan(&cut)
+	is.NoErr(err)
+	is.Equal(cut, 1) // B's one listening connection is cut
+	select {
+	case err := <-b.db.stopped:
+		is.True(err != nil && !errors.Is(err, context.Canceled)) // and B's Listen reports the failure
+	case <-time.After(10 * time.Second):
+		t.Fatal("B's Listen did not notice its connection was cut")
+	}
+
+	is.NoErr(a.r.Revoke(ctx, "acme", iss.ID))
+	is.NoErr(b.auth(t, iss.Value))                                // B has not heard: it still serves its copy, within MaxAge
+	is.NoErr(b.cache.Poll(ctx))                                   // the poll that Run would make at the next PollInterval
+	is.True(errors.Is(b.auth(t, iss.Value), rotation.ErrRevoked)) // catches the revocation up
+}
+
+// TestReplicasPollOnSQLite: two processes sharing a SQLite file have no
+// notifications; a poll makes one see the other's revocation.
+func TestReplicasPollOnSQLite(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "rotor.db")
+	open := func() *sqlstore.Store {
+		s, err := sqlstore.OpenSQLite(ctx, path)
+		is.NoErr(err)
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	sh := newShared(t)
+	a := sh.newReplica(t, open())
+	b := sh.newReplica(t, open())
+	is.NoErr(b.cache.Poll(ctx)) // B marks where its polls start
+
+	a.signer(t, "acme")
+	iss, err := a.r.Create(ctx, "acme", rotation.Spec{})
+	is.NoErr(err)
+	is.NoErr(b.auth(t, iss.Value)) // a key made on A works on B at once
+	is.NoErr(a.r.Revoke(ctx, "acme", iss.ID))
+	is.NoErr(b.auth(t, iss.Value)) // before B polls, it serves its copy
+	is.NoErr(b.cache.Poll(ctx))
+	is.True(errors.Is(b.auth(t, iss.Value), rotation.ErrRevoked)) // after, the revocation holds on B
+}
+
+// TestReplicasRegenerateConcurrently: two replicas, each with 20
+// goroutines, regenerate whichever secret of one owner is designated.
+// Every call succeeds or is refused with a typed error, and the owner's
+// invariants hold afterwards.
+func TestReplicasRegenerateConcurrently(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	dsn := sqlstoretest.PostgresDSN(t)
+	sh := newShared(t)
+	replicas := []*replica{
+		sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn)),
+		sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn)),
+	}
+	for _, rp := range replicas {
+		rp.run(t)
+	}
+	for range 3 {
+		_, err := replicas[0].r.Create(ctx, "acme", rotation.Spec{HMAC: true})
+		is.NoErr(err)
+	}
+
+	var (
+		mu     sync.Mutex
+		won    []*rotation.Regenerated
+		start  = make(chan struct{})
+		wg     sync.WaitGroup
+		failed = make(chan error, 40)
+	)
+	for i := range 40 {
+		rp := replicas[i%2]
+		wg.Go(func() {
+			<-start
+			list, err := rp.r.List(ctx, "acme")
+			if err != nil {
+				failed <- err
+				return
+			}
+			j := slices.IndexFunc(list, func(s rotation.Secret) bool { return s.Signing })
+			if j < 0 {
+				failed <- errors.New("no designated secret listed")
+				return
+			}
+			res, err := rp.r.Regenerate(ctx, "acme", list[j].ID, time.Minute)
+			var refused *rotation.SecretError
+			switch {
+			case err == nil:
+				mu.Lock()
+				won = append(won, res)
+				mu.Unlock()
+			case errors.As(err, &refused), errors.Is(err, rotation.ErrConflict):
+				// another replica rotated that secret first
+			default:
+				failed <- err
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(failed)
+	for err := range failed {
+		t.Errorf("a regenerate failed with an untyped error: %v", err)
+	}
+	is.True(len(won) > 0) // at least one regeneration won
+
+	// Read the truth from the database, past both caches.
+	ks, err := sqlstoretest.OpenPostgres(t, dsn).Load(ctx, "acme")
+	is.NoErr(err)
+	var active, grace, designated int
+	replaced := map[string]bool{}
+	for _, rec := range ks.Secrets {
+		switch rec.StatusAt(sh.clock.Now()) {
+		case store.StatusActive:
+			active++
+			if rec.Signing {
+				designated++
+			}
+		case store.StatusGrace:
+			grace++
+		}
+	}
+	is.Equal(active, 3)     // the active count holds
+	is.True(grace <= 3)     // and so does the grace bound
+	is.Equal(designated, 1) // one designated secret
+	for _, res := range won {
+		is.True(!replaced[res.OldID]) // no secret was replaced twice: no lost update
+		replaced[res.OldID] = true
+	}
+	is.Equal(ks.Version, int64(3+len(won))) // one save per creation and per winning regeneration
+}
+
+// schemaOf returns the schema a connection string from
+// sqlstoretest.PostgresDSN uses.
+func schemaOf(t *testing.T, dsn string) string {
+	t.Helper()
+	db := sqlstoretest.Open(t, dsn)
+	var schema string
+	if err := db.QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	return schema
+}
