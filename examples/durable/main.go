@@ -1,0 +1,165 @@
+// Command durable shows secrets surviving a restart. It keeps them in a
+// SQLite file under the directory given by -data, or in PostgreSQL when
+// ROTOR_POSTGRES_DSN is set, and seals their values under a
+// key-encryption key that it creates in that directory on its first run.
+//
+// Run it twice with the same directory:
+//
+//	go run ./examples/durable -data /tmp/rotor-demo
+//	go run ./examples/durable -data /tmp/rotor-demo
+//
+// The first run creates a secret for the owner and hands its key to a
+// pretend client, which saves it in the directory. Each later run has the
+// client present the key it saved: the service, started afresh, finds the
+// secret in the database and accepts the key; then it regenerates the
+// secret with no grace window, the client saves the new key, and the old
+// one is refused from then on.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store/sqlstore"
+)
+
+func main() {
+	data := flag.String("data", "rotor-data", "directory for the database file, the key-encryption key and the client's key")
+	owner := flag.String("owner", "acme", "the owner whose secret to keep")
+	flag.Parse()
+	if err := run(context.Background(), *data, *owner); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, dir, owner string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	st, where, err := openStore(ctx, dir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ring, err := keyring(dir)
+	if err != nil {
+		return err
+	}
+	r, err := rotation.New(st, &rotation.Options{Keyring: ring})
+	if err != nil {
+		return err
+	}
+	fmt.Println("secrets are kept in", where)
+
+	// The client's side: a real service never keeps a key it handed out.
+	// This pretend client keeps its own in the directory.
+	clientKey := filepath.Join(dir, "client.key")
+	saved, err := os.ReadFile(clientKey)
+	if errors.Is(err, fs.ErrNotExist) {
+		iss, err := r.Create(ctx, owner, rotation.Spec{Name: "production", HMAC: true})
+		if err != nil {
+			return err
+		}
+		fmt.Printf("first run: created %s for %s; its key is shown once, and the client saves it\n", iss.ID, owner)
+		return os.WriteFile(clientKey, []byte(iss.Value.Reveal()), 0o600)
+	}
+	if err != nil {
+		return err
+	}
+	key := strings.TrimSpace(string(saved))
+
+	list, err := r.List(ctx, owner)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("restarted: %s has %d secret(s) in the database\n", owner, len(list))
+	for _, s := range list {
+		fmt.Printf("  %s  %-8s  created %s  key ends …%s\n", s.ID, s.Status, s.CreatedAt.Format(time.RFC3339), s.Hint)
+	}
+
+	p, err := r.Authenticate(ctx, key, rotation.Request{})
+	if err != nil {
+		return fmt.Errorf("the key saved by the last run was refused: %w", err)
+	}
+	fmt.Printf("the client's key from the last run authenticates as %s / %s\n", p.Owner, p.Secret.ID)
+	keys, err := r.SigningKeys(ctx, owner)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("its sealed value opens under the saved key-encryption key: %d signing key(s)\n", len(keys))
+
+	res, err := r.Regenerate(ctx, owner, p.Secret.ID, 0)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(clientKey, []byte(res.Value.Reveal()), 0o600); err != nil {
+		return err
+	}
+	fmt.Printf("regenerated with no grace window: %s replaces %s, and the client saves the new key\n", res.ID, p.Secret.ID)
+	_, err = r.Authenticate(ctx, key, rotation.Request{})
+	var refused *rotation.AuthError
+	if !errors.As(err, &refused) {
+		return fmt.Errorf("the old key was not refused: %v", err)
+	}
+	fmt.Printf("the old key is refused from now on: %v\n", refused.Err)
+	return nil
+}
+
+// openStore opens PostgreSQL when ROTOR_POSTGRES_DSN is set, and the
+// SQLite file dir/rotor.db otherwise. It says where, without the
+// connection string, which may hold a password.
+func openStore(ctx context.Context, dir string) (*sqlstore.Store, string, error) {
+	if dsn := os.Getenv("ROTOR_POSTGRES_DSN"); dsn != "" {
+		st, err := sqlstore.OpenPostgres(ctx, dsn)
+		return st, "PostgreSQL (ROTOR_POSTGRES_DSN)", err
+	}
+	path := filepath.Join(dir, "rotor.db")
+	st, err := sqlstore.OpenSQLite(ctx, path)
+	return st, "SQLite file " + path, err
+}
+
+// keyring reads the key-encryption key from dir/kek, creating it on the
+// first run. Lose it and the sealed values cannot be opened: keep it
+// apart from the database, and backed up.
+func keyring(dir string) (*secrets.Keyring, error) {
+	const id = "kek-1"
+	path := filepath.Join(dir, "kek")
+	text, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		kek, err := secrets.GenerateKEK(id)
+		if err != nil {
+			return nil, err
+		}
+		// O_EXCL: never overwrite a key that sealed values depend on.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := f.WriteString(kek.Text().Reveal()); err != nil {
+			f.Close()
+			return nil, err
+		}
+		if err := f.Close(); err != nil {
+			return nil, err
+		}
+		return secrets.NewKeyring(kek)
+	}
+	if err != nil {
+		return nil, err
+	}
+	kek, err := secrets.ParseKEK(id, strings.TrimSpace(string(text)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return secrets.NewKeyring(kek)
+}
