@@ -39,6 +39,14 @@
 // times before it returns ErrConflict. Limits, grace bounds and the single
 // designation are checked inside that step, so they hold whoever writes.
 //
+// Replicas of a service that share a database wrap their store in a
+// cachestore.Store and run its Run method, so that authenticating and
+// verifying do not query the database per request: a key created on one
+// replica works on the others at once, and one revoked or regenerated
+// without grace stops on the others within the bound that package
+// cachestore documents. The Rotator drops the HMAC keys it built for an
+// owner whenever the cache drops the owner's keyset.
+//
 // # Time
 //
 // Options.Now is the Rotator's only clock; tests pass

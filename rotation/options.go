@@ -70,8 +70,9 @@ type Options struct {
 	// KeyRefresh is how long the HMAC keys built for an owner (see
 	// [Rotator.VerifyingKeys]) are reused before its keyset is read again.
 	// Changes made through this Rotator are seen at once; changes made by
-	// another process sharing the store are seen within KeyRefresh. 0
-	// means 5 seconds.
+	// another process sharing the store are seen within KeyRefresh, or as
+	// soon as a cachestore under the Rotator hears of them. 0 means 5
+	// seconds.
 	KeyRefresh time.Duration
 
 	// Logger receives the Rotator's own diagnostics, such as a failed
