@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/rotorkit/rotor/store"
 )
@@ -53,9 +54,29 @@ var (
 type SecretError struct {
 	Op     string       // "regenerate", "designate", "revoke", "delete", "get"
 	Owner  string       // the owner named in the call
-	ID     string       // the secret named in the call
+	ID     string       // the secret named in the call, or NotAnID
 	Status store.Status // the secret's status when refused; 0 when it was not found
 	Err    error
+}
+
+// NotAnID stands in a [SecretError] for an id that no Rotator could have
+// made, such as a key pasted where an id belongs: an error never repeats
+// what might be a secret.
+const NotAnID = "(not a secret id)"
+
+// shownID returns id if it has the shape of the ids newID makes, and
+// NotAnID otherwise.
+func shownID(id string) string {
+	rest, ok := strings.CutPrefix(id, "sec_")
+	if !ok || len(rest) != 26 {
+		return NotAnID
+	}
+	for _, c := range []byte(rest) {
+		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
+			return NotAnID
+		}
+	}
+	return id
 }
 
 // Error returns "rotation: op id: reason (status)".

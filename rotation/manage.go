@@ -124,7 +124,7 @@ func (r *Rotator) Get(ctx context.Context, owner, id string) (Secret, error) {
 	}
 	i := ks.Find(id)
 	if i < 0 {
-		return Secret{}, &SecretError{Op: "get", Owner: owner, ID: id, Err: ErrNotFound}
+		return Secret{}, &SecretError{Op: "get", Owner: owner, ID: shownID(id), Err: ErrNotFound}
 	}
 	return secretOf(owner, &ks.Secrets[i], r.set.now()), nil
 }
@@ -160,7 +160,7 @@ func (r *Rotator) settle(err error) error {
 func find(ks *store.Keyset, op, id string) (*store.Record, error) {
 	i := ks.Find(id)
 	if i < 0 {
-		return nil, &SecretError{Op: op, Owner: ks.Owner, ID: id, Err: ErrNotFound}
+		return nil, &SecretError{Op: op, Owner: ks.Owner, ID: shownID(id), Err: ErrNotFound}
 	}
 	return &ks.Secrets[i], nil
 }

@@ -150,7 +150,7 @@ func TestSetSigningRefuses(t *testing.T) {
 	is.NoErr(err)
 	err = f.r.SetSigning(ctx, "acme", b.ID)
 	is.True(errors.Is(err, rotation.ErrNotActive)) // a secret in grace cannot sign
-	err = f.r.SetSigning(ctx, "acme", "sec_nope")
+	err = f.r.SetSigning(ctx, "acme", "sec_nosuchsecretnosuchsecretxx")
 	is.True(errors.Is(err, rotation.ErrNotFound)) // nor an unknown one
 	saves := f.store.saves.Load()
 	is.NoErr(f.r.SetSigning(ctx, "acme", a.ID)) // designating the designated secret is fine

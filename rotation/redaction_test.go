@@ -43,6 +43,9 @@ func TestRedaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, authErr := f.r.Authenticate(ctx, iss.Value.Reveal()+"x", rotation.Request{})
+	// Callers paste keys where ids belong; the refusal must not repeat them.
+	_, getErr := f.r.Get(ctx, "acme", reg.Value.Reveal())
+	deleteErr := f.r.Delete(ctx, "acme", iss.Value.Reveal())
 
 	subjects := map[string]any{
 		"*Issued":     iss,
@@ -52,6 +55,8 @@ func TestRedaction(t *testing.T) {
 		"[]Secret":    list,
 		"Events":      events,
 		"AuthError":   authErr,
+		"GetError":    getErr,
+		"DeleteError": deleteErr,
 	}
 	values := []string{iss.Value.Reveal(), reg.Value.Reveal()}
 	for _, v := range values[:2] {

@@ -144,13 +144,16 @@ func TestRegenerateRefuses(t *testing.T) {
 		status rotation.Status
 	}{
 		{
-			name:  "unknown secret",
-			setup: func(t *testing.T, f *fixture) string { f.create(t, "acme", rotation.Spec{}); return "sec_nope" },
-			want:  rotation.ErrNotFound,
+			name: "unknown secret",
+			setup: func(t *testing.T, f *fixture) string {
+				f.create(t, "acme", rotation.Spec{})
+				return "sec_nosuchsecretnosuchsecretxx"
+			},
+			want: rotation.ErrNotFound,
 		},
 		{
 			name:  "unknown owner",
-			setup: func(t *testing.T, f *fixture) string { return "sec_nope" },
+			setup: func(t *testing.T, f *fixture) string { return "sec_nosuchsecretnosuchsecretxx" },
 			want:  rotation.ErrNotFound,
 		},
 		{
