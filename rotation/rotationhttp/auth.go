@@ -175,7 +175,7 @@ func (a *Authenticator) write(w http.ResponseWriter, r *http.Request, err error,
 		p.Scope = scope
 	}
 	if p.Instance == "" {
-		p.Instance = r.URL.Path
+		p.Instance = shownPath(r.URL.Path)
 	}
 	level := slog.LevelDebug
 	switch {
@@ -188,7 +188,7 @@ func (a *Authenticator) write(w http.ResponseWriter, r *http.Request, err error,
 		slog.Int("status", p.Status),
 		slog.String("code", p.Code),
 		slog.String("method", r.Method),
-		slog.String("path", r.URL.Path),
+		slog.String("path", shownPath(r.URL.Path)),
 		slog.String("err", errText(err)))
 	WriteProblem(w, p)
 }
@@ -212,9 +212,27 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		p = ProblemFor(errNil)
 	}
 	if p.Instance == "" {
-		p.Instance = r.URL.Path
+		p.Instance = shownPath(r.URL.Path)
 	}
 	WriteProblem(w, p)
+}
+
+// maxSegment is the longest path segment that problems and logs repeat.
+// Ids are shorter; keys, which clients sometimes paste where an id goes,
+// are longer.
+const maxSegment = 32
+
+// shownPath returns path with every segment longer than maxSegment
+// replaced by "REDACTED", so that an answer or a log line never repeats a
+// key that a client put in a URL.
+func shownPath(path string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if len(seg) > maxSegment {
+			segs[i] = "REDACTED"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // bearerKey returns the credentials of an "Authorization: Bearer" header

@@ -270,12 +270,12 @@ func TestRequireBadBodyChangesNothing(t *testing.T) {
 		t.Errorf("secrets changed (-before +after):\n%s", diff)
 	}
 
-	w = f.do(t, request{method: http.MethodPost, path: "/v1/secrets/sec_nope/regenerate", header: bearer(key)})
+	w = f.do(t, request{method: http.MethodPost, path: "/v1/secrets/sec_nosuchsecretnosuchsecretxx/regenerate", header: bearer(key)})
 	got := problemOf(t, w)
-	is.Equal(got.Status, http.StatusNotFound)         // an unknown id is 404
-	is.Equal(got.Body["resourceType"], "secret")      // naming the type
-	is.Equal(got.Body["resourceId"], "sec_nope")      // and the id
-	is.Equal(got.Body["code"], "api_token_not_found") // with the design's code
+	is.Equal(got.Status, http.StatusNotFound)                          // an unknown id is 404
+	is.Equal(got.Body["resourceType"], "secret")                       // naming the type
+	is.Equal(got.Body["resourceId"], "sec_nosuchsecretnosuchsecretxx") // and the id
+	is.Equal(got.Body["code"], "api_token_not_found")                  // with the design's code
 }
 
 func TestRequireRateLimit(t *testing.T) {

@@ -38,7 +38,7 @@ func rotorErrors(t *testing.T, f *fixture) map[string]error {
 		f.create(t, "full", rotation.Spec{})
 	}
 	_, out["limit"] = f.rot.Create(ctx, "full", rotation.Spec{})
-	_, out["not found"] = f.rot.Regenerate(ctx, "acme", "sec_nope", 0)
+	_, out["not found"] = f.rot.Regenerate(ctx, "acme", "sec_nosuchsecretnosuchsecretxx", 0)
 	out["designated"] = f.rot.Delete(ctx, "acme", designated)
 	_, out["custom"] = f.rot.Regenerate(ctx, "acme", custom, 0)
 	_, out["not active"] = f.rot.Regenerate(ctx, "acme", revoked, 0)
@@ -111,8 +111,8 @@ func TestProblemFor(t *testing.T) {
 			"code": "permission_denied", "detail": "the API token is not permitted to perform this action",
 		})},
 		{"not found", real["not found"], problem(404, map[string]any{
-			"code": "api_token_not_found", "resourceType": "secret", "resourceId": "sec_nope",
-			"detail": "no secret has the id sec_nope",
+			"code": "api_token_not_found", "resourceType": "secret", "resourceId": "sec_nosuchsecretnosuchsecretxx",
+			"detail": "no secret has the id sec_nosuchsecretnosuchsecretxx",
 		})},
 		{"limit", real["limit"], problem(409, map[string]any{
 			"code": "limit_reached", "limit": 3,

@@ -51,6 +51,10 @@ func TestNoKeyInAnswersOrLogs(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	regenerate(`{"` + key + `": 1, "` + key + `": 2}`) // a key repeated where a name goes
 	regenerate(`{"oldSecretValidForSeconds": 1.5, "name": "` + key + `"}`)
+	f.clock.Advance(time.Minute)
+	// A key where the id goes: unknown, and not to be repeated in the
+	// problem's instance and resourceId, nor in the log's path.
+	send(request{method: http.MethodPost, path: "/v1/secrets/" + key + "/regenerate", header: bearer(key), body: "{}"})
 
 	logs := f.logs.String()
 	is.Equal(strings.Count(logs, "\n"), len(answers)) // one log line per refusal
