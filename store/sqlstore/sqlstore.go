@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -104,12 +105,23 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 // write-ahead logging (journal_mode=WAL), so that readers never wait for
 // the writer. The pool holds at most one connection per CPU, at least
 // four. path is a file name, not a URI: ":memory:" and "file:…" are
-// refused. Processes may open the same new file at once.
+// refused. A new file is created readable and writable by its owner only
+// (mode 0600), and so are its journal files. Processes may open the same
+// new file at once.
 //
 // A failure is an [*store.OpError] with Op "open" or "migrate".
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
 		return nil, &store.OpError{Op: "open", Err: errors.New("sqlstore: want the path of a database file")}
+	}
+	// Created here, if missing, so that only its owner can read it;
+	// SQLite gives its journal files the same mode.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, &store.OpError{Op: "open", Err: err}
+	}
+	if err := f.Close(); err != nil {
+		return nil, &store.OpError{Op: "open", Err: err}
 	}
 	db, err := sql.Open("sqlite", sqliteDSN(path))
 	if err != nil {

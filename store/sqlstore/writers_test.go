@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -67,4 +70,22 @@ func TestOpenSQLiteUsesWAL(t *testing.T) {
 	var mode string
 	is.NoErr(db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode)) // its journal mode reads
 	is.Equal(mode, "wal")                                                        // as a write-ahead log, kept by the file
+}
+
+func TestOpenSQLiteFileModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows files have no Unix permission bits")
+	}
+	is := is.New(t)
+	path := filepath.Join(t.TempDir(), "rotor.db")
+	s, err := sqlstore.OpenSQLite(t.Context(), path)
+	is.NoErr(err)
+	defer s.Close()
+	is.NoErr(s.Save(t.Context(), store.Keyset{Owner: "acme", Secrets: []store.Record{testRecord("a")}})) // a write makes the write-ahead log
+
+	for _, p := range []string{path, path + "-wal"} {
+		info, err := os.Stat(p)
+		is.NoErr(err)                                    // the file exists
+		is.Equal(info.Mode().Perm(), fs.FileMode(0o600)) // and only its owner may read it, whatever the umask
+	}
 }
