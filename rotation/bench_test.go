@@ -10,6 +10,7 @@ import (
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/memstore"
@@ -86,7 +87,7 @@ func BenchmarkRegenerate(b *testing.B) {
 		b.Run(bs.name, func(b *testing.B) {
 			ctx := b.Context()
 			clock := rotationtest.NewClock(t0)
-			r, err := rotation.New(bs.store(b), &rotation.Options{Now: clock.Now, Keyring: benchKeyring(b)})
+			r, err := rotation.New(bs.store(b), &rotation.Options{Now: clock.Now, Keyring: secretstest.Keyring(b)})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -113,27 +114,13 @@ func BenchmarkRegenerate(b *testing.B) {
 	}
 }
 
-// benchKeyring returns a keyring with a fresh key-encryption key.
-func benchKeyring(b *testing.B) *secrets.Keyring {
-	b.Helper()
-	kek, err := secrets.GenerateKEK("kek-1")
-	if err != nil {
-		b.Fatal(err)
-	}
-	ring, err := secrets.NewKeyring(kek)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return ring
-}
-
 // BenchmarkVerifyRotator verifies a 1 KiB webhook against an owner's keys
 // taken from the Rotator's snapshot, the path hmacsign's middleware takes
 // when the Rotator is its key source.
 func BenchmarkVerifyRotator(b *testing.B) {
 	ctx := b.Context()
 	clock := rotationtest.NewClock(t0)
-	r, err := rotation.New(memstore.New(), &rotation.Options{Now: clock.Now, Keyring: benchKeyring(b)})
+	r, err := rotation.New(memstore.New(), &rotation.Options{Now: clock.Now, Keyring: secretstest.Keyring(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/memstore"
 )
@@ -61,14 +62,7 @@ type fixture struct {
 // and a keyring; edit tweaks its options first.
 func newFixture(t *testing.T, edit func(*rotation.Options)) *fixture {
 	t.Helper()
-	kek, err := secrets.GenerateKEK("kek-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := secrets.NewKeyring(kek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ring := secretstest.Keyring(t)
 	f := &fixture{
 		clock: rotationtest.NewClock(t0),
 		store: &countingStore{Store: memstore.New()},
@@ -78,6 +72,7 @@ func newFixture(t *testing.T, edit func(*rotation.Options)) *fixture {
 	if edit != nil {
 		edit(opts)
 	}
+	var err error
 	if f.r, err = rotation.New(f.store, opts); err != nil {
 		t.Fatal(err)
 	}

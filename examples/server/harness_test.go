@@ -19,7 +19,6 @@ import (
 
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
-	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store/memstore"
 )
@@ -49,17 +48,15 @@ type harness struct {
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
 	is := is.New(t)
-	kek, err := secrets.GenerateKEK("test")
-	is.NoErr(err) // a new KEK
 	h := &harness{clock: rotationtest.NewClock(start), logs: &syncBuffer{}}
-	opts.Keyring, err = secrets.NewKeyring(kek)
-	is.NoErr(err) // a keyring
+	opts.Keyring = secretstest.Keyring(t)
 	if opts.Store == nil {
 		opts.Store = memstore.New()
 	}
 	opts.Now = h.clock.Now
 	// Debug, so the refusals rotationhttp logs are checked for leaks too.
 	opts.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var err error
 	h.srv, err = NewServer(opts)
 	is.NoErr(err) // the server starts
 	ts := httptest.NewServer(h.srv)

@@ -4,6 +4,8 @@
 // A secret can leak in more shapes than its own text: hex or base64 of it,
 // Go's dump of its bytes, or a long enough piece of any of those. [Forms]
 // lists them and [NoLeak] looks for every one.
+//
+// [Keyring] gives a test a keyring to seal with, under a key made for it.
 package secretstest
 
 import (
@@ -12,7 +14,25 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/rotorkit/rotor/secrets"
 )
+
+// Keyring returns a keyring whose only key-encryption key, "kek-test", is
+// new and random: what a test needs to create secrets that sign HMACs. It
+// fails tb if the system's random source does.
+func Keyring(tb testing.TB) *secrets.Keyring {
+	tb.Helper()
+	kek, err := secrets.GenerateKEK("kek-test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ring, err := secrets.NewKeyring(kek)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ring
+}
 
 // piece is the length of the fragments Forms includes: long enough that a
 // match is no accident, short enough to catch a truncated dump.

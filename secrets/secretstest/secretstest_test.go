@@ -7,6 +7,7 @@ import (
 
 	"github.com/matryer/is"
 
+	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 )
 
@@ -48,4 +49,17 @@ func TestFormsOfShortSecrets(t *testing.T) {
 	r := &recorder{TB: t}
 	secretstest.NoLeak(r, "anything", "")
 	is.True(!r.failed) // an empty secret matches nothing
+}
+
+func TestKeyring(t *testing.T) {
+	is := is.New(t)
+	a, b := secretstest.Keyring(t), secretstest.Keyring(t)
+	v := secrets.NewValue("whsec_aGVsbG8gd29ybGQgaGVsbG8gd29ybGQ=")
+	sealed, err := a.Seal("sec_1", v)
+	is.NoErr(err) // the keyring seals
+	opened, err := a.Open("sec_1", sealed)
+	is.NoErr(err)                         // and opens what it sealed
+	is.Equal(opened.Reveal(), v.Reveal()) // to the same value
+	_, err = b.Open("sec_1", sealed)
+	is.True(err != nil) // another test's keyring has another key
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/sqlstore"
@@ -53,19 +54,12 @@ type replica struct {
 type shared struct {
 	ring  *secrets.Keyring
 	clock *rotationtest.Clock
+	dsn   string // the PostgreSQL schema's, from postgresPair
 }
 
 func newShared(t *testing.T) *shared {
 	t.Helper()
-	kek, err := secrets.GenerateKEK("kek-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := secrets.NewKeyring(kek)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &shared{ring: ring, clock: rotationtest.NewClock(t0)}
+	return &shared{ring: secretstest.Keyring(t), clock: rotationtest.NewClock(t0)}
 }
 
 // newReplica makes a replica over st whose cache serves copies for an
@@ -114,6 +108,19 @@ func (rp *replica) run(t *testing.T) {
 	rp.inv.waitFor(t, "") // the first poll
 }
 
+// postgresPair returns replicas A and B over a fresh PostgreSQL schema,
+// with B's cache running: B listens for A's saves and has polled once.
+func postgresPair(t *testing.T) (sh *shared, a, b *replica) {
+	t.Helper()
+	dsn := sqlstoretest.PostgresDSN(t)
+	sh = newShared(t)
+	sh.dsn = dsn
+	a = sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	b = sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	b.run(t)
+	return sh, a, b
+}
+
 // hears waits until rp has heard of every save made through from so far.
 // It saves one more owner through from and waits for rp to drop it: each
 // replica hears of saves in the order they were committed, so by then rp
@@ -150,11 +157,7 @@ func (rp *replica) auth(t *testing.T, key secrets.Value) error {
 func TestReplicasSeeChanges(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	dsn := sqlstoretest.PostgresDSN(t)
-	sh := newShared(t)
-	a := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
-	b := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
-	b.run(t)
+	_, a, b := postgresPair(t)
 	a.signer(t, "acme")
 
 	iss, err := a.r.Create(ctx, "acme", rotation.Spec{})
@@ -181,11 +184,7 @@ func TestReplicasSeeChanges(t *testing.T) {
 func TestReplicasVerifySignatures(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	dsn := sqlstoretest.PostgresDSN(t)
-	sh := newShared(t)
-	a := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
-	b := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
-	b.run(t)
+	sh, a, b := postgresPair(t)
 	signer := hmacsign.NewSigner(a.r, &hmacsign.SignerOptions{Now: sh.clock.Now})
 	verifier := hmacsign.NewVerifier(b.r, &hmacsign.VerifierOptions{Now: sh.clock.Now})
 
@@ -212,11 +211,7 @@ func TestReplicasVerifySignatures(t *testing.T) {
 func TestReplicasCatchUpWithoutNotifications(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	dsn := sqlstoretest.PostgresDSN(t)
-	sh := newShared(t)
-	a := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
-	b := sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
-	b.run(t)
+	sh, a, b := postgresPair(t)
 	a.signer(t, "acme")
 	iss, err := a.r.Create(ctx, "acme", rotation.Spec{})
 	is.NoErr(err)
@@ -227,7 +222,7 @@ func TestReplicasCatchUpWithoutNotifications(t *testing.T) {
 	var cut int
 	err = admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE pid <> pg_backend_pid() AND query ILIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`,
-		schemaOf(t, dsn)).Scan(&cut)
+		schemaOf(t, sh.dsn)).Scan(&cut)
 	is.NoErr(err)
 	is.Equal(cut, 1) // B's one listening connection is cut
 	select {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
@@ -32,14 +33,7 @@ type plainSecret struct {
 func saveSealedSecrets(t *testing.T, s *sqlstore.Store) []plainSecret {
 	t.Helper()
 	ctx := t.Context()
-	kek, err := secrets.GenerateKEK("kek-test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring, err := secrets.NewKeyring(kek)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ring := secretstest.Keyring(t)
 	var digester secrets.Digester
 	var out []plainSecret
 	ks := store.Keyset{Owner: "acme"}
@@ -78,7 +72,7 @@ func saveSealedSecrets(t *testing.T, s *sqlstore.Store) []plainSecret {
 	if err := s.Save(ctx, ks); err != nil {
 		t.Fatal(err)
 	}
-	err = s.RecordUses(ctx, []store.Use{{Owner: "acme", SecretID: ks.Secrets[0].ID, At: base.Add(time.Hour), IP: netip.MustParseAddr("203.0.113.9")}})
+	err := s.RecordUses(ctx, []store.Use{{Owner: "acme", SecretID: ks.Secrets[0].ID, At: base.Add(time.Hour), IP: netip.MustParseAddr("203.0.113.9")}})
 	if err != nil {
 		t.Fatal(err)
 	}
