@@ -114,6 +114,10 @@ type entry struct {
 	loaded  time.Time    // by the Store's clock
 	epoch   uint64       // Store.epoch when the read began
 	dropped bool
+	// gone is set when the entry leaves owners, and never cleared: it is
+	// what lets a lookup trust an entry found by digest without looking
+	// its owner up too. Nothing else of an entry changes once stored.
+	gone atomic.Bool
 }
 
 type settings struct {
@@ -179,7 +183,7 @@ func resolve(o *Options) (settings, error) {
 
 // fresh reports whether e may be served at now.
 func (s *Store) fresh(e *entry, now time.Time) bool {
-	return !e.dropped && e.epoch == s.epoch.Load() && now.Sub(e.loaded) < s.set.maxAge
+	return !e.dropped && !e.gone.Load() && e.epoch == s.epoch.Load() && now.Sub(e.loaded) < s.set.maxAge
 }
 
 // current returns the owner's entry if it may be served at now.
@@ -231,6 +235,9 @@ func (s *Store) fill(ctx context.Context, owner string) (*entry, error) {
 	if !stored {
 		return e, nil
 	}
+	// An invalidation may take e out of owners before these are stored.
+	// It marks e gone first, so lookups that find e through them pass it
+	// by, and the first to do so removes the digest.
 	for i := range e.ks.Secrets {
 		s.digests.Store(e.ks.Secrets[i].Digest, e)
 	}
@@ -240,9 +247,10 @@ func (s *Store) fill(ctx context.Context, owner string) (*entry, error) {
 	return e, nil
 }
 
-// unindex removes the digests of an entry no longer stored, leaving those
-// a newer entry has taken.
+// unindex marks an entry no longer stored as gone and removes its
+// digests, leaving those a newer entry has taken.
 func (s *Store) unindex(e *entry) {
+	e.gone.Store(true)
 	for i := range e.ks.Secrets {
 		s.digests.CompareAndDelete(e.ks.Secrets[i].Digest, e)
 	}
@@ -266,11 +274,11 @@ func (s *Store) Lookup(ctx context.Context, d secrets.Digest) (string, store.Rec
 	now := s.set.now()
 	if v, ok := s.digests.Load(d); ok {
 		e := v.(*entry)
-		if cur, ok := s.current(e.ks.Owner, now); ok && cur == e {
+		if s.fresh(e, now) {
 			if i := indexOf(&e.ks, d); i >= 0 {
 				return e.ks.Owner, e.ks.Secrets[i].Clone(), nil
 			}
-		} else if cur != e {
+		} else if e.gone.Load() {
 			s.digests.CompareAndDelete(d, e) // left behind by a replaced entry
 		}
 	}
@@ -376,6 +384,7 @@ func (s *Store) withUses(owner string, uses []store.Use, now time.Time) {
 	for i := range next.ks.Secrets {
 		s.digests.Store(next.ks.Secrets[i].Digest, next)
 	}
+	s.unindex(cur) // marks it gone; its digests are next's now
 }
 
 // Invalidate drops the cached copy of the owner's keyset, so that the next
