@@ -106,18 +106,25 @@ var (
 	_ store.Invalidator = (*Store)(nil)
 )
 
-// entry is one owner's keyset as read at one instant, or, when dropped is
-// set, the mark an invalidation leaves: a fill that began before it cannot
-// replace it, so a copy read before a change is never stored after it.
+// entry is one owner's keyset as read at one instant. Nothing of it
+// changes once stored, except that it may be marked gone.
 type entry struct {
-	ks      store.Keyset // shared by every reader: cloned on the way out
-	loaded  time.Time    // by the Store's clock
-	epoch   uint64       // Store.epoch when the read began
-	dropped bool
-	// gone is set when the entry leaves owners, and never cleared: it is
-	// what lets a lookup trust an entry found by digest without looking
-	// its owner up too. Nothing else of an entry changes once stored.
+	ks     store.Keyset // shared by every reader: cloned on the way out
+	loaded time.Time    // by the Store's clock
+	epoch  uint64       // Store.epoch when the read began
+	// gone is set, never to be cleared, when the entry leaves owners:
+	// that lets a lookup trust an entry found by digest without looking
+	// its owner up too. The mark an invalidation leaves in owners is an
+	// empty entry born gone: a fill that began before it cannot replace
+	// it, so a copy read before a change is never stored after it.
 	gone atomic.Bool
+}
+
+// goneMark returns a new mark for an invalidation to leave in owners.
+func goneMark() *entry {
+	e := new(entry)
+	e.gone.Store(true)
+	return e
 }
 
 type settings struct {
@@ -183,7 +190,7 @@ func resolve(o *Options) (settings, error) {
 
 // fresh reports whether e may be served at now.
 func (s *Store) fresh(e *entry, now time.Time) bool {
-	return !e.dropped && !e.gone.Load() && e.epoch == s.epoch.Load() && now.Sub(e.loaded) < s.set.maxAge
+	return !e.gone.Load() && e.epoch == s.epoch.Load() && now.Sub(e.loaded) < s.set.maxAge
 }
 
 // current returns the owner's entry if it may be served at now.
@@ -396,7 +403,7 @@ func (s *Store) Invalidate(owner string) {
 		s.InvalidateAll()
 		return
 	}
-	if prev, had := s.owners.Swap(owner, &entry{dropped: true}); had {
+	if prev, had := s.owners.Swap(owner, goneMark()); had {
 		s.unindex(prev.(*entry))
 	}
 	s.notify(owner)
