@@ -2,7 +2,9 @@ package secretstest_test
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/matryer/is"
@@ -15,10 +17,14 @@ import (
 type recorder struct {
 	testing.TB
 	failed bool
+	msg    string // the failure's message
 }
 
-func (r *recorder) Fatalf(string, ...any) { r.failed = true }
-func (r *recorder) Helper()               {}
+func (r *recorder) Fatalf(format string, args ...any) {
+	r.failed = true
+	r.msg = fmt.Sprintf(format, args...)
+}
+func (r *recorder) Helper() {}
 
 func TestNoLeak(t *testing.T) {
 	const secret = "sk_live_4eC39HqLyjWDarjtT1zdp7dc0000aa"
@@ -32,6 +38,9 @@ func TestNoLeak(t *testing.T) {
 		{"its last 10 characters", "hint 0aa but more: p7dc0000aa", true},
 		{"hex", "bytes " + hex.EncodeToString([]byte(secret)), true},
 		{"a byte dump, cut short", fmt.Sprint([]byte(secret))[:30], true},
+		{"a line cut short", "key=" + secret[:30] + "…", true},
+		{"a piece from the middle", "id " + secret[5:35], true},
+		{"a piece just too short to count", "id " + secret[5:28], false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +48,9 @@ func TestNoLeak(t *testing.T) {
 			r := &recorder{TB: t}
 			secretstest.NoLeak(r, tt.out, secret)
 			is.Equal(r.failed, tt.leak) // a leak in any shape is caught, and only a leak
+			if r.failed {
+				is.True(!strings.Contains(r.msg, secret[5:20])) // and the failure does not repeat it
+			}
 		})
 	}
 }
@@ -61,5 +73,5 @@ func TestKeyring(t *testing.T) {
 	is.NoErr(err)                         // and opens what it sealed
 	is.Equal(opened.Reveal(), v.Reveal()) // to the same value
 	_, err = b.Open("sec_1", sealed)
-	is.True(err != nil) // another test's keyring has another key
+	is.True(errors.Is(err, secrets.ErrTampered)) // another test's keyring has another key
 }
