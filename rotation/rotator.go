@@ -178,8 +178,8 @@ func (r *Rotator) checkSpec(owner string, spec *Spec) error {
 	switch {
 	case owner == "":
 		return &ValidationError{Field: "owner", Reason: "must not be empty"}
-	case len(spec.Name) > 200:
-		return &ValidationError{Field: "Name", Reason: "must be at most 200 bytes"}
+	case len(spec.Name) > MaxNameLen:
+		return &ValidationError{Field: "Name", Reason: fmt.Sprintf("must be at most %d bytes", MaxNameLen)}
 	case spec.RateLimit < 0:
 		return &ValidationError{Field: "RateLimit", Reason: "must not be negative"}
 	}

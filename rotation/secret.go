@@ -89,10 +89,13 @@ func secretOf(owner string, rec *store.Record, now time.Time) Secret {
 	}
 }
 
+// MaxNameLen is the longest name a secret may have, in bytes.
+const MaxNameLen = 200
+
 // Spec describes a secret to create. The zero value is a managed secret in
 // the Rotator's default format, with no scopes, networks, limit or expiry.
 type Spec struct {
-	// Name is shown in lists; at most 200 bytes.
+	// Name is shown in lists; at most MaxNameLen bytes.
 	Name string
 	// Format is the key's prefix and environment; zero means the
 	// Rotator's format. secrets.Webhook makes a Standard Webhooks signing
