@@ -1,16 +1,24 @@
 package secrets
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"io"
+	"log/slog"
 )
 
 // Digest is the SHA-256 digest of a full key, optionally keyed with a
-// server pepper (see [Digester]). Stores index secrets by it; it is not
-// secret material, but it is never printed in full either.
+// server pepper (see [Digester]). Stores index secrets by it.
+//
+// A Digest is not secret material, but it is not printed in full either:
+// [Digest.String], fmt with any verb ([Digest.Format], [Digest.GoString])
+// and log/slog ([Digest.LogValue]) show only the short tag String returns.
+// Encoders see all of it, as a store that persists it needs:
+// encoding/json writes an array of 32 numbers, gob and encoding/binary the
+// bytes. So does fmt when a Digest sits in an unexported field of another
+// struct, since fmt reads such fields without calling their methods.
 type Digest [32]byte
 
 // Equal reports whether d and o are the same digest, in constant time.
@@ -25,6 +33,19 @@ func (d Digest) IsZero() bool { return d == Digest{} }
 // apart in a debugger and never enough to look a key up.
 func (d Digest) String() string { return "sha256:" + hex.EncodeToString(d[:4]) + "…" }
 
+// GoString returns the same as [Digest.String], what %#v prints.
+func (d Digest) GoString() string { return d.String() }
+
+// Format prints [Digest.String] for every verb, so that %x or %d never
+// print the whole digest. Flags, width and precision are ignored.
+func (d Digest) Format(f fmt.State, verb rune) {
+	_, _ = io.WriteString(f, d.String())
+}
+
+// LogValue returns [Digest.String] as a string, so log/slog handlers log the
+// short tag and not the 32 bytes.
+func (d Digest) LogValue() slog.Value { return slog.StringValue(d.String()) }
+
 // Digester computes the [Digest] of keys: plain SHA-256, or HMAC-SHA256
 // keyed with a server-side pepper, so that a stolen table of digests cannot
 // be checked against guesses without the pepper as well.
@@ -32,12 +53,11 @@ func (d Digest) String() string { return "sha256:" + hex.EncodeToString(d[:4]) +
 // The zero Digester computes plain SHA-256; use [NewDigester] for a pepper.
 // A Digester is safe for concurrent use, and so are copies of it.
 type Digester struct {
-	// pepper is the HMAC key; zero means plain SHA-256.
-	pepper Value
 	// pads holds the pepper's HMAC inner and outer key blocks, so a digest
-	// is two SHA-256 sums over stack buffers and allocates nothing. Behind
-	// a pointer so that fmt, which prints unexported fields, shows an
-	// address and never the pads; shared by copies and never written.
+	// is two SHA-256 sums over stack buffers and allocates nothing; nil
+	// means plain SHA-256. The pepper itself is not kept. Behind a pointer
+	// so that fmt, which prints unexported fields, shows an address and
+	// never the pads; shared by copies and never written.
 	pads *[2 * sha256.BlockSize]byte
 }
 
@@ -59,7 +79,7 @@ func NewDigester(pepper Value) Digester {
 		pads[i] ^= 0x36
 		pads[sha256.BlockSize+i] ^= 0x5c
 	}
-	return Digester{pepper: pepper, pads: pads}
+	return Digester{pads: pads}
 }
 
 // maxStackKey is the longest key digested without touching the heap.
@@ -92,8 +112,15 @@ func (d Digester) digestLong(key string) Digest {
 	if d.pads == nil {
 		return sha256.Sum256([]byte(key))
 	}
-	h := hmac.New(sha256.New, []byte(d.pepper.Reveal()))
-	_, _ = io.WriteString(h, key) // a hash.Hash never fails to write
+	// HMAC as in Digest, streamed: a hash.Hash never fails to write.
+	h := sha256.New()
+	h.Write(d.pads[:sha256.BlockSize])
+	_, _ = io.WriteString(h, key)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	h.Reset()
+	h.Write(d.pads[sha256.BlockSize:])
+	h.Write(sum[:])
 	var out Digest
 	h.Sum(out[:0])
 	return out

@@ -1,10 +1,12 @@
 package secrets_test
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -93,6 +95,53 @@ func TestDigest(t *testing.T) {
 	is.True(!d.Equal(secrets.Digester{}.Digest("abd")))      // different ones are not
 	is.Equal(d.String(), "sha256:ba7816bf…")                 // String shows only a short tag
 	is.True(!strings.Contains(d.String(), digestHex(d)[8:])) // never the whole digest
+	is.Equal(d.GoString(), "sha256:ba7816bf…")               // GoString shows the same tag
+	is.Equal(d.LogValue().String(), "sha256:ba7816bf…")      // and so does LogValue
+	is.Equal(d.LogValue().Kind(), slog.KindString)           // as a plain string
+}
+
+// TestDigestOutputs checks every way a Digest is printed or logged: each
+// shows the short tag and none the whole digest, in any shape.
+func TestDigestOutputs(t *testing.T) {
+	d := secrets.Digester{}.Digest("abc")
+	const tag = "sha256:ba7816bf…"
+	type rec struct {
+		Name   string
+		Digest secrets.Digest
+	}
+	outs := map[string]string{
+		"Sprint":         fmt.Sprint(d),
+		"Sprint pointer": fmt.Sprint(&d),
+		"Sprint struct":  fmt.Sprint(rec{"a", d}),
+		"Sprint slice":   fmt.Sprint([]secrets.Digest{d}),
+		"Errorf":         fmt.Errorf("lookup %v", d).Error(),
+	}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%X", "% x", "%d", "%o", "%b", "%08b", "%c", "%U", "%70v"} {
+		outs[verb] = sprintf(verb, d)
+		outs[verb+" struct"] = sprintf(verb, rec{"a", d})
+	}
+	for _, h := range []struct {
+		name string
+		new  func(*bytes.Buffer) slog.Handler
+	}{
+		{"text", func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) }},
+		{"json", func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) }},
+	} {
+		var buf bytes.Buffer
+		l := slog.New(h.new(&buf))
+		l.Info("found", "digest", d)
+		l.Info("found", slog.Group("g", slog.Any("digest", &d)))
+		l.With("digest", d).Info("found")
+		outs["slog "+h.name] = buf.String()
+	}
+	for name, out := range outs {
+		t.Run(name, func(t *testing.T) {
+			is := is.New(t)
+			secretstest.NoLeak(t, out, string(d[:]))        // no verb nor handler shows the digest
+			is.True(strings.Contains(out, tag))             // they show the tag
+			is.True(!strings.Contains(out, "ba7816bf8f01")) // and no more of its hex
+		})
+	}
 }
 
 func TestDigesterRedactsPepper(t *testing.T) {

@@ -97,8 +97,7 @@ func checkKEKID(id string) string {
 // to the KEKs it was made from. Use [NewKeyring]; the zero Keyring holds no
 // keys and must not be used.
 type Keyring struct {
-	primary string
-	ids     []string // primary first, then the others in order
+	ids []string // the primary first, then the others in order
 	// aeads never changes after NewKeyring; an XChaCha20-Poly1305 AEAD
 	// holds only its key, so one may serve many goroutines.
 	aeads map[string]cipher.AEAD
@@ -110,9 +109,8 @@ type Keyring struct {
 // argument is wrong and never holds key bytes.
 func NewKeyring(primary KEK, others ...KEK) (*Keyring, error) {
 	k := &Keyring{
-		primary: primary.ID,
-		ids:     make([]string, 0, 1+len(others)),
-		aeads:   make(map[string]cipher.AEAD, 1+len(others)),
+		ids:   make([]string, 0, 1+len(others)),
+		aeads: make(map[string]cipher.AEAD, 1+len(others)),
 	}
 	for i, kek := range append([]KEK{primary}, others...) {
 		which := "primary"
@@ -139,20 +137,31 @@ func NewKeyring(primary KEK, others ...KEK) (*Keyring, error) {
 	return k, nil
 }
 
-// PrimaryID returns the id of the key that [Keyring.Seal] uses.
-func (k *Keyring) PrimaryID() string { return k.primary }
+// PrimaryID returns the id of the key that [Keyring.Seal] uses, or "" for
+// the zero Keyring.
+func (k *Keyring) PrimaryID() string {
+	if len(k.ids) == 0 {
+		return ""
+	}
+	return k.ids[0]
+}
 
 // IDs returns the ids of k's keys, the primary first.
 func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
 
 // Seal encrypts v under k's primary key, with a random nonce, bound to id,
 // the id of the secret v belongs to: [Keyring.Open] must be given the same id.
+//
+// Its error is always nil today: the keys are in memory and crypto/rand
+// never returns an error. It is there so that sealing may one day fail (under a key
+// held elsewhere) without breaking callers, who should check it.
 func (k *Keyring) Seal(id string, v Value) (Sealed, error) {
-	aead := k.aeads[k.primary]
+	primary := k.PrimaryID()
+	aead := k.aeads[primary]
 	ct := make([]byte, nonceSize, nonceSize+v.Len()+aead.Overhead())
 	_, _ = rand.Read(ct) // never fails: it crashes the program instead
 	ct = aead.Seal(ct, ct[:nonceSize], []byte(v.Reveal()), associatedData(id))
-	return Sealed{KEKID: k.primary, Ciphertext: ct}, nil
+	return Sealed{KEKID: primary, Ciphertext: ct}, nil
 }
 
 // Open decrypts s, which must have been sealed for the secret id. If k does
@@ -182,7 +191,7 @@ func (k *Keyring) Open(id string, s Sealed) (Value, error) {
 // Reseal returns s itself and false; otherwise it opens s as [Keyring.Open]
 // does and seals the value again for the same id, and returns true.
 func (k *Keyring) Reseal(id string, s Sealed) (Sealed, bool, error) {
-	if s.KEKID == k.primary {
+	if s.KEKID == k.PrimaryID() {
 		return s, false, nil
 	}
 	v, err := k.Open(id, s)

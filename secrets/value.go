@@ -147,3 +147,11 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 // UnmarshalText fails with an error matching [ErrNotEncodable] and leaves v
 // unchanged.
 func (v *Value) UnmarshalText([]byte) error { return errNotDecodable }
+
+// UnmarshalBinary fails with an error matching [ErrNotEncodable] and leaves
+// v unchanged.
+func (v *Value) UnmarshalBinary([]byte) error { return errNotDecodable }
+
+// GobDecode fails with an error matching [ErrNotEncodable] and leaves v
+// unchanged.
+func (v *Value) GobDecode([]byte) error { return errNotDecodable }

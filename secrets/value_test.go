@@ -27,6 +27,17 @@ type exported struct {
 	Key  secrets.Value
 }
 
+// gobbed is shaped like exported, with a Key that gob encodes as a Value
+// would if it could.
+type gobbed struct {
+	Name string
+	Key  gobSecret
+}
+
+type gobSecret string
+
+func (g gobSecret) GobEncode() ([]byte, error) { return []byte(g), nil }
+
 type pointerField struct {
 	Key *secrets.Value
 }
@@ -218,6 +229,16 @@ func TestValueDoesNotDecode(t *testing.T) {
 		}},
 		{"UnmarshalJSON", func(e *exported) error { return e.Key.UnmarshalJSON([]byte(`"s3cr3t-s3cr3t"`)) }},
 		{"UnmarshalText", func(e *exported) error { return e.Key.UnmarshalText([]byte("s3cr3t-s3cr3t")) }},
+		{"UnmarshalBinary", func(e *exported) error { return e.Key.UnmarshalBinary([]byte("s3cr3t-s3cr3t")) }},
+		{"GobDecode", func(e *exported) error { return e.Key.GobDecode([]byte("s3cr3t-s3cr3t")) }},
+		{"gob", func(e *exported) error {
+			// What a Value would be on the wire, were it encodable.
+			var buf bytes.Buffer
+			if err := gob.NewEncoder(&buf).Encode(gobbed{Name: "a", Key: "s3cr3t-s3cr3t"}); err != nil {
+				return fmt.Errorf("encoding the input: %v", err)
+			}
+			return gob.NewDecoder(&buf).Decode(e)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
