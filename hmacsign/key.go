@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,8 +37,9 @@ const (
 // with their keyed states computed once.
 //
 // A Key holds key material, so it never shows it: fmt prints its id and
-// [secrets.Redacted], log/slog logs its id only, and encoding it as JSON or
-// text fails with [secrets.ErrNotEncodable].
+// [secrets.Redacted], log/slog logs a group of its id, its expiry and
+// secret=[secrets.Redacted], and encoding it as JSON or text fails with
+// [secrets.ErrNotEncodable].
 //
 // The zero Key is not valid at any instant and is skipped wherever it
 // appears. Use [NewKey]. A Key is immutable and safe for concurrent use; copy
@@ -126,16 +126,14 @@ func NewKey(id string, secret secrets.Value, expiresAt time.Time) (Key, error) {
 		return Key{}, &KeyError{ID: id, Reason: "secret shorter than 16 bytes", Err: ErrWeakKey}
 	}
 	st := &keyState{id: id, expiresAt: expiresAt}
-	rawKey := newMACKey([]byte(s))
-	st.macs[raw] = rawKey
-	if !strings.HasPrefix(s, "whsec_") {
-		st.macs[standard] = rawKey // secrets.HMACKey is the whole string too
-		return Key{s: st}, nil
-	}
+	st.macs[raw] = newMACKey([]byte(s))
 	std, err := secrets.HMACKey(secret)
 	switch {
 	case err != nil:
-		// Not base64 after the prefix: a raw-only key, as Stripe's look.
+		// A whsec_ secret not base64 after the prefix: a raw-only key, as
+		// Stripe's look.
+	case std.Equal(secret):
+		st.macs[standard] = st.macs[raw] // not a whsec_ secret: the whole string either way
 	case std.Len() < MinKeySize:
 		return Key{}, &KeyError{ID: id, Reason: "webhook secret decodes to fewer than 16 bytes", Err: ErrWeakKey}
 	default:
@@ -167,9 +165,10 @@ func (k Key) ValidAt(t time.Time) bool {
 	return k.s != nil && (k.s.expiresAt.IsZero() || t.Before(k.s.expiresAt))
 }
 
-// mac returns the key's prepared MAC key under d, or nil.
-func (k Key) mac(d derivation) *macKey {
-	if k.s == nil {
+// macAt returns the key's prepared MAC key under d if the key may sign and
+// verify at t, or nil.
+func (k Key) macAt(d derivation, t time.Time) *macKey {
+	if !k.ValidAt(t) {
 		return nil
 	}
 	return k.s.macs[d]

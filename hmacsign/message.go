@@ -75,16 +75,9 @@ type entries struct {
 // and the signed content is never built.
 func (p *pooledMAC) writeContent(s *scheme, m *Message) {
 	n := 0
-	switch {
-	case s.kind == kindGitHub:
-	case s.kind == kindStandard && len(m.ID)+len(m.Timestamp)+2 <= len(p.buf):
-		// The usual case, in one go.
-		n = copy(p.buf[:], m.ID)
-		p.buf[n] = '.'
-		n += 1 + copy(p.buf[n+1:], m.Timestamp)
-		p.buf[n] = '.'
-		n++
-	case s.kind == kindStandard:
+	switch s.kind {
+	case kindGitHub:
+	case kindStandard:
 		n = p.add(n, m.ID)
 		n = p.add(n, ".")
 		n = p.add(n, m.Timestamp)

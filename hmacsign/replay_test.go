@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -169,10 +170,20 @@ func TestVerifierReplayWithoutID(t *testing.T) {
 			m.ID = "" // as read from the wire
 			_, err := v.Verify(ctx, "owner", m)
 			is.NoErr(err) // the first delivery verifies
+			first := guard.id
 			_, err = v.Verify(ctx, "owner", m)
 			is.True(errors.Is(err, hmacsign.ErrReplayed)) // the same signed message again is a replay
 			is.True(guard.until.Equal(tt.wantUntil))      // remembered for the tolerance
-			is.True(guard.id != "")                       // under an id made from the MAC
+			is.Equal(guard.id, first)                     // under the same id
+			// The signature's one entry is the MAC, in hex after "=".
+			is.Equal(first, "mac:"+m.Signature[strings.LastIndexByte(m.Signature, '=')+1:]) // an id made from the MAC
+
+			other := sign(t, hmacsign.StaticKeys{key}, tt.scheme, t0, "", `{"type":"invoice.paid","id":"in_43"}`)
+			other.ID = ""
+			_, err = v.Verify(ctx, "owner", other)
+			is.NoErr(err)                          // another id-less message is no replay
+			is.True(guard.id != first)             // since it has an id of its own
+			is.Equal(guard.calls.Load(), int64(3)) // the guard was asked each time
 		})
 	}
 }

@@ -55,8 +55,8 @@ var (
 		idName:      "webhook-id",
 		tsHeader:    "Webhook-Timestamp",
 		tsName:      "webhook-timestamp",
-		needID:      true,
-		timestamped: true,
+		entrySep:    ' ',
+		entryPrefix: "v1,",
 	}
 
 	stripeScheme = &scheme{
@@ -66,17 +66,20 @@ var (
 		sigHeader:   "Stripe-Signature",
 		sigName:     "Stripe-Signature",
 		tsName:      "Stripe-Signature timestamp (t=)",
-		timestamped: true,
+		entrySep:    ',',
+		entryPrefix: "v1=",
 	}
 
 	gitHubScheme = &scheme{
-		name:      "github",
-		kind:      kindGitHub,
-		deriv:     raw,
-		sigHeader: "X-Hub-Signature-256",
-		sigName:   "X-Hub-Signature-256",
-		idHeader:  "X-Github-Delivery", // X-GitHub-Delivery, canonical
-		idName:    "X-GitHub-Delivery",
+		name:        "github",
+		kind:        kindGitHub,
+		deriv:       raw,
+		sigHeader:   "X-Hub-Signature-256",
+		sigName:     "X-Hub-Signature-256",
+		idHeader:    "X-Github-Delivery", // X-GitHub-Delivery, canonical
+		idName:      "X-GitHub-Delivery",
+		entrySep:    ',',
+		entryPrefix: "sha256=",
 	}
 )
 
@@ -97,11 +100,19 @@ type scheme struct {
 	sigHeader, sigName string
 	idHeader, idName   string // none for Stripe
 	tsHeader, tsName   string // none for Stripe (in the signature) and GitHub
-	needID             bool   // a message without an id is refused
-	timestamped        bool   // the timestamp is signed and checked
+	// Signature entries: entryPrefix and a MAC (base64 for Standard
+	// Webhooks, hex for the others), separated by entrySep.
+	entrySep    byte
+	entryPrefix string
 }
 
 func (s *scheme) spec() *scheme { return s }
+
+// needID reports whether a message without an id is refused.
+func (s *scheme) needID() bool { return s.kind == kindStandard }
+
+// timestamped reports whether the timestamp is signed and checked.
+func (s *scheme) timestamped() bool { return s.kind != kindGitHub }
 
 // String returns the scheme's name: "standard-webhooks", "stripe" or
 // "github".
@@ -170,21 +181,14 @@ const (
 // not decode to a MAC are skipped.
 func (s *scheme) parseEntries(sig string, e *entries) {
 	e.n = 0
-	sep, prefix := byte(','), "sha256="
-	switch s.kind {
-	case kindStandard:
-		sep, prefix = ' ', "v1,"
-	case kindStripe:
-		prefix = "v1="
-	}
 	for sig != "" && e.n < maxEntries {
 		var entry string
-		if i := strings.IndexByte(sig, sep); i >= 0 {
+		if i := strings.IndexByte(sig, s.entrySep); i >= 0 {
 			entry, sig = sig[:i], sig[i+1:]
 		} else {
 			entry, sig = sig, ""
 		}
-		v, ok := strings.CutPrefix(entry, prefix)
+		v, ok := strings.CutPrefix(entry, s.entryPrefix)
 		if !ok {
 			continue
 		}
@@ -257,20 +261,23 @@ func decodeHexMAC(dst *[macSize]byte, s string) bool {
 	return bad&0xf0 == 0
 }
 
-// appendEntry appends one signature entry for mac to b, with its separator
-// unless it is the first.
-func (s *scheme) appendEntry(b []byte, mac []byte, first bool) []byte {
-	switch s.kind {
-	case kindStandard:
-		if !first {
-			b = append(b, ' ')
-		}
-		b = append(b, "v1,"...)
-		return base64.StdEncoding.AppendEncode(b, mac)
-	case kindStripe:
-		b = append(b, ",v1="...)
-	default:
-		b = append(b, "sha256="...)
+// maxEntryLen is the longest a signature entry and its separator can be.
+const maxEntryLen = 1 + len("sha256=") + hexSize
+
+// writeEntry writes one signature entry for mac to b, with its separator
+// unless it is the first. Stripe's first entry has one too: it follows
+// "t=<timestamp>".
+func (s *scheme) writeEntry(b *strings.Builder, mac *[macSize]byte, first bool) {
+	if !first || s.kind == kindStripe {
+		b.WriteByte(s.entrySep)
 	}
-	return hex.AppendEncode(b, mac)
+	b.WriteString(s.entryPrefix)
+	var enc [hexSize]byte
+	if s.kind == kindStandard {
+		base64.StdEncoding.Encode(enc[:], mac[:])
+		b.Write(enc[:base64Size])
+	} else {
+		hex.Encode(enc[:], mac[:])
+		b.Write(enc[:])
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -76,33 +77,38 @@ func (s *Signer) Sign(ctx context.Context, owner, id string, payload []byte) (Me
 	sch := s.scheme
 	now := s.now()
 	m := Message{ID: id, Payload: payload}
-	if sch.timestamped {
+	if sch.timestamped() {
 		m.Timestamp = strconv.FormatInt(now.Unix(), 10)
 	}
 
-	var b []byte
-	var sum [macSize]byte
-	if sch.kind == kindStripe {
-		b = append(b, "t="...)
-		b = append(b, m.Timestamp...)
+	maxKeys := len(keys)
+	if sch.kind == kindGitHub {
+		maxKeys = min(maxKeys, 1)
 	}
+	var b strings.Builder
+	b.Grow(len("t=") + len(m.Timestamp) + maxKeys*maxEntryLen) // one allocation
+	if sch.kind == kindStripe {
+		b.WriteString("t=")
+		b.WriteString(m.Timestamp)
+	}
+	var sum [macSize]byte
 	n := 0
 	for _, k := range keys {
-		mk := k.mac(sch.deriv)
-		if mk == nil || !k.ValidAt(now) {
+		mk := k.macAt(sch.deriv, now)
+		if mk == nil {
 			continue
 		}
 		mk.sum(&sum, sch, &m)
-		b = sch.appendEntry(b, sum[:], n == 0)
+		sch.writeEntry(&b, &sum, n == 0)
 		n++
 		if sch.kind == kindGitHub {
-			break
+			break // its header holds one signature
 		}
 	}
 	if n == 0 {
 		return Message{}, fmt.Errorf("hmacsign: signing for owner %q with %s: %w", owner, sch.name, ErrNoKeys)
 	}
-	m.Signature = string(b)
+	m.Signature = b.String()
 	return m, nil
 }
 

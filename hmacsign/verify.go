@@ -118,7 +118,7 @@ func refuse(err error, detail string) error { return &VerifyError{Err: err, Deta
 
 func (v *Verifier) verify(ctx context.Context, owner string, m *Message) (string, error) {
 	s := v.scheme
-	if s.needID && m.ID == "" {
+	if s.needID() && m.ID == "" {
 		return "", refuse(ErrMissingHeader, s.idName+" is missing")
 	}
 	if m.Signature == "" {
@@ -126,7 +126,7 @@ func (v *Verifier) verify(ctx context.Context, owner string, m *Message) (string
 	}
 	now := v.now()
 	var sec int64
-	if s.timestamped {
+	if s.timestamped() {
 		if m.Timestamp == "" {
 			if s.tsHeader == "" {
 				return "", refuse(ErrMalformedHeader, s.sigName+" holds no timestamp")
@@ -157,27 +157,20 @@ func (v *Verifier) verify(ctx context.Context, owner string, m *Message) (string
 	}
 	// Try first the usable key that matched most recently; then the others
 	// in the source's order.
-	best, bestHit := -1, uint64(0)
-	for i, k := range keys {
-		if k.mac(s.deriv) == nil || !k.ValidAt(now) {
-			continue
-		}
-		if h := k.s.hit.Load(); best < 0 || h > bestHit {
-			best, bestHit = i, h
-		}
-	}
+	best, bestMAC, bestHit := preferred(keys, s.deriv, now)
 	if best < 0 {
 		return "", refuse(ErrNoKeys, "the owner has no valid key for "+s.name)
 	}
 	match := -1
-	if e.matches(keys[best].s.macs[s.deriv], s, m) {
+	if e.matches(bestMAC, s, m) {
 		match = best
 	} else {
 		for i, k := range keys {
-			if i == best || k.mac(s.deriv) == nil || !k.ValidAt(now) {
+			mk := k.macAt(s.deriv, now)
+			if i == best || mk == nil {
 				continue
 			}
-			if e.matches(k.s.macs[s.deriv], s, m) {
+			if e.matches(mk, s, m) {
 				match = i
 				// Ahead of every other candidate, so the next verify
 				// tries this key first. Stored only on a miss, so the
@@ -195,10 +188,13 @@ func (v *Verifier) verify(ctx context.Context, owner string, m *Message) (string
 		if id == "" {
 			// Stripe carries no id and GitHub may not: the MAC that
 			// matched stands for the message, which it covers.
-			id = "mac:" + hex.EncodeToString(e.sum[:])
+			var b [len("mac:") + hexSize]byte
+			copy(b[:], "mac:")
+			hex.Encode(b[len("mac:"):], e.sum[:])
+			id = string(b[:])
 		}
 		until := now.Add(v.tolerance)
-		if s.timestamped {
+		if s.timestamped() {
 			until = time.Unix(sec, 0).Add(v.tolerance)
 		}
 		seen, err := v.replay.Seen(ctx, owner, id, until)
@@ -210,6 +206,24 @@ func (v *Verifier) verify(ctx context.Context, owner string, m *Message) (string
 		}
 	}
 	return keys[match].s.id, nil
+}
+
+// preferred returns the index of the key to try first among those that may
+// verify at now under d: the one stamped by the latest match after a miss,
+// or the first if none is stamped above it. It also returns that key's MAC
+// key and stamp. With no usable key, the index is -1.
+func preferred(keys []Key, d derivation, now time.Time) (best int, mk *macKey, hit uint64) {
+	best = -1
+	for i, k := range keys {
+		m := k.macAt(d, now)
+		if m == nil {
+			continue
+		}
+		if h := k.s.hit.Load(); best < 0 || h > hit {
+			best, mk, hit = i, m, h
+		}
+	}
+	return best, mk, hit
 }
 
 // matches reports whether the MAC of m under mk equals any decoded entry.

@@ -226,7 +226,10 @@ func TestVerifyDuringRotation(t *testing.T) {
 	is.True(errors.Is(err, hmacsign.ErrNoMatch)) // the expired key is not tried
 }
 
-func TestVerifyTriesLastMatchFirst(t *testing.T) {
+// TestVerifyNamesTheSigningKey verifies messages from each of three keys in
+// turn, so that the key tried first keeps changing (the order itself is
+// checked by TestVerifyTriesLastMatchFirst, inside the package).
+func TestVerifyNamesTheSigningKey(t *testing.T) {
 	ctx := t.Context()
 	keys := hmacsign.StaticKeys{
 		newKey(t, "k1", secretA, time.Time{}),

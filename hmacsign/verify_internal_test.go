@@ -1,0 +1,65 @@
+package hmacsign
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/rotorkit/rotor/secrets"
+)
+
+// TestVerifyTriesLastMatchFirst checks the order in which a Verifier tries
+// keys, which no output shows: the first valid key until another matches,
+// then the key that matched last, with no stamp written while it keeps
+// matching.
+func TestVerifyTriesLastMatchFirst(t *testing.T) {
+	ctx := t.Context()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	secretsOf := []string{
+		"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+		"whsec_AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
+		"rtr_test_not_a_real_key_0123456789abcdef",
+		"rtr_test_an_expired_key_0123456789abcdef",
+	}
+	keys := make(StaticKeys, len(secretsOf))
+	for i, s := range secretsOf {
+		expiresAt := time.Time{}
+		if i == 3 {
+			expiresAt = now // not valid now, so never preferred
+		}
+		k, err := NewKey("k"+strconv.Itoa(i), secrets.NewValue(s), expiresAt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys[i] = k
+	}
+	v := NewVerifier(keys, &VerifierOptions{Now: clock})
+	first := func() int {
+		best, _, _ := preferred(keys, standard, now)
+		return best
+	}
+	is := is.New(t)
+	is.Equal(first(), 0) // before any match, the source's first valid key
+
+	for _, i := range []int{0, 2, 2, 1, 1, 2, 0} {
+		m, err := NewSigner(keys[i:i+1], &SignerOptions{Now: clock}).Sign(ctx, "owner", "msg_1", []byte("{}"))
+		is.NoErr(err) // the message is signed
+		stamps := make([]uint64, len(keys))
+		for j, k := range keys {
+			stamps[j] = k.s.hit.Load()
+		}
+		wasFirst := first() == i
+		id, err := v.Verify(ctx, "owner", m)
+		is.NoErr(err)              // the message verifies
+		is.Equal(id, keys[i].ID()) // by the key that signed it
+		is.Equal(first(), i)       // which the next verify tries first
+		for j, k := range keys {
+			if wasFirst || j != i {
+				is.Equal(k.s.hit.Load(), stamps[j]) // only a match after a miss writes a stamp
+			}
+		}
+	}
+}
