@@ -64,17 +64,26 @@ type SecretError struct {
 // what might be a secret.
 const NotAnID = "(not a secret id)"
 
-// shownID returns id if it has the shape of the ids newID makes, and
-// NotAnID otherwise.
-func shownID(id string) string {
-	rest, ok := strings.CutPrefix(id, "sec_")
+// IsID reports whether s has the shape of the secret ids a [Rotator]
+// makes: "sec_" and 26 lower-case base32 characters.
+func IsID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "sec_")
 	if !ok || len(rest) != 26 {
-		return NotAnID
+		return false
 	}
 	for _, c := range []byte(rest) {
 		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
-			return NotAnID
+			return false
 		}
+	}
+	return true
+}
+
+// shownID returns id if it has the shape of the ids newID makes, and
+// NotAnID otherwise.
+func shownID(id string) string {
+	if !IsID(id) {
+		return NotAnID
 	}
 	return id
 }

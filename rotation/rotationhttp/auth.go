@@ -47,7 +47,9 @@ type Options struct {
 
 	// Logger receives one record per refused or failed request: Debug for
 	// 4xx answers, Warn for 503 and Error for 500, with the status, the
-	// code, the method, the path and the error's text. nil discards them.
+	// code, the method, the path (with every segment longer than 23 bytes
+	// that is not a secret id replaced by "REDACTED", as in a problem's
+	// instance) and the error's text. nil discards them.
 	// rotor's errors never hold secret material; keep yours the same.
 	Logger *slog.Logger
 }
@@ -152,8 +154,9 @@ func (a *Authenticator) Authenticate(r *http.Request, scope string) (rotation.Pr
 
 // Error answers the request with the problem for err, as [ProblemFor]
 // maps it, with this Authenticator's realm in challenges and the request's
-// path as instance, and logs it (see [Options].Logger). Handlers call it
-// for the errors of the Rotator and of the decoders:
+// path as instance (as [WriteError] shows it), and logs it (see
+// [Options].Logger). Handlers call it for the errors of the Rotator and of
+// the decoders:
 //
 //	if err != nil {
 //		auth.Error(w, r, err)
@@ -164,18 +167,12 @@ func (a *Authenticator) Error(w http.ResponseWriter, r *http.Request, err error)
 }
 
 func (a *Authenticator) write(w http.ResponseWriter, r *http.Request, err error, scope string) {
-	p := ProblemFor(err)
-	if p == nil {
-		p = ProblemFor(errNil)
-	}
+	p, path := problemAt(r, err)
 	if p.Realm != "" {
 		p.Realm = a.realm
 	}
 	if p.Status == http.StatusUnauthorized && p.Scope == "" {
 		p.Scope = scope
-	}
-	if p.Instance == "" {
-		p.Instance = shownPath(r.URL.Path)
 	}
 	level := slog.LevelDebug
 	switch {
@@ -184,55 +181,45 @@ func (a *Authenticator) write(w http.ResponseWriter, r *http.Request, err error,
 	case p.Status >= 500:
 		level = slog.LevelError
 	}
-	a.log.LogAttrs(r.Context(), level, "rotationhttp: request refused",
-		slog.Int("status", p.Status),
-		slog.String("code", p.Code),
-		slog.String("method", r.Method),
-		slog.String("path", shownPath(r.URL.Path)),
-		slog.String("err", errText(err)))
+	if ctx := r.Context(); a.log.Enabled(ctx, level) {
+		if err == nil {
+			err = errNil
+		}
+		a.log.LogAttrs(ctx, level, "rotationhttp: request refused",
+			slog.Int("status", p.Status),
+			slog.String("code", p.Code),
+			slog.String("method", r.Method),
+			slog.String("path", path),
+			slog.String("err", err.Error()))
+	}
+	WriteProblem(w, p)
+}
+
+// WriteError answers the request with the problem for err, as [ProblemFor]
+// maps it, with the request's path as instance (segments that might be a
+// key replaced by "REDACTED"). It logs nothing; use [Authenticator.Error]
+// to log the errors behind 500 and 503 answers.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	p, _ := problemAt(r, err)
 	WriteProblem(w, p)
 }
 
 // errNil stands for a nil error passed where one was expected.
 var errNil = errors.New("rotationhttp: nil error")
 
-func errText(err error) string {
+// problemAt returns the problem for err, a nil err being a bug answered
+// as 500, with the request's path as instance unless the problem names
+// its own; and the path as it may be shown.
+func problemAt(r *http.Request, err error) (*Problem, string) {
 	if err == nil {
-		return errNil.Error()
+		err = errNil
 	}
-	return err.Error()
-}
-
-// WriteError answers the request with the problem for err, as [ProblemFor]
-// maps it, with the request's path as instance. It logs nothing; use
-// [Authenticator.Error] to log the errors behind 500 and 503 answers.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	p := ProblemFor(err)
-	if p == nil {
-		p = ProblemFor(errNil)
-	}
+	path := shownPath(r.URL.Path)
 	if p.Instance == "" {
-		p.Instance = shownPath(r.URL.Path)
+		p.Instance = path
 	}
-	WriteProblem(w, p)
-}
-
-// maxSegment is the longest path segment that problems and logs repeat.
-// Ids are shorter; keys, which clients sometimes paste where an id goes,
-// are longer.
-const maxSegment = 32
-
-// shownPath returns path with every segment longer than maxSegment
-// replaced by "REDACTED", so that an answer or a log line never repeats a
-// key that a client put in a URL.
-func shownPath(path string) string {
-	segs := strings.Split(path, "/")
-	for i, seg := range segs {
-		if len(seg) > maxSegment {
-			segs[i] = "REDACTED"
-		}
-	}
-	return strings.Join(segs, "/")
+	return p, path
 }
 
 // bearerKey returns the credentials of an "Authorization: Bearer" header

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -318,25 +317,33 @@ func TestRequireRateLimitConcurrent(t *testing.T) {
 	f := newFixture(t, nil)
 	const limit = 20
 	_, key := f.create(t, "acme", rotation.Spec{Scopes: readScope, RateLimit: limit})
-	var ok, limited atomic.Int64
+	const workers, each = 8, 10
+	answers := make([]*httptest.ResponseRecorder, workers*each)
+	ctx := t.Context()
 	var wg sync.WaitGroup
-	for range 8 {
+	for g := range workers {
 		wg.Go(func() {
-			for range 10 {
-				switch code := f.do(t, request{path: "/v1/whoami", header: bearer(key)}).Code; code {
-				case http.StatusOK:
-					ok.Add(1)
-				case http.StatusTooManyRequests:
-					limited.Add(1)
-				default:
-					t.Errorf("status %d", code)
-				}
+			for i := range each {
+				// serve, not do: only the test's goroutine may fail the test.
+				answers[g*each+i] = f.serve(ctx, request{path: "/v1/whoami", header: bearer(key)})
 			}
 		})
 	}
 	wg.Wait()
-	is.Equal(ok.Load(), int64(limit))         // exactly the limit gets through at one instant
-	is.Equal(limited.Load(), int64(80-limit)) // and every other request is refused
+	var ok, limited int
+	for _, w := range answers {
+		secretstest.NoLeak(t, w.Body.String(), f.keys...) // no answer holds a key, but the one meant to
+		switch w.Code {
+		case http.StatusOK:
+			ok++
+		case http.StatusTooManyRequests:
+			limited++
+		default:
+			t.Errorf("status %d", w.Code)
+		}
+	}
+	is.Equal(ok, limit)                   // exactly the limit gets through at one instant
+	is.Equal(limited, workers*each-limit) // and every other request is refused
 }
 
 func TestLimitersAreBounded(t *testing.T) {
@@ -447,9 +454,10 @@ func TestErrorLogs(t *testing.T) {
 	is.True(strings.Contains(f.logs.String(), `"path":"/v1/secrets/sec_1"`)) // and the path
 
 	w = httptest.NewRecorder()
-	_, err := f.rot.Authenticate(t.Context(), key[:len(key)-2], rotation.Request{})
+	presented := key[:len(key)-2]
+	_, err := f.rot.Authenticate(t.Context(), presented, rotation.Request{})
 	f.auth.Error(w, r, err)
-	is.Equal(w.Code, http.StatusUnauthorized) // a refusal
-	secretstest.NoLeak(t, w.Body.String(), key)
-	secretstest.NoLeak(t, f.logs.String(), key) // logged without the key presented
+	is.Equal(w.Code, http.StatusUnauthorized)              // a refusal
+	secretstest.NoLeak(t, w.Body.String(), key, presented) // answered without the key or what was presented
+	secretstest.NoLeak(t, f.logs.String(), key, presented) // and logged without them
 }

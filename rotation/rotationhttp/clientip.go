@@ -48,16 +48,16 @@ func (a *Authenticator) trusted(ip netip.Addr) bool {
 }
 
 // parseAddr reads an address with or without a port, as RemoteAddr and
-// X-Forwarded-For entries hold them.
+// X-Forwarded-For entries hold them. It tries "ip:port" first, the shape
+// of every RemoteAddr from net/http's server, so that the common case
+// makes no error value.
 func parseAddr(s string) (netip.Addr, bool) {
 	s = strings.TrimSpace(s)
-	ip, err := netip.ParseAddr(s)
-	if err != nil {
-		ap, err := netip.ParseAddrPort(s)
-		if err != nil {
-			return netip.Addr{}, false
-		}
+	var ip netip.Addr
+	if ap, err := netip.ParseAddrPort(s); err == nil {
 		ip = ap.Addr()
+	} else if ip, err = netip.ParseAddr(s); err != nil {
+		return netip.Addr{}, false
 	}
 	return ip.Unmap().WithZone(""), true
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rotorkit/rotor/rotation"
 )
@@ -20,11 +22,6 @@ import (
 // [DecodeRegenerate] read: 64 KiB. A larger one is refused with
 // [ErrBodyTooLarge].
 const MaxBody = 64 << 10
-
-// maxEchoedName bounds the member names that errors repeat: a longer one
-// is more likely a pasted value, such as a key (at least 53 characters),
-// than a name, and errors are logged.
-const maxEchoedName = 40
 
 // GraceField is the member of a regenerate request that holds the grace
 // window, as [DecodeRegenerate] reads it.
@@ -42,15 +39,19 @@ const GraceField = "oldSecretValidForSeconds"
 //   - 413 when the body is larger than [MaxBody];
 //   - 400 when it cannot be read;
 //   - 422 naming the member for an unknown or repeated member (names that
-//     differ only in case count as the same) or a value of the wrong type,
-//     and naming "body" for malformed JSON, a body that is not an object,
-//     or data after the object.
+//     differ only in case count as the same, as encoding/json folds them)
+//     or a value of the wrong type, and naming "body" for malformed JSON, a
+//     body that is not an object, or data after the object.
 //
 // A JSON null leaves a member as it is, as in [encoding/json]; to refuse
 // null, decode the member into a [json.RawMessage] and check it, as
-// [DecodeRegenerate] does. Content-Type is not checked. Errors quote
-// member names of up to 40 bytes, but never longer ones, the body, or a
-// value from it. DecodeJSON panics if
+// [DecodeRegenerate] does. Content-Type is not checked.
+//
+// Errors never quote the body or a value from it. They name a member as
+// dst's type names it when it is one of dst's; otherwise they quote the
+// client's name only if it is at most 23 bytes long or has the shape of a
+// secret id (see [rotation.IsID]), and name "body" instead of a longer
+// one, which may be a key pasted in the wrong place. DecodeJSON panics if
 // dst is not a non-nil pointer.
 func DecodeJSON(r *http.Request, dst any) error {
 	if v := reflect.ValueOf(dst); v.Kind() != reflect.Pointer || v.IsNil() {
@@ -63,7 +64,7 @@ func DecodeJSON(r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	if err := scanObject(body); err != nil {
+	if err := scanObject(body, dst); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -73,7 +74,7 @@ func DecodeJSON(r *http.Request, dst any) error {
 		return nil
 	}
 	if name, ok := unknownField(err); ok {
-		if len(name) > maxEchoedName {
+		if !mayEcho(name) {
 			return invalid("body", "holds a member that is not part of this request")
 		}
 		return invalid(name, "is not a member of this request")
@@ -143,27 +144,34 @@ func readBody(r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	tooLarge := &BodyError{Field: "body", Reason: fmt.Sprintf("must be at most %d bytes", MaxBody), Err: ErrBodyTooLarge}
 	if r.ContentLength > MaxBody {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
 	if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-		return nil, tooLarge // a tighter limit set around the body by the caller
+		return nil, tooLarge() // a tighter limit set around the body by the caller
 	}
 	if err != nil {
 		return nil, &BodyError{Field: "body", Reason: "could not be read", Err: ErrUnreadableBody}
 	}
 	if len(body) > MaxBody {
-		return nil, tooLarge
+		return nil, tooLarge()
 	}
 	return body, nil
 }
 
+// tooLargeReason is the Reason of a body larger than [MaxBody].
+var tooLargeReason = "must be at most " + strconv.Itoa(MaxBody) + " bytes"
+
+func tooLarge() *BodyError {
+	return &BodyError{Field: "body", Reason: tooLargeReason, Err: ErrBodyTooLarge}
+}
+
 // scanObject checks that body holds one JSON object and nothing after it,
 // and that no member is repeated, which encoding/json would let pass
-// keeping the last.
-func scanObject(body []byte) error {
+// keeping the last. Names count as repeated when they fold to the same,
+// as encoding/json matches them to dst's members.
+func scanObject(body []byte, dst any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
 	if err != nil {
@@ -179,12 +187,9 @@ func scanObject(body []byte) error {
 			return malformed()
 		}
 		name, _ := tok.(string) // a Decoder gives only strings as keys
-		folded := strings.ToLower(name)
+		folded := foldName(name)
 		if seen[folded] {
-			if len(name) > maxEchoedName {
-				return invalid("body", "must not repeat a member")
-			}
-			return invalid(name, "must appear once")
+			return repeated(name, dst)
 		}
 		seen[folded] = true
 		var skip json.RawMessage
@@ -199,6 +204,101 @@ func scanObject(body []byte) error {
 		return invalid("body", "must hold one JSON object and nothing after it")
 	}
 	return nil
+}
+
+// repeated returns the error for a member that appeared twice, named as
+// dst's type names it if it is one of dst's members, else as the client
+// did if [mayEcho] allows that, else not at all.
+func repeated(name string, dst any) *BodyError {
+	if own, ok := memberOf(reflect.TypeOf(dst).Elem(), name); ok {
+		return invalid(own, "must appear once")
+	}
+	if mayEcho(name) {
+		return invalid(name, "must appear once")
+	}
+	return invalid("body", "must not repeat a member")
+}
+
+// memberOf returns the JSON name of the member of t, a struct type, that
+// name folds to, preferring an exact match as encoding/json does, and
+// reports whether there is one. Members are t's exported fields, by their
+// json tags, and those of embedded structs without a tag; fields tagged
+// "-" are not members.
+func memberOf(t reflect.Type, name string) (string, bool) {
+	if t.Kind() != reflect.Struct {
+		return "", false
+	}
+	folded := foldName(name)
+	match := ""
+	var walk func(t reflect.Type, depth int) bool
+	walk = func(t reflect.Type, depth int) bool {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			tag := f.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			tag, _, _ = strings.Cut(tag, ",")
+			if f.Anonymous && tag == "" {
+				ft := f.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if ft.Kind() == reflect.Struct && depth < 8 { // depth guards against cycles of embedded pointers
+					if walk(ft, depth+1) {
+						return true
+					}
+					continue
+				}
+			}
+			if !f.IsExported() {
+				continue
+			}
+			own := f.Name
+			if tag != "" {
+				own = tag
+			}
+			if own == name {
+				match = own
+				return true
+			}
+			if match == "" && foldName(own) == folded {
+				match = own
+			}
+		}
+		return false
+	}
+	walk(t, 0)
+	return match, match != ""
+}
+
+// foldName folds a member name as encoding/json does when it matches
+// names regardless of case: ASCII letters to upper case, and every other
+// rune to the smallest rune that folds to it (so "ſ" and "s" are the same).
+func foldName(name string) string {
+	var b strings.Builder
+	b.Grow(len(name))
+	for _, r := range name {
+		switch {
+		case 'a' <= r && r <= 'z':
+			r -= 'a' - 'A'
+		case r >= utf8.RuneSelf:
+			r = foldRune(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// foldRune returns the smallest rune of the fold orbit of r.
+func foldRune(r rune) rune {
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
 }
 
 func invalid(field, reason string) *BodyError {

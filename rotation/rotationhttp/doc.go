@@ -76,6 +76,14 @@
 // typed errors carry. A 500 says only that an internal error occurred.
 // Logged errors are rotor's, which hold ids and hints, never values.
 //
+// Text the client chose is repeated, in problems, errors and logs, only
+// when it cannot be a key: a path segment (in instance and in the logged
+// path) or a member name is repeated if it is at most 23 bytes long or
+// has the shape of a secret id ([rotation.IsID]); a longer segment
+// becomes "REDACTED", and a longer member name is not named. A member of
+// the decoded struct is named as the struct names it. Values from a body
+// are never repeated.
+//
 // # Concurrency
 //
 // An Authenticator is safe for concurrent use. The functions of this

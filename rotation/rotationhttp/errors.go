@@ -37,11 +37,13 @@ var (
 // BodyError reports a request body that [DecodeJSON] or [DecodeRegenerate]
 // refused; nothing was decoded. It matches its Err, and, when Err is
 // [ErrInvalidBody], [rotation.ErrValidation] too. It never holds the body
-// or a value from it, only member names.
+// or a value from it, only member names: the decoded struct's own, or the
+// client's when at most 23 bytes long or shaped like a secret id.
 type BodyError struct {
 	// Field is the JSON member at fault, such as
 	// "oldSecretValidForSeconds", or "body" when the body as a whole is
-	// (malformed JSON, not an object, trailing data, too large).
+	// (malformed JSON, not an object, trailing data, too large) or when
+	// the member's name is too long to repeat safely.
 	Field string
 	// Reason says what is allowed, such as "must be a whole number from 0
 	// to 3600".

@@ -2,6 +2,7 @@ package rotationhttp_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -135,9 +136,18 @@ type request struct {
 	body         string
 }
 
-// do sends req through the mux and returns the recorded response.
+// do sends req through the mux and returns the recorded response, failing
+// t if the response holds a key other than one the handler revealed.
 func (f *fixture) do(t *testing.T, req request) *httptest.ResponseRecorder {
 	t.Helper()
+	w := f.serve(t.Context(), req)
+	secretstest.NoLeak(t, w.Body.String(), f.keys...) // no answer holds a key, but the one meant to
+	return w
+}
+
+// serve sends req through the mux and returns the recorded response. It
+// checks nothing, so goroutines other than the test's may call it.
+func (f *fixture) serve(ctx context.Context, req request) *httptest.ResponseRecorder {
 	if req.method == "" {
 		req.method = http.MethodGet
 	}
@@ -145,7 +155,7 @@ func (f *fixture) do(t *testing.T, req request) *httptest.ResponseRecorder {
 	if req.body != "" {
 		body = strings.NewReader(req.body)
 	}
-	r := httptest.NewRequestWithContext(t.Context(), req.method, req.path, body)
+	r := httptest.NewRequestWithContext(ctx, req.method, req.path, body)
 	for k, vs := range req.header {
 		for _, v := range vs {
 			r.Header.Add(k, v)
@@ -156,7 +166,6 @@ func (f *fixture) do(t *testing.T, req request) *httptest.ResponseRecorder {
 	}
 	w := httptest.NewRecorder()
 	f.mux.ServeHTTP(w, r)
-	secretstest.NoLeak(t, w.Body.String(), f.keys...) // no answer holds a key, but the one meant to
 	return w
 }
 

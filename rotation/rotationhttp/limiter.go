@@ -25,11 +25,11 @@ type limiters struct {
 	lru  list.List // of *bucket, most recently used at the front
 }
 
+// bucket is one key's limiter; its burst is the key's per-minute limit.
 type bucket struct {
-	id        string
-	perMinute int
-	lim       *rate.Limiter
-	last      time.Time // of the latest request, allowed or not
+	id   string
+	lim  *rate.Limiter
+	last time.Time // of the latest request, allowed or not
 }
 
 func newLimiters(size int) *limiters {
@@ -50,13 +50,12 @@ func (l *limiters) allow(id string, perMinute int, now time.Time) (bool, time.Du
 	if e, ok := l.byID[id]; ok {
 		l.lru.MoveToFront(e)
 		b = e.Value.(*bucket)
-		if b.perMinute != perMinute {
+		if b.lim.Burst() != perMinute {
 			b.lim.SetLimitAt(now, perSecond(perMinute))
 			b.lim.SetBurstAt(now, perMinute)
-			b.perMinute = perMinute
 		}
 	} else {
-		b = &bucket{id: id, perMinute: perMinute, lim: rate.NewLimiter(perSecond(perMinute), perMinute)}
+		b = &bucket{id: id, lim: rate.NewLimiter(perSecond(perMinute), perMinute)}
 		l.byID[id] = l.lru.PushFront(b)
 		for l.lru.Len() > l.max {
 			l.remove(l.lru.Back())

@@ -182,8 +182,13 @@ func secretProblem(err error) *Problem {
 	switch {
 	case errors.Is(err, rotation.ErrNotFound):
 		p := &Problem{Status: http.StatusNotFound, Code: CodeAPITokenNotFound, ResourceType: "secret", ResourceID: secErr.ID}
-		p.Detail = "no such secret"
-		if secErr.ID != "" {
+		switch secErr.ID {
+		case "":
+			p.Detail = "no such secret"
+		case rotation.NotAnID:
+			// The id given may be a key pasted in its place, so it is not repeated.
+			p.Detail = "no secret has that id; secret ids are sec_ and 26 lower-case letters and digits"
+		default:
 			p.Detail = "no secret has the id " + secErr.ID
 		}
 		return p

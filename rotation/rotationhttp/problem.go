@@ -32,7 +32,9 @@ type Problem struct {
 	// Detail explains this occurrence, for a human.
 	Detail string `json:"detail,omitempty"`
 	// Instance is a URI reference naming this occurrence; [WriteError] and
-	// [Authenticator.Error] set it to the request's path.
+	// [Authenticator.Error] set it to the request's path, with every
+	// segment longer than 23 bytes that is not a secret id replaced by
+	// "REDACTED".
 	Instance string `json:"instance,omitempty"`
 
 	// Code is a machine-readable name of the problem, one of the Code

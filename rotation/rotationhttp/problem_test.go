@@ -39,6 +39,7 @@ func rotorErrors(t *testing.T, f *fixture) map[string]error {
 	}
 	_, out["limit"] = f.rot.Create(ctx, "full", rotation.Spec{})
 	_, out["not found"] = f.rot.Regenerate(ctx, "acme", "sec_nosuchsecretnosuchsecretxx", 0)
+	_, out["not an id"] = f.rot.Regenerate(ctx, "acme", "sk_live_pasted_where_an_id_goes", 0)
 	out["designated"] = f.rot.Delete(ctx, "acme", designated)
 	_, out["custom"] = f.rot.Regenerate(ctx, "acme", custom, 0)
 	_, out["not active"] = f.rot.Regenerate(ctx, "acme", revoked, 0)
@@ -113,6 +114,10 @@ func TestProblemFor(t *testing.T) {
 		{"not found", real["not found"], problem(404, map[string]any{
 			"code": "api_token_not_found", "resourceType": "secret", "resourceId": "sec_nosuchsecretnosuchsecretxx",
 			"detail": "no secret has the id sec_nosuchsecretnosuchsecretxx",
+		})},
+		{"not an id", real["not an id"], problem(404, map[string]any{
+			"code": "api_token_not_found", "resourceType": "secret", "resourceId": rotation.NotAnID,
+			"detail": "no secret has that id; secret ids are sec_ and 26 lower-case letters and digits",
 		})},
 		{"limit", real["limit"], problem(409, map[string]any{
 			"code": "limit_reached", "limit": 3,
@@ -231,6 +236,30 @@ func TestProblemForNil(t *testing.T) {
 	w := httptest.NewRecorder()
 	rotationhttp.WriteError(w, httptest.NewRequest(http.MethodGet, "/", nil), nil)
 	is.Equal(w.Code, http.StatusInternalServerError) // a nil error written is a bug, answered 500
+}
+
+func TestWriteErrorInstance(t *testing.T) {
+	const id = "sec_nosuchsecretnosuchsecretxx"
+	tests := []struct {
+		name, path, want string
+	}{
+		{"short segments", "/v1/secrets/x/regenerate", "/v1/secrets/x/regenerate"},
+		{"a secret id", "/v1/secrets/" + id + "/regenerate", "/v1/secrets/" + id + "/regenerate"},
+		{"a segment at the length bound", "/v1/" + strings.Repeat("a", 23), "/v1/" + strings.Repeat("a", 23)},
+		{"a segment past the length bound", "/v1/" + strings.Repeat("a", 24), "/v1/REDACTED"},
+		{"an id in upper case", "/v1/" + strings.ToUpper(id), "/v1/REDACTED"},
+		{"an id with a character too many", "/v1/" + id + "x/regenerate", "/v1/REDACTED/regenerate"},
+		{"several long segments", "/" + strings.Repeat("b", 30) + "/x/" + strings.Repeat("c", 40), "/REDACTED/x/REDACTED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			rotationhttp.WriteError(w, httptest.NewRequest(http.MethodGet, tt.path, nil), rotation.ErrNotFound)
+			if got := problemOf(t, w).Body["instance"]; got != tt.want {
+				t.Errorf("instance %q, want %q", got, tt.want)
+			}
+		})
+	}
 }
 
 func TestWriteProblem(t *testing.T) {

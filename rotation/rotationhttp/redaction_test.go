@@ -2,6 +2,7 @@ package rotationhttp_test
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -56,10 +57,32 @@ func TestNoKeyInAnswersOrLogs(t *testing.T) {
 	// problem's instance and resourceId, nor in the log's path.
 	send(request{method: http.MethodPost, path: "/v1/secrets/" + key + "/regenerate", header: bearer(key), body: "{}"})
 
+	// Pieces of a key, as long as a name or an id, where names and ids go.
+	// They are sent with another key, which has no rate limit, so each
+	// reaches the handler and is refused for what it holds.
+	_, free := f.create(t, "free", rotation.Spec{Scopes: []string{"secrets:write"}})
+	pieces := []string{key[:24], key[:32], key[:40]}
+	own := "/v1/secrets/" + id + "/regenerate"
+	for _, piece := range pieces {
+		for _, tc := range []struct {
+			path, body string
+			want       int
+		}{
+			{"/v1/secrets/" + piece + "/regenerate", "{}", http.StatusNotFound},               // where the id goes
+			{own, `{"` + piece + `": 1}`, http.StatusUnprocessableEntity},                     // where a name goes
+			{own, `{"` + piece + `": 1, "` + piece + `": 2}`, http.StatusUnprocessableEntity}, // repeated
+		} {
+			w := f.do(t, request{method: http.MethodPost, path: tc.path, header: bearer(free), body: tc.body})
+			is.Equal(w.Code, tc.want) // refused for the piece, not for the key
+			answers = append(answers, w.Body.String()+"\n"+headerText(w.Header()))
+		}
+	}
+
 	logs := f.logs.String()
 	is.Equal(strings.Count(logs, "\n"), len(answers)) // one log line per refusal
+	leaks := slices.Concat(presented, pieces, []string{key, fenced})
 	for _, out := range append(answers, logs) {
-		secretstest.NoLeak(t, out, append(presented, key, fenced)...)
+		secretstest.NoLeak(t, out, leaks...)
 	}
 }
 

@@ -1,0 +1,83 @@
+package rotationhttp_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/rotationhttp"
+	"github.com/rotorkit/rotor/rotation/rotationtest"
+	"github.com/rotorkit/rotor/store/memstore"
+)
+
+// BenchmarkRequire measures what Require adds to a request: a key let
+// through without a rate limit, one let through with a rate limit, and
+// an unknown key refused with a 401 (logged to a discarding logger).
+func BenchmarkRequire(b *testing.B) {
+	clock := rotationtest.NewClock(t0)
+	rot, err := rotation.New(memstore.New(), &rotation.Options{Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Each request is a second after the last, and a limit of 60 a
+	// minute refills one request a second, so the limited key is never
+	// refused.
+	now := t0
+	auth, err := rotationhttp.NewAuthenticator(rot, &rotationhttp.Options{Now: func() time.Time {
+		now = now.Add(time.Second)
+		return now
+	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := auth.Require("secrets:read", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	key := func(spec rotation.Spec) string {
+		spec.Scopes = readScope
+		iss, err := rot.Create(b.Context(), "acme", spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return iss.Value.Reveal()
+	}
+	unknown, err := rotation.DefaultFormat.Generate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, bm := range []struct {
+		name string
+		key  string
+		want int
+	}{
+		{"nolimit", key(rotation.Spec{}), http.StatusNoContent},
+		{"limit", key(rotation.Spec{RateLimit: 60}), http.StatusNoContent},
+		{"refused", unknown.Reveal(), http.StatusUnauthorized},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			r := httptest.NewRequestWithContext(b.Context(), http.MethodGet, "/v1/secrets/sec_nosuchsecretnosuchsecretxx", nil)
+			r.Header.Set("Authorization", "Bearer "+bm.key)
+			w := &statusWriter{header: make(http.Header)}
+			b.ReportAllocs()
+			for b.Loop() {
+				h.ServeHTTP(w, r)
+				if w.status != bm.want {
+					b.Fatalf("status %d, want %d", w.status, bm.want)
+				}
+			}
+		})
+	}
+}
+
+// statusWriter is a ResponseWriter that keeps only the status, so the
+// benchmark measures the middleware rather than a recorder.
+type statusWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *statusWriter) Header() http.Header         { return w.header }
+func (w *statusWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *statusWriter) WriteHeader(status int)      { w.status = status }
