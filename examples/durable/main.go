@@ -136,30 +136,45 @@ func keyring(dir string) (*secrets.Keyring, error) {
 	path := filepath.Join(dir, "kek")
 	text, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		kek, err := secrets.GenerateKEK(id)
-		if err != nil {
-			return nil, err
-		}
-		// O_EXCL: never overwrite a key that sealed values depend on.
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := f.WriteString(kek.Text().Reveal()); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if err := f.Close(); err != nil {
-			return nil, err
-		}
-		return secrets.NewKeyring(kek)
+		text, err = createKEK(dir, path, id)
 	}
 	if err != nil {
 		return nil, err
 	}
-	kek, err := secrets.ParseKEK(id, strings.TrimSpace(string(text)))
+	kek, err := secrets.ParseKEK(id, string(text)) // which ignores the newline
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return secrets.NewKeyring(kek)
+}
+
+// createKEK writes a new key to a temporary file, readable by this user
+// only, and links it into place, which fails if path exists: a key that
+// sealed values depend on is never overwritten, and a run starting at the
+// same moment never reads half a key. It returns the text at path, this
+// run's key or that of a run that won the race.
+func createKEK(dir, path, id string) ([]byte, error) {
+	kek, err := secrets.GenerateKEK(id)
+	if err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(dir, ".kek-*") // mode 0600
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // once linked, path keeps the file
+	_, err = tmp.WriteString(kek.Text().Reveal() + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, err
+	}
+	return os.ReadFile(path)
 }

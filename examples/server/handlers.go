@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 
@@ -74,10 +75,14 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
 		s.auth.Error(w, r, err)
 		return
 	}
-	// A check of the handler's own, as a *rotation.ValidationError named
-	// after the JSON member: ProblemFor lists it in a 422 like any other.
-	if req.Name == "" || len(req.Name) > 200 {
-		s.auth.Error(w, r, &rotation.ValidationError{Field: "name", Reason: "must be from 1 to 200 bytes"})
+	// The handler checks the name itself, although the Rotator would
+	// refuse it too, so that the 422 names the JSON member "name" rather
+	// than the Spec field "Name". The bound is the Rotator's own.
+	if req.Name == "" || len(req.Name) > rotation.MaxNameLen {
+		s.auth.Error(w, r, &rotation.ValidationError{
+			Field:  "name",
+			Reason: fmt.Sprintf("must be from 1 to %d bytes", rotation.MaxNameLen),
+		})
 		return
 	}
 	iss, err := s.rot.Create(r.Context(), p.Owner, s.spec(req.Name))

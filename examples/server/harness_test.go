@@ -74,10 +74,10 @@ func newHarness(t *testing.T, opts Options) *harness {
 // first key.
 func (h *harness) owner(t *testing.T, name string) (owner, key string) {
 	t.Helper()
-	owner, iss, err := h.srv.CreateOwner(t.Context(), name)
+	iss, err := h.srv.CreateOwner(t.Context(), name)
 	is.New(t).NoErr(err) // the owner is created
 	h.remember(iss.Value.Reveal())
-	return owner, iss.Value.Reveal()
+	return iss.Owner, iss.Value.Reveal()
 }
 
 func (h *harness) remember(secret string) {

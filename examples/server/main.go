@@ -12,8 +12,9 @@
 // other replicas by cachestore's Run). Their values are sealed under a
 // key-encryption key read from ROTOR_KEK (base64, as in the kek file), or
 // else from the file kek under -data, created on first start with mode
-// 0600. Replicas sharing a database must share that key: give them all
-// the same ROTOR_KEK.
+// 0600. Replicas sharing a database must share that key, so with
+// ROTOR_POSTGRES_DSN the server makes no kek file: give every replica the
+// same ROTOR_KEK (openssl rand -base64 32 makes one).
 //
 // Routes (every one needs "Authorization: Bearer <secret>"):
 //
@@ -93,15 +94,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
 	dsn := getenv("ROTOR_POSTGRES_DSN")
+	// Replicas may share a PostgreSQL database, and must then share the
+	// key too: with one, the key comes from ROTOR_KEK (or a kek file put
+	// there by hand), never from a file each host makes for itself.
+	ring, err := openKeyring(*data, getenv("ROTOR_KEK"), dsn == "")
+	if err != nil {
+		return err
+	}
 	st, where, err := openStore(ctx, *data, dsn)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ring, err := openKeyring(*data, getenv("ROTOR_KEK"))
-	if err != nil {
-		return err
-	}
 	opts := Options{Store: st, Keyring: ring, Logger: log, RateLimit: *rateLimit}
 
 	if *owner != "" {
@@ -109,13 +113,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
-		id, iss, err := srv.CreateOwner(ctx, *owner)
+		iss, err := srv.CreateOwner(ctx, *owner)
 		if err != nil {
 			return err
 		}
 		// Lines a shell can eval: eval "$(server -create-owner acme)".
-		fmt.Fprintf(stdout, "owner=%s\nsecret=%s\n", id, iss.Value.Reveal())
-		fmt.Fprintf(stderr, "created owner %s with secret %s (…%s); the secret is shown this once: keep it\n", id, iss.ID, iss.Hint)
+		fmt.Fprintf(stdout, "owner=%s\nsecret=%s\n", iss.Owner, iss.Value.Reveal())
+		fmt.Fprintf(stderr, "created owner %s with secret %s (…%s); the secret is shown this once: keep it\n", iss.Owner, iss.ID, iss.Hint)
 		return nil
 	}
 

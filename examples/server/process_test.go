@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,13 +20,18 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/secrets/secretstest"
+	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
 // TestRestart runs the real program: it builds the binary, creates an
 // owner with -create-owner, starts the server, regenerates the owner's
 // secret with no grace window over HTTP, stops the server with SIGTERM,
-// starts it again on the same data directory, and checks that the new
-// secret works and the old one does not.
+// checks that the new key's last use reached the database on the way
+// out, starts the server again on the same data directory, and checks
+// that the new secret works and the old one does not. No log line may
+// hold either key or the key-encryption key.
 func TestRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -54,6 +61,8 @@ func TestRestart(t *testing.T) {
 	is.True(strings.HasPrefix(owner, "own_"))      // the owner's id
 	is.True(strings.HasPrefix(oldKey, "sk_live_")) // and its first key, shown once
 	logs := createErr.String()
+	kek, err := os.ReadFile(filepath.Join(data, "kek"))
+	is.NoErr(err) // the key-encryption key was made on first start
 
 	first := startServer(t, bin, data, env)
 	is.Equal(first.get(t, oldKey), http.StatusOK) // the first key works
@@ -69,13 +78,28 @@ func TestRestart(t *testing.T) {
 	is.Equal(first.stop(t), 0)                                              // SIGTERM is a graceful exit
 	is.True(strings.Contains(first.stderr.String(), `msg="shutting down"`)) // and says so
 
+	// The Rotator batches last uses in memory; the server flushes them on
+	// the way out, so the new key's use is in the database now.
+	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(data, "rotor.db"))
+	is.NoErr(err) // the database the server used
+	ks, err := st.Load(t.Context(), owner)
+	is.NoErr(err)                // the owner is in it
+	is.NoErr(st.Close())         // closed before the server opens it again
+	is.Equal(len(ks.Secrets), 2) // the old secret and the new one
+	i := slices.IndexFunc(ks.Secrets, func(r store.Record) bool { return r.ReplacedBy == "" })
+	is.True(i >= 0) // the new secret is there, replaced by none
+	newRec := ks.Secrets[i]
+	is.Equal(newRec.Hint, hint(newKey))                         // the one the new key belongs to
+	is.True(!newRec.LastUsedAt.Before(newRec.CreatedAt))        // the last use was written on shutdown
+	is.Equal(newRec.LastUsedIP, netip.MustParseAddr(localhost)) // with where it came from
+
 	second := startServer(t, bin, data, env)
 	is.Equal(second.get(t, newKey), http.StatusOK)           // after the restart the new key still works
 	is.Equal(second.get(t, oldKey), http.StatusUnauthorized) // and the old one still does not
 	is.Equal(second.stop(t), 0)
 
 	logs += first.stderr.String() + second.stderr.String()
-	secretstest.NoLeak(t, logs, oldKey, newKey)
+	secretstest.NoLeak(t, logs, oldKey, newKey, strings.TrimSpace(string(kek))) // neither key, nor the key-encryption key
 }
 
 // process is the server binary running with its stdout and stderr
@@ -174,7 +198,7 @@ func parseVars(s string) map[string]string {
 func environ() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "ROTOR_POSTGRES_DSN=") && !strings.HasPrefix(kv, "ROTOR_KEK=") {
+		if !strings.HasPrefix(kv, sqlstoretest.EnvDSN+"=") && !strings.HasPrefix(kv, "ROTOR_KEK=") {
 			env = append(env, kv)
 		}
 	}

@@ -144,17 +144,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // CreateOwner makes a new owner with one secret, named name, which becomes
-// the owner's webhook signing secret, and returns the owner's id and the
-// secret with its value. rotor keeps no owner records of its own: an
-// owner is an id that secrets belong to, which a real service takes from
-// its own accounts table.
-func (s *Server) CreateOwner(ctx context.Context, name string) (string, *rotation.Issued, error) {
+// the owner's webhook signing secret, and returns that secret with its
+// value; its Owner field is the new owner's id. rotor keeps no owner
+// records of its own: an owner is an id that secrets belong to, which a
+// real service takes from its own accounts table.
+func (s *Server) CreateOwner(ctx context.Context, name string) (*rotation.Issued, error) {
 	owner := "own_" + strings.ToLower(rand.Text())
-	iss, err := s.rot.Create(ctx, owner, s.spec(name))
-	if err != nil {
-		return "", nil, err
-	}
-	return owner, iss, nil
+	return s.rot.Create(ctx, owner, s.spec(name))
 }
 
 // Flush writes the last uses of keys, which the Rotator batches, to the

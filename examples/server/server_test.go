@@ -114,7 +114,10 @@ func TestRegenerateByID(t *testing.T) {
 }
 
 func TestUnauthorized(t *testing.T) {
-	h := newHarness(t, Options{})
+	// Lookups fail for the cases that must be settled without one: a
+	// lookup there would answer 503, not 401.
+	st := &outage{Store: memstore.New()}
+	h := newHarness(t, Options{Store: st})
 	_, key := h.owner(t, "acme")
 	unknown, err := secrets.Format{Prefix: "sk", Env: "live"}.Generate()
 	is.New(t).NoErr(err) // a well-formed key that was never issued
@@ -128,19 +131,32 @@ func TestUnauthorized(t *testing.T) {
 	for _, tc := range []struct {
 		name          string
 		authorization string
+		lookup        bool // whether the key reaches the store
 		code          string
 		challenge     string
 	}{
-		{"no header", "", rotationhttp.CodeMissingAPIToken, `Bearer realm="rotor-example", scope="secrets:read"`},
-		{"another scheme", "Basic YWNtZTpzZWNyZXQ=", rotationhttp.CodeMissingAPIToken, `Bearer realm="rotor-example", scope="secrets:read"`},
-		{"garbage", "Bearer not-a-key", rotationhttp.CodeInvalidAPIToken, `Bearer realm="rotor-example", error="invalid_token", scope="secrets:read"`},
-		{"bad checksum", "Bearer " + mangled, rotationhttp.CodeInvalidAPIToken, `Bearer realm="rotor-example", error="invalid_token", scope="secrets:read"`},
-		{"unknown", "Bearer " + unknown.Reveal(), rotationhttp.CodeInvalidAPIToken, `Bearer realm="rotor-example", error="invalid_token", scope="secrets:read"`},
+		{"no header", "", false, rotationhttp.CodeMissingAPIToken, `Bearer realm="rotor-example", scope="secrets:read"`},
+		{"another scheme", "Basic YWNtZTpzZWNyZXQ=", false, rotationhttp.CodeMissingAPIToken, `Bearer realm="rotor-example", scope="secrets:read"`},
+		{"garbage", "Bearer not-a-key", false, rotationhttp.CodeInvalidAPIToken, `Bearer realm="rotor-example", error="invalid_token", scope="secrets:read"`},
+		{"bad checksum", "Bearer " + mangled, false, rotationhttp.CodeInvalidAPIToken, `Bearer realm="rotor-example", error="invalid_token", scope="secrets:read"`},
+		{"unknown", "Bearer " + unknown.Reveal(), true, rotationhttp.CodeInvalidAPIToken, `Bearer realm="rotor-example", error="invalid_token", scope="secrets:read"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			if tc.lookup {
+				// The outage is real: with lookups failing, this key
+				// gets 503, so the cases above would too had they
+				// reached the store.
+				st.lookupsDown.Store(true)
+				r := h.send(t, http.MethodGet, "/v1/secrets", tc.authorization, "")
+				st.lookupsDown.Store(false)
+				problem(t, r, "/v1/secrets", rotationhttp.Problem{Status: http.StatusServiceUnavailable, Code: rotationhttp.CodeServiceUnavailable})
+			}
+			st.lookupsDown.Store(!tc.lookup)
+			defer st.lookupsDown.Store(false)
 			r := h.send(t, http.MethodGet, "/v1/secrets", tc.authorization, "")
 			problem(t, r, "/v1/secrets", rotationhttp.Problem{Status: http.StatusUnauthorized, Code: tc.code, Realm: realm, Scope: scopeRead})
-			is.New(t).Equal(r.header.Get("WWW-Authenticate"), tc.challenge) // the challenge RFC 6750 asks for
+			is.Equal(r.header.Get("WWW-Authenticate"), tc.challenge) // the challenge RFC 6750 asks for
 		})
 	}
 }
@@ -337,7 +353,7 @@ func TestCreateValidation(t *testing.T) {
 	for _, tc := range []struct{ name, body, field string }{
 		{"no body", "", "name"},
 		{"empty name", `{"name": ""}`, "name"},
-		{"long name", `{"name": "` + strings.Repeat("x", 201) + `"}`, "name"},
+		{"long name", `{"name": "` + strings.Repeat("x", rotation.MaxNameLen+1) + `"}`, "name"},
 		{"number", `{"name": 5}`, "name"},
 		{"own value", `{"name": "mine", "secret": "sk_live_chosen"}`, "secret"}, // values are generated, never chosen
 	} {
@@ -348,7 +364,11 @@ func TestCreateValidation(t *testing.T) {
 			})
 		})
 	}
-	is.New(t).Equal(len(h.list(t, key)), 1) // nothing was created
+	is := is.New(t)
+	is.Equal(len(h.list(t, key)), 1) // nothing was created
+	longest := strings.Repeat("x", rotation.MaxNameLen)
+	created := ok[issuedView](t, h.do(t, http.MethodPost, "/v1/secrets", key, `{"name": "`+longest+`"}`), http.StatusCreated)
+	is.Equal(created.Name, longest) // the longest name allowed is accepted
 }
 
 func TestRateLimit(t *testing.T) {
@@ -446,11 +466,14 @@ func TestListShowsLastUse(t *testing.T) {
 	is.Equal(*list[1].LastUsedIP, localhost)                // from here
 }
 
-// outage is a store whose Load fails while it is down, as a database
-// that cannot be reached does.
+// outage is a store whose Load fails while down is set, and whose Lookup
+// fails while lookupsDown is, as a database that cannot be reached does.
+// Apart, they let a test fail the handlers' reads and not authentication,
+// or authentication alone.
 type outage struct {
 	store.Store
-	down atomic.Bool
+	down        atomic.Bool
+	lookupsDown atomic.Bool
 }
 
 var errUnreachable = errors.New("dial tcp 10.0.0.5:5432: connect: connection refused")
@@ -460,6 +483,13 @@ func (o *outage) Load(ctx context.Context, owner string) (store.Keyset, error) {
 		return store.Keyset{}, &store.OpError{Op: "load", Owner: owner, Err: errUnreachable}
 	}
 	return o.Store.Load(ctx, owner)
+}
+
+func (o *outage) Lookup(ctx context.Context, d secrets.Digest) (string, store.Record, error) {
+	if o.lookupsDown.Load() {
+		return "", store.Record{}, &store.OpError{Op: "lookup", Err: errUnreachable}
+	}
+	return o.Store.Lookup(ctx, d)
 }
 
 func TestStoreUnavailable(t *testing.T) {
@@ -492,9 +522,15 @@ func TestRequestLogNamesRoutesNotPaths(t *testing.T) {
 	h := newHarness(t, Options{})
 	_, key := h.owner(t, "acme")
 	pasted, err := secrets.Format{Prefix: "sk", Env: "live"}.Generate()
-	is.NoErr(err) // a key a client pastes where an id belongs
-	h.do(t, http.MethodDelete, "/v1/secrets/"+pasted.Reveal(), key, "")
-	h.do(t, http.MethodGet, "/no/such/route/"+pasted.Reveal(), key, "")
+	is.NoErr(err)               // a key a client pastes where an id belongs
+	h.remember(pasted.Reveal()) // so that no log line at all may hold it
+	for _, r := range []response{
+		h.do(t, http.MethodDelete, "/v1/secrets/"+pasted.Reveal(), key, ""),
+		h.do(t, http.MethodGet, "/no/such/route/"+pasted.Reveal(), key, ""),
+	} {
+		is.Equal(r.status, http.StatusNotFound)                // neither is found
+		secretstest.NoLeak(t, string(r.body), pasted.Reveal()) // and no reply repeats the path
+	}
 
 	var requests []string
 	for line := range strings.Lines(h.logs.String()) {
@@ -506,5 +542,5 @@ func TestRequestLogNamesRoutesNotPaths(t *testing.T) {
 	is.True(strings.Contains(requests[0], `route="DELETE /v1/secrets/{id}"`)) // the route matched
 	is.True(strings.Contains(requests[0], "status=404"))                      // and the answer
 	is.True(strings.Contains(requests[1], "route=none"))                      // no route matched
-	secretstest.NoLeak(t, strings.Join(requests, ""), pasted.Reveal())        // the path is not logged
+	secretstest.NoLeak(t, strings.Join(requests, ""), pasted.Reveal())        // the path is not logged; the harness checks every other line
 }

@@ -35,10 +35,11 @@ const kekID = "kek-1"
 
 // openKeyring returns the keyring that seals secret values, with the
 // key-encryption key given as text (ROTOR_KEK) or, when text is empty, the
-// one in dir/kek, which is created on first start. Lose that key and no
-// sealed value can be opened again: keep it apart from the database, and
-// backed up.
-func openKeyring(dir, text string) (*secrets.Keyring, error) {
+// one in dir/kek. If create is set, that file is created on first start;
+// if not, a missing file is [errSharedKEK]. Lose the key and no sealed
+// value can be opened again: keep it apart from the database, and backed
+// up.
+func openKeyring(dir, text string, create bool) (*secrets.Keyring, error) {
 	if text != "" {
 		kek, err := secrets.ParseKEK(kekID, text)
 		if err != nil {
@@ -49,6 +50,9 @@ func openKeyring(dir, text string) (*secrets.Keyring, error) {
 	path := filepath.Join(dir, "kek")
 	kek, err := readKEK(path)
 	if errors.Is(err, fs.ErrNotExist) {
+		if !create {
+			return nil, errSharedKEK
+		}
 		kek, err = createKEK(dir, path)
 	}
 	if err != nil {
@@ -56,6 +60,13 @@ func openKeyring(dir, text string) (*secrets.Keyring, error) {
 	}
 	return secrets.NewKeyring(kek)
 }
+
+// errSharedKEK refuses to make a key-encryption key for a database that
+// other replicas may share: each would make its own, and none could open
+// the values the others sealed.
+var errSharedKEK = errors.New("ROTOR_POSTGRES_DSN is set but ROTOR_KEK is not: " +
+	"replicas that share a database must share one key-encryption key, so none is made here; " +
+	"make one with `openssl rand -base64 32`, keep it safe, and give every replica the same ROTOR_KEK")
 
 func readKEK(path string) (secrets.KEK, error) {
 	text, err := os.ReadFile(path)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +14,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
 // sealsForOther reports whether a value sealed by one keyring opens with
@@ -27,14 +31,14 @@ func sealsForOther(t *testing.T, a, b *secrets.Keyring) bool {
 func TestKeyringCreatedOnFirstStart(t *testing.T) {
 	is := is.New(t)
 	dir := filepath.Join(t.TempDir(), "data") // not there yet
-	first, err := openKeyring(dir, "")
+	first, err := openKeyring(dir, "", true)
 	is.NoErr(err) // the key is created
 	info, err := os.Stat(filepath.Join(dir, "kek"))
 	is.NoErr(err) // in the data directory
 	if runtime.GOOS != "windows" {
 		is.Equal(info.Mode().Perm(), os.FileMode(0o600)) // readable by its owner only
 	}
-	again, err := openKeyring(dir, "")
+	again, err := openKeyring(dir, "", true)
 	is.NoErr(err)                           // the key is read back
 	is.True(sealsForOther(t, first, again)) // the same key, not a new one
 	entries, err := os.ReadDir(dir)
@@ -49,7 +53,7 @@ func TestKeyringCreatedOnceByConcurrentStarts(t *testing.T) {
 	errs := make([]error, len(rings))
 	var wg sync.WaitGroup
 	for i := range rings {
-		wg.Go(func() { rings[i], errs[i] = openKeyring(dir, "") })
+		wg.Go(func() { rings[i], errs[i] = openKeyring(dir, "", true) })
 	}
 	wg.Wait()
 	for i := range rings {
@@ -65,7 +69,7 @@ func TestKeyringFromEnvironment(t *testing.T) {
 	is.NoErr(err) // a key
 	text := kek.Text().Reveal()
 
-	fromEnv, err := openKeyring(dir, text)
+	fromEnv, err := openKeyring(dir, text, true)
 	is.NoErr(err) // ROTOR_KEK is read
 	parsed, err := secrets.ParseKEK(kekID, text)
 	is.NoErr(err)
@@ -76,8 +80,41 @@ func TestKeyringFromEnvironment(t *testing.T) {
 	is.True(os.IsNotExist(err)) // and no file was written
 
 	bad := strings.Repeat("A", 40) // base64, but the wrong size
-	_, err = openKeyring(dir, bad)
+	_, err = openKeyring(dir, bad, true)
 	is.True(err != nil)                                 // a bad key is refused
 	is.True(strings.Contains(err.Error(), "ROTOR_KEK")) // naming where it came from
 	is.True(!strings.Contains(err.Error(), bad))        // never quoting it
+}
+
+func TestKeyringNotCreatedForSharedDatabase(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	// Port 1 refuses at once: were the database dialled before the key
+	// was checked, the error would be a connection's.
+	const dsn = "postgres://rotor:hunter2@127.0.0.1:1/rotor?connect_timeout=5"
+	var stdout, stderr bytes.Buffer
+	getenv := func(name string) string {
+		if name == sqlstoretest.EnvDSN {
+			return dsn
+		}
+		return ""
+	}
+	err := run(t.Context(), []string{"-data", dir, "-addr", "127.0.0.1:0"}, getenv, &stdout, &stderr)
+	is.True(errors.Is(err, errSharedKEK))               // refused, before any connection
+	is.True(strings.Contains(err.Error(), "ROTOR_KEK")) // saying what to set
+	is.True(strings.Contains(err.Error(), "openssl"))   // and how to make a key
+	is.True(!strings.Contains(err.Error(), "hunter2"))  // never quoting the DSN
+	is.Equal(stdout.String(), "")                       // nothing listened
+	_, err = os.Stat(filepath.Join(dir, "kek"))
+	is.True(errors.Is(err, fs.ErrNotExist)) // and no key file was made
+
+	// A key given in ROTOR_KEK, or a kek file put in place by hand, is used.
+	kek, err := secrets.GenerateKEK(kekID)
+	is.NoErr(err)
+	fromEnv, err := openKeyring(dir, kek.Text().Reveal(), false)
+	is.NoErr(err) // ROTOR_KEK is enough
+	is.NoErr(os.WriteFile(filepath.Join(dir, "kek"), []byte(kek.Text().Reveal()+"\n"), 0o600))
+	fromFile, err := openKeyring(dir, "", false)
+	is.NoErr(err)                                // an existing file is read
+	is.True(sealsForOther(t, fromEnv, fromFile)) // the same key either way
 }

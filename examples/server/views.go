@@ -78,20 +78,14 @@ func shownOnceOf(res *rotation.Regenerated) shownOnce {
 	}
 }
 
-// statusName is the word the API uses for a status: "expiring" is a
-// secret in the grace window after a regeneration.
+// statusName is the word the API uses for a status: Status.String's,
+// except that a secret in the grace window after a regeneration is
+// "expiring".
 func statusName(st rotation.Status) string {
-	switch st {
-	case rotation.StatusActive:
-		return "active"
-	case rotation.StatusGrace:
+	if st == rotation.StatusGrace {
 		return "expiring"
-	case rotation.StatusExpired:
-		return "expired"
-	case rotation.StatusRevoked:
-		return "revoked"
 	}
-	return "unknown"
+	return st.String() // active, expired or revoked
 }
 
 // stamp is t in UTC, in whole seconds; the zero time stays zero.
