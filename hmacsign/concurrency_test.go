@@ -38,7 +38,7 @@ func TestVerifyWhileKeysRotate(t *testing.T) {
 	src := &snapshotSource{}
 	src.snap.Store(&snapshot{sign: []hmacsign.Key{stay}, verify: []hmacsign.Key{stay}})
 	now := fixed(t0)
-	v := hmacsign.NewVerifier(src, &hmacsign.VerifierOptions{Now: now})
+	v := newVerifier(t, src, &hmacsign.VerifierOptions{Now: now})
 	signer := hmacsign.NewSigner(src, &hmacsign.SignerOptions{Now: now})
 
 	// The writer adds and removes a second key, in front of the first or
@@ -113,7 +113,7 @@ func TestVerifyWhileKeysRotate(t *testing.T) {
 func TestKeySharedByGoroutines(t *testing.T) {
 	ctx := t.Context()
 	keys := hmacsign.StaticKeys{newKey(t, "a", secretA, time.Time{}), newKey(t, "b", secretB, time.Time{})}
-	v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: fixed(t0)})
+	v := newVerifier(t, keys, &hmacsign.VerifierOptions{Now: fixed(t0)})
 	msgs := []hmacsign.Message{
 		sign(t, keys[:1], nil, t0, "msg_a", payload),
 		sign(t, keys[1:], nil, t0, "msg_b", payload),

@@ -13,7 +13,21 @@
 //	keys := hmacsign.StaticKeys{key}                // or a *rotation.Rotator
 //	m, err := hmacsign.NewSigner(keys, nil).Sign(ctx, "org_42", "", payload)
 //	…
-//	keyID, err := hmacsign.NewVerifier(keys, nil).VerifyRequest(ctx, "org_42", req.Header, body)
+//	verifier, err := hmacsign.NewVerifier(keys, nil) // fails only for options out of range
+//	…
+//	keyID, err := verifier.VerifyRequest(ctx, "org_42", req.Header, body)
+//
+// # Options
+//
+// [NewSigner], [NewVerifier] and [Middleware] take their options as a
+// struct pointer, copied when called; nil, like the zero value of every
+// field, means the documented default, as a zero max does for
+// [NewMemoryReplayGuard]. No default lifts a bound: a zero Tolerance is
+// [DefaultTolerance], a zero MaxBody [DefaultMaxBody], a zero max
+// [DefaultReplayMax]. An option out of range, such as a negative duration
+// or size, is refused with an [*OptionError] that names it, never clamped
+// and never a panic. Only a missing required argument (a nil [KeySource],
+// Verifier, owner func or handler) panics, as a programmer error.
 //
 // # Schemes
 //

@@ -106,3 +106,25 @@ func (e *KeyError) Error() string {
 
 // Unwrap returns Err.
 func (e *KeyError) Unwrap() error { return e.Err }
+
+// OptionError reports an option that [NewVerifier], [Middleware] or
+// [NewMemoryReplayGuard] refuses because it is out of range, such as a
+// negative [VerifierOptions].Tolerance. A zero option means its documented
+// default and is never refused.
+//
+// An OptionError is a mistake in the caller's configuration, not a
+// condition to branch on at run time; it matches no sentinel. It names the
+// field and what is wrong with it, never the value.
+type OptionError struct {
+	// Field is the option at fault as the Go code spells it: a field of
+	// the options struct ("Tolerance", "MaxBody") or, for
+	// NewMemoryReplayGuard, its parameter ("max").
+	Field string
+	// Reason says what is wrong, such as "must not be negative".
+	Reason string
+}
+
+// Error returns "hmacsign: invalid option <Field>: <Reason>".
+func (e *OptionError) Error() string {
+	return "hmacsign: invalid option " + e.Field + ": " + e.Reason
+}

@@ -42,7 +42,10 @@ func Example() {
 	fmt.Println("entries:", len(strings.Fields(m.Signature)))
 
 	// A receiver that has not switched yet.
-	receiver := hmacsign.NewVerifier(hmacsign.StaticKeys{previous}, &hmacsign.VerifierOptions{Now: clock})
+	receiver, err := hmacsign.NewVerifier(hmacsign.StaticKeys{previous}, &hmacsign.VerifierOptions{Now: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
 	keyID, err := receiver.Verify(ctx, "org_42", m)
 	fmt.Println("verified by", keyID, err)
 
@@ -66,7 +69,10 @@ func ExampleMiddleware() {
 	keys := hmacsign.StaticKeys{key}
 
 	// The receiving side: the owner is the last element of the path.
-	verifier := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: clock})
+	verifier, err := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: clock})
+	if err != nil {
+		log.Fatal(err)
+	}
 	owner := func(r *http.Request) (string, error) {
 		owner, ok := strings.CutPrefix(r.URL.Path, "/hooks/")
 		if !ok || owner == "" {
@@ -79,7 +85,11 @@ func ExampleMiddleware() {
 		body, _ := io.ReadAll(r.Body)
 		fmt.Printf("handler: owner %s, key %s, %d bytes\n", v.Owner, v.KeyID, len(body))
 	})
-	srv := httptest.NewServer(hmacsign.Middleware(verifier, owner, nil)(handler))
+	verified, err := hmacsign.Middleware(verifier, owner, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv := httptest.NewServer(verified(handler))
 	defer srv.Close()
 
 	// The sending side.
@@ -129,10 +139,24 @@ func ExampleVerifier_VerifyRequest() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub})
+	v, err := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub})
+	if err != nil {
+		log.Fatal(err)
+	}
 	h := http.Header{}
 	h.Set("X-Hub-Signature-256", "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
 	keyID, err := v.VerifyRequest(context.Background(), "my-repo", h, []byte("Hello, World!"))
 	fmt.Println(keyID, err)
 	// Output: gh <nil>
+}
+
+func ExampleNewVerifier_optionOutOfRange() {
+	_, err := hmacsign.NewVerifier(hmacsign.StaticKeys{}, &hmacsign.VerifierOptions{Tolerance: -time.Minute})
+	fmt.Println(err)
+	if oe, ok := errors.AsType[*hmacsign.OptionError](err); ok {
+		fmt.Println("field:", oe.Field)
+	}
+	// Output:
+	// hmacsign: invalid option Tolerance: must not be negative
+	// field: Tolerance
 }

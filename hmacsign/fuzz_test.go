@@ -124,7 +124,7 @@ func FuzzStandardWebhooks(f *testing.F) {
 	f.Add("", "", "", []byte(nil))
 	f.Add("a.b", "9223372036854775808", "v1,,,", []byte("."))
 	keys := hmacsign.StaticKeys{newKey(f, "k", secret, time.Time{})}
-	v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: fixed(unix(fuzzNow))})
+	v := newVerifier(f, keys, &hmacsign.VerifierOptions{Now: fixed(unix(fuzzNow))})
 	f.Fuzz(func(t *testing.T, id, ts, sig string, payload []byte) {
 		got, err := v.Verify(t.Context(), "owner", hmacsign.Message{ID: id, Timestamp: ts, Signature: sig, Payload: payload})
 
@@ -154,7 +154,7 @@ func FuzzStripe(f *testing.F) {
 	f.Add("t=,v1=", []byte{})
 	f.Add("t=1614265330,t=1,v1=zz", []byte("x"))
 	keys := hmacsign.StaticKeys{newKey(f, "k", secret, time.Time{})}
-	v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: hmacsign.Stripe, Now: fixed(unix(fuzzNow))})
+	v := newVerifier(f, keys, &hmacsign.VerifierOptions{Scheme: hmacsign.Stripe, Now: fixed(unix(fuzzNow))})
 	f.Fuzz(func(t *testing.T, header string, payload []byte) {
 		got, err := v.VerifyRequest(t.Context(), "owner", http.Header{"Stripe-Signature": {header}}, payload)
 
@@ -186,7 +186,7 @@ func FuzzGitHub(f *testing.F) {
 	f.Add("sha1=01,sha256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F4379C8B043E17", []byte("Hello, World!"))
 	f.Add("sha256=", []byte{})
 	keys := hmacsign.StaticKeys{newKey(f, "k", secret, time.Time{})}
-	v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub, Now: fixed(unix(fuzzNow))})
+	v := newVerifier(f, keys, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub, Now: fixed(unix(fuzzNow))})
 	f.Fuzz(func(t *testing.T, header string, payload []byte) {
 		got, err := v.VerifyRequest(t.Context(), "owner", http.Header{"X-Hub-Signature-256": {header}}, payload)
 		want := hmacsign.ErrMissingHeader
@@ -219,7 +219,7 @@ func FuzzSignVerify(f *testing.F) {
 			if err != nil {
 				t.Fatalf("%v: Sign: %v", scheme, err)
 			}
-			v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: scheme, Now: fixed(unix(fuzzNow + 1))})
+			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: scheme, Now: fixed(unix(fuzzNow + 1))})
 			if _, err := v.VerifyRequest(t.Context(), "owner", signer.Header(m), payload); err != nil {
 				t.Fatalf("%v: a signed message does not verify: %v", scheme, err)
 			}

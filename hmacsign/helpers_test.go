@@ -2,6 +2,7 @@ package hmacsign_test
 
 import (
 	"context"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -48,6 +49,36 @@ func newKey(t testing.TB, id, secret string, expiresAt time.Time) hmacsign.Key {
 		t.Fatalf("NewKey(%q): %v", id, err)
 	}
 	return k
+}
+
+// newVerifier returns a verifier or fails t.
+func newVerifier(t testing.TB, keys hmacsign.KeySource, opts *hmacsign.VerifierOptions) *hmacsign.Verifier {
+	t.Helper()
+	v, err := hmacsign.NewVerifier(keys, opts)
+	if err != nil {
+		t.Fatalf("NewVerifier: %v", err)
+	}
+	return v
+}
+
+// newGuard returns a replay guard or fails t.
+func newGuard(t testing.TB, max int, now func() time.Time) *hmacsign.MemoryReplayGuard {
+	t.Helper()
+	g, err := hmacsign.NewMemoryReplayGuard(max, now)
+	if err != nil {
+		t.Fatalf("NewMemoryReplayGuard: %v", err)
+	}
+	return g
+}
+
+// newMiddleware returns v's middleware or fails t.
+func newMiddleware(t testing.TB, v *hmacsign.Verifier, owner func(*http.Request) (string, error), opts *hmacsign.MiddlewareOptions) func(http.Handler) http.Handler {
+	t.Helper()
+	mw, err := hmacsign.Middleware(v, owner, opts)
+	if err != nil {
+		t.Fatalf("Middleware: %v", err)
+	}
+	return mw
 }
 
 // failingSource is a KeySource that fails with err.

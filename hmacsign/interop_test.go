@@ -93,7 +93,7 @@ func TestStandardWebhooksVectors(t *testing.T) {
 			keys := hmacsign.StaticKeys{newKey(t, "key_1", c.Secret, time.Time{})}
 
 			m := hmacsign.Message{ID: c.ID, Timestamp: strconv.FormatInt(c.Timestamp, 10), Signature: c.Signature, Payload: []byte(c.Payload)}
-			v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: fixed(unix(c.VerifyAt))})
+			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Now: fixed(unix(c.VerifyAt))})
 			id, err := v.Verify(ctx, "owner", m)
 			if want.err == nil {
 				is.NoErr(err)         // a valid case verifies
@@ -138,7 +138,7 @@ func TestGitHubVector(t *testing.T) {
 
 	h := http.Header{}
 	h.Set("X-Hub-Signature-256", c.Signature)
-	v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub, Now: fixed(t0)})
+	v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub, Now: fixed(t0)})
 	id, err := v.VerifyRequest(ctx, "owner", h, []byte(c.Payload))
 	is.NoErr(err)      // GitHub's published signature verifies
 	is.Equal(id, "gh") // with the key
@@ -160,11 +160,11 @@ func TestStripeVector(t *testing.T) {
 
 	h := http.Header{}
 	h.Set("Stripe-Signature", c.Signature)
-	v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: hmacsign.Stripe, Now: fixed(unix(c.Timestamp + 60))})
+	v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: hmacsign.Stripe, Now: fixed(unix(c.Timestamp + 60))})
 	id, err := v.VerifyRequest(ctx, "owner", h, []byte(c.Payload))
 	is.NoErr(err)      // the Stripe-made signature verifies
 	is.Equal(id, "st") // with the key
-	late := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: hmacsign.Stripe, Now: fixed(unix(c.Timestamp + 301))})
+	late := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: hmacsign.Stripe, Now: fixed(unix(c.Timestamp + 301))})
 	_, err = late.VerifyRequest(ctx, "owner", h, []byte(c.Payload))
 	is.True(errors.Is(err, hmacsign.ErrTimestampTooOld)) // and the tolerance applies
 }

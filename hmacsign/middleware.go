@@ -17,8 +17,8 @@ const DefaultMaxBody = 1 << 20
 // pointer, means defaults.
 type MiddlewareOptions struct {
 	// MaxBody is the largest body, in bytes, that is read and verified; a
-	// larger one is answered 413. Zero means [DefaultMaxBody]; it must not
-	// be negative.
+	// larger one is answered 413. Zero means [DefaultMaxBody]; a negative
+	// one is refused by [Middleware].
 	MaxBody int64
 }
 
@@ -64,19 +64,28 @@ func FromContext(ctx context.Context) (Verified, bool) {
 //   - 500 when the key source or the replay guard fails, so that the
 //     sender retries later instead of taking the refusal as final.
 //
-// It panics if v or owner is nil or opts.MaxBody is negative.
-func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *MiddlewareOptions) func(http.Handler) http.Handler {
+// An option out of range, a negative MaxBody, is refused with an
+// [*OptionError] that names it. Middleware panics if v or owner is nil, and
+// the middleware if the handler it wraps is nil: programmer errors.
+func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *MiddlewareOptions) (func(http.Handler) http.Handler, error) {
 	if v == nil || owner == nil {
 		panic("hmacsign: Middleware with a nil Verifier or owner func")
 	}
-	maxBody := int64(DefaultMaxBody)
-	if opts != nil && opts.MaxBody < 0 {
-		panic("hmacsign: negative MiddlewareOptions.MaxBody")
+	var o MiddlewareOptions
+	if opts != nil {
+		o = *opts
 	}
-	if opts != nil && opts.MaxBody > 0 {
-		maxBody = opts.MaxBody
+	if o.MaxBody < 0 {
+		return nil, &OptionError{Field: "MaxBody", Reason: "must not be negative"}
+	}
+	maxBody := int64(DefaultMaxBody)
+	if o.MaxBody != 0 {
+		maxBody = o.MaxBody
 	}
 	return func(next http.Handler) http.Handler {
+		if next == nil {
+			panic("hmacsign: Middleware wrapping a nil handler")
+		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			who, err := owner(r)
 			if err != nil {
@@ -113,7 +122,7 @@ func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *Mi
 			ctx := NewContext(r.Context(), Verified{Owner: who, KeyID: keyID, MessageID: m.ID})
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
-	}
+	}, nil
 }
 
 func problemCode(err error) string {

@@ -53,8 +53,8 @@ func TestMiddleware(t *testing.T) {
 	key := newKey(t, "key_1", secretA, time.Time{})
 	clk := newClock(t0)
 	keys := ownerKeys{"org_1": {key}}
-	v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: clk.Now})
-	mw := hmacsign.Middleware(v, ownerFromPath, &hmacsign.MiddlewareOptions{MaxBody: 64})
+	v := newVerifier(t, keys, &hmacsign.VerifierOptions{Now: clk.Now})
+	mw := newMiddleware(t, v, ownerFromPath, &hmacsign.MiddlewareOptions{MaxBody: 64})
 	srv := httptest.NewServer(mw(echo))
 	defer srv.Close()
 	signer := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Now: clk.Now})
@@ -144,8 +144,8 @@ func TestMiddleware(t *testing.T) {
 
 func TestMiddlewareSourceFails(t *testing.T) {
 	is := is.New(t)
-	v := hmacsign.NewVerifier(failingSource{errors.New("dial tcp 10.0.0.7:5432: secret-host refused")}, &hmacsign.VerifierOptions{Now: fixed(t0)})
-	srv := httptest.NewServer(hmacsign.Middleware(v, ownerFromPath, nil)(echo))
+	v := newVerifier(t, failingSource{errors.New("dial tcp 10.0.0.7:5432: secret-host refused")}, &hmacsign.VerifierOptions{Now: fixed(t0)})
+	srv := httptest.NewServer(newMiddleware(t, v, ownerFromPath, nil)(echo))
 	defer srv.Close()
 	m := sign(t, hmacsign.StaticKeys{newKey(t, "k", secretA, time.Time{})}, nil, t0, "msg_1", payload)
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/hooks/org_1", bytes.NewReader(m.Payload))
@@ -166,8 +166,8 @@ func TestMiddlewareSourceFails(t *testing.T) {
 func TestMiddlewareDefaultLimit(t *testing.T) {
 	is := is.New(t)
 	key := newKey(t, "k", secretA, time.Time{})
-	v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)})
-	srv := httptest.NewServer(hmacsign.Middleware(v, ownerFromPath, nil)(echo))
+	v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)})
+	srv := httptest.NewServer(newMiddleware(t, v, ownerFromPath, nil)(echo))
 	defer srv.Close()
 	for _, tt := range []struct {
 		size int
@@ -196,14 +196,14 @@ func TestFromContext(t *testing.T) {
 }
 
 func TestMiddlewarePanics(t *testing.T) {
-	v := hmacsign.NewVerifier(hmacsign.StaticKeys{}, nil)
+	v := newVerifier(t, hmacsign.StaticKeys{}, nil)
 	tests := []struct {
 		name string
 		f    func()
 	}{
-		{"nil verifier", func() { hmacsign.Middleware(nil, ownerFromPath, nil) }},
-		{"nil owner", func() { hmacsign.Middleware(v, nil, nil) }},
-		{"negative limit", func() { hmacsign.Middleware(v, ownerFromPath, &hmacsign.MiddlewareOptions{MaxBody: -1}) }},
+		{"nil verifier", func() { _, _ = hmacsign.Middleware(nil, ownerFromPath, nil) }},
+		{"nil owner", func() { _, _ = hmacsign.Middleware(v, nil, nil) }},
+		{"nil handler", func() { newMiddleware(t, v, ownerFromPath, nil)(nil) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,7 +21,7 @@ type ReplayGuard interface {
 	Seen(ctx context.Context, owner, id string, until time.Time) (bool, error)
 }
 
-// DefaultReplayMax is the bound of a [MemoryReplayGuard] made with max ≤ 0.
+// DefaultReplayMax is the bound of a [MemoryReplayGuard] made with max 0.
 const DefaultReplayMax = 100_000
 
 // MemoryReplayGuard is a [ReplayGuard] held in memory, bounded to a fixed
@@ -30,7 +30,7 @@ const DefaultReplayMax = 100_000
 // goroutine.
 //
 // A MemoryReplayGuard is safe for concurrent use. Its zero value is not
-// usable; use [NewMemoryReplayGuard].
+// usable, and [NewVerifier] refuses it; use [NewMemoryReplayGuard].
 type MemoryReplayGuard struct {
 	now func() time.Time
 	max int
@@ -49,15 +49,20 @@ type replayEntry struct {
 }
 
 // NewMemoryReplayGuard returns a guard that holds at most max entries
-// ([DefaultReplayMax] if max ≤ 0) and tells expiry by now (time.Now if nil).
-func NewMemoryReplayGuard(max int, now func() time.Time) *MemoryReplayGuard {
-	if max <= 0 {
+// ([DefaultReplayMax] if max is 0) and tells expiry by now (time.Now if
+// nil). A negative max is refused with an [*OptionError] whose Field is
+// "max".
+func NewMemoryReplayGuard(max int, now func() time.Time) (*MemoryReplayGuard, error) {
+	if max < 0 {
+		return nil, &OptionError{Field: "max", Reason: "must not be negative"}
+	}
+	if max == 0 {
 		max = DefaultReplayMax
 	}
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryReplayGuard{now: now, max: max, byKey: make(map[replayKey]*replayEntry)}
+	return &MemoryReplayGuard{now: now, max: max, byKey: make(map[replayKey]*replayEntry)}, nil
 }
 
 // Seen records (owner, id) until the instant until and reports whether it

@@ -19,7 +19,7 @@ func TestMemoryReplayGuard(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	clk := newClock(t0)
-	g := hmacsign.NewMemoryReplayGuard(10, clk.Now)
+	g := newGuard(t, 10, clk.Now)
 	until := t0.Add(time.Minute)
 
 	seen, err := g.Seen(ctx, "a", "msg_1", until)
@@ -45,7 +45,7 @@ func TestMemoryReplayGuardExtends(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	clk := newClock(t0)
-	g := hmacsign.NewMemoryReplayGuard(10, clk.Now)
+	g := newGuard(t, 10, clk.Now)
 	_, _ = g.Seen(ctx, "a", "msg_1", t0.Add(time.Minute))
 	seen, _ := g.Seen(ctx, "a", "msg_1", t0.Add(time.Hour))
 	is.True(seen) // seen once
@@ -57,7 +57,7 @@ func TestMemoryReplayGuardExtends(t *testing.T) {
 func TestMemoryReplayGuardEvictsSoonestExpiry(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	g := hmacsign.NewMemoryReplayGuard(3, fixed(t0))
+	g := newGuard(t, 3, fixed(t0))
 	_, _ = g.Seen(ctx, "o", "late", t0.Add(3*time.Minute))
 	_, _ = g.Seen(ctx, "o", "soon", t0.Add(1*time.Minute))
 	_, _ = g.Seen(ctx, "o", "mid", t0.Add(2*time.Minute))
@@ -78,7 +78,7 @@ func TestMemoryReplayGuardEvictsSoonestExpiry(t *testing.T) {
 
 func TestMemoryReplayGuardDefaults(t *testing.T) {
 	is := is.New(t)
-	g := hmacsign.NewMemoryReplayGuard(0, nil)
+	g := newGuard(t, 0, nil)
 	seen, err := g.Seen(t.Context(), "o", "m", time.Now().Add(time.Minute))
 	is.NoErr(err)  // a guard with defaults works
 	is.True(!seen) // and starts empty
@@ -86,7 +86,7 @@ func TestMemoryReplayGuardDefaults(t *testing.T) {
 
 func TestMemoryReplayGuardConcurrent(t *testing.T) {
 	ctx := t.Context()
-	g := hmacsign.NewMemoryReplayGuard(1000, fixed(t0))
+	g := newGuard(t, 1000, fixed(t0))
 	var firsts atomic.Int64
 	var wg sync.WaitGroup
 	for range 8 {
@@ -123,8 +123,8 @@ func TestVerifierReplay(t *testing.T) {
 	ctx := t.Context()
 	key := newKey(t, "k", secretA, time.Time{})
 	clk := newClock(t0)
-	guard := &countingGuard{inner: hmacsign.NewMemoryReplayGuard(100, clk.Now)}
-	v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: clk.Now, Replay: guard})
+	guard := &countingGuard{inner: newGuard(t, 100, clk.Now)}
+	v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: clk.Now, Replay: guard})
 	m := sign(t, hmacsign.StaticKeys{key}, nil, t0, "msg_1", payload)
 
 	forged := m
@@ -164,8 +164,8 @@ func TestVerifierReplayWithoutID(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			guard := &countingGuard{inner: hmacsign.NewMemoryReplayGuard(100, fixed(t0))}
-			v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0.Add(time.Minute)), Replay: guard})
+			guard := &countingGuard{inner: newGuard(t, 100, fixed(t0))}
+			v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0.Add(time.Minute)), Replay: guard})
 			m := sign(t, hmacsign.StaticKeys{key}, tt.scheme, t0, "", payload)
 			m.ID = "" // as read from the wire
 			_, err := v.Verify(ctx, "owner", m)
@@ -197,7 +197,7 @@ func (brokenGuard) Seen(context.Context, string, string, time.Time) (bool, error
 func TestVerifierReplayGuardFails(t *testing.T) {
 	is := is.New(t)
 	key := newKey(t, "k", secretA, time.Time{})
-	v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0), Replay: brokenGuard{}})
+	v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0), Replay: brokenGuard{}})
 	_, err := v.Verify(t.Context(), "owner", sign(t, hmacsign.StaticKeys{key}, nil, t0, "msg_1", payload))
 	is.True(errors.Is(err, context.DeadlineExceeded))      // the guard's error comes through
 	is.True(!errors.Is(err, hmacsign.ErrInvalidSignature)) // and is no verdict on the signature

@@ -33,8 +33,9 @@ type Signer struct {
 	now    func() time.Time
 }
 
-// NewSigner returns a Signer that gets keys from keys. opts may be nil. It
-// panics if keys is nil.
+// NewSigner returns a Signer that gets keys from keys. opts may be nil.
+// None of its options can be out of range, so unlike [NewVerifier] it
+// returns no error. It panics if keys is nil, a programmer error.
 func NewSigner(keys KeySource, opts *SignerOptions) *Signer {
 	if keys == nil {
 		panic("hmacsign: NewSigner with a nil KeySource")

@@ -170,13 +170,13 @@ func TestSignedContent(t *testing.T) {
 			ts := fmt.Sprint(t0.Unix())
 			m := sign(t, hmacsign.StaticKeys{key}, nil, t0, id, payload)
 			is.Equal(m.Signature, "v1,"+base64.StdEncoding.EncodeToString(refMAC(stdKey, id, ".", ts, ".", payload))) // Standard Webhooks signs id.timestamp.payload
-			_, err := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)}).Verify(t.Context(), "owner", m)
+			_, err := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)}).Verify(t.Context(), "owner", m)
 			is.NoErr(err) // and verifies it
 
 			// A timestamp that long is not a time rotor accepts, but the
 			// content still has to be right for the MAC to be compared.
 			m.Timestamp = strings.Repeat("1", n)
-			v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)})
+			v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)})
 			_, err = v.Verify(t.Context(), "owner", m)
 			is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // refused, without a panic
 		})

@@ -21,8 +21,8 @@ type VerifierOptions struct {
 	Scheme Scheme
 	// Tolerance is how far a timestamp may be from now, in the past or
 	// the future; a message exactly at the tolerance is accepted. Zero
-	// means [DefaultTolerance]; it must not be negative. [GitHub] messages
-	// carry no timestamp and are not checked.
+	// means [DefaultTolerance]; a negative one is refused by [NewVerifier].
+	// [GitHub] messages carry no timestamp and are not checked.
 	Tolerance time.Duration
 	// Now is the verifier's clock. Nil means time.Now.
 	Now func() time.Time
@@ -50,9 +50,14 @@ type Verifier struct {
 	tooOld, tooNew, noEntry string
 }
 
-// NewVerifier returns a Verifier that gets keys from keys. opts may be nil.
-// It panics if keys is nil or opts.Tolerance is negative.
-func NewVerifier(keys KeySource, opts *VerifierOptions) *Verifier {
+// NewVerifier returns a Verifier that gets keys from keys. opts may be nil;
+// it is copied, so changing it later changes nothing.
+//
+// An option out of range is refused with an [*OptionError] that names it:
+// a negative Tolerance, or a Replay that is a nil or zero
+// [*MemoryReplayGuard], which would otherwise fail on the first message
+// that verifies. NewVerifier panics if keys is nil, a programmer error.
+func NewVerifier(keys KeySource, opts *VerifierOptions) (*Verifier, error) {
 	if keys == nil {
 		panic("hmacsign: NewVerifier with a nil KeySource")
 	}
@@ -61,7 +66,12 @@ func NewVerifier(keys KeySource, opts *VerifierOptions) *Verifier {
 		o = *opts
 	}
 	if o.Tolerance < 0 {
-		panic("hmacsign: negative VerifierOptions.Tolerance")
+		return nil, &OptionError{Field: "Tolerance", Reason: "must not be negative"}
+	}
+	// A nil or zero guard would panic on the first message that verifies;
+	// its now is never nil once made, and never changes.
+	if g, ok := o.Replay.(*MemoryReplayGuard); ok && (g == nil || g.now == nil) {
+		return nil, &OptionError{Field: "Replay", Reason: "must be made with NewMemoryReplayGuard"}
 	}
 	v := &Verifier{keys: keys, scheme: standardWebhooksScheme, tolerance: DefaultTolerance, now: time.Now, replay: o.Replay}
 	if o.Scheme != nil {
@@ -77,7 +87,7 @@ func NewVerifier(keys KeySource, opts *VerifierOptions) *Verifier {
 	v.tooOld = v.scheme.tsName + " is more than " + tol + " in the past"
 	v.tooNew = v.scheme.tsName + " is more than " + tol + " in the future"
 	v.noEntry = v.scheme.sigName + " holds no usable entry of a known version"
-	return v
+	return v, nil
 }
 
 // Scheme returns the verifier's wire format.

@@ -36,7 +36,10 @@ func TestVerifyTriesLastMatchFirst(t *testing.T) {
 		}
 		keys[i] = k
 	}
-	v := NewVerifier(keys, &VerifierOptions{Now: clock})
+	v, err := NewVerifier(keys, &VerifierOptions{Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
 	first := func() int {
 		best, _, _ := preferred(keys, standard, now)
 		return best

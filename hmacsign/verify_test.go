@@ -63,7 +63,7 @@ func TestVerifyAccepts(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&m)
 			}
-			v := hmacsign.NewVerifier(tt.keys, &hmacsign.VerifierOptions{Now: fixed(tt.at)})
+			v := newVerifier(t, tt.keys, &hmacsign.VerifierOptions{Now: fixed(tt.at)})
 			id, err := v.Verify(t.Context(), "owner", m)
 			is.NoErr(err)           // the message verifies
 			is.Equal(id, tt.wantID) // with the key that signed it
@@ -130,7 +130,7 @@ func TestVerifyRefuses(t *testing.T) {
 			if keys == nil {
 				keys = hmacsign.StaticKeys{keyA}
 			}
-			v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: fixed(tt.at)})
+			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Now: fixed(tt.at)})
 			id, err := v.Verify(t.Context(), "owner", m)
 			is.Equal(id, "")                                      // a refused message names no key
 			is.True(errors.Is(err, tt.want))                      // the refusal names the failed check
@@ -174,7 +174,7 @@ func TestVerifyToleranceIsExact(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Tolerance: tt.tol, Now: fixed(tt.at)})
+			v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Tolerance: tt.tol, Now: fixed(tt.at)})
 			_, err := v.Verify(t.Context(), "owner", m)
 			if tt.want == nil {
 				is.NoErr(err) // within the tolerance, bounds included
@@ -193,9 +193,9 @@ func TestVerifyDuringRotation(t *testing.T) {
 	sender := hmacsign.StaticKeys{newK, oldKey} // the designated key first
 	clk := newClock(t0)
 	signer := hmacsign.NewSigner(sender, &hmacsign.SignerOptions{Now: clk.Now})
-	oldReceiver := hmacsign.NewVerifier(hmacsign.StaticKeys{newKey(t, "key_old", secretA, time.Time{})}, &hmacsign.VerifierOptions{Now: clk.Now})
-	newReceiver := hmacsign.NewVerifier(hmacsign.StaticKeys{newK}, &hmacsign.VerifierOptions{Now: clk.Now})
-	bothReceiver := hmacsign.NewVerifier(sender, &hmacsign.VerifierOptions{Now: clk.Now})
+	oldReceiver := newVerifier(t, hmacsign.StaticKeys{newKey(t, "key_old", secretA, time.Time{})}, &hmacsign.VerifierOptions{Now: clk.Now})
+	newReceiver := newVerifier(t, hmacsign.StaticKeys{newK}, &hmacsign.VerifierOptions{Now: clk.Now})
+	bothReceiver := newVerifier(t, sender, &hmacsign.VerifierOptions{Now: clk.Now})
 
 	is := is.New(t)
 	during, err := signer.Sign(ctx, "owner", "msg_1", []byte(payload))
@@ -236,7 +236,7 @@ func TestVerifyNamesTheSigningKey(t *testing.T) {
 		newKey(t, "k2", secretB, time.Time{}),
 		newKey(t, "k3", secretC, time.Time{}),
 	}
-	v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: fixed(t0)})
+	v := newVerifier(t, keys, &hmacsign.VerifierOptions{Now: fixed(t0)})
 	// Whatever order the keys are tried in, the key that signed is named.
 	for _, i := range []int{2, 2, 0, 1, 2, 0, 0, 1} {
 		m := sign(t, keys[i:i+1], nil, t0, "msg_1", payload)
@@ -261,7 +261,7 @@ func TestVerifySourceErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			v := hmacsign.NewVerifier(failingSource{tt.err}, &hmacsign.VerifierOptions{Now: fixed(t0)})
+			v := newVerifier(t, failingSource{tt.err}, &hmacsign.VerifierOptions{Now: fixed(t0)})
 			_, err := v.Verify(t.Context(), "org_1", m)
 			is.True(errors.Is(err, tt.err))                        // the source's error comes through
 			is.True(!errors.Is(err, hmacsign.ErrInvalidSignature)) // and is no verdict on the signature
@@ -269,7 +269,7 @@ func TestVerifySourceErrors(t *testing.T) {
 		})
 	}
 	is := is.New(t)
-	v := hmacsign.NewVerifier(failingSource{errors.New("never asked")}, &hmacsign.VerifierOptions{Now: fixed(t0)})
+	v := newVerifier(t, failingSource{errors.New("never asked")}, &hmacsign.VerifierOptions{Now: fixed(t0)})
 	m.Signature = "v2,garbage"
 	_, err := v.Verify(t.Context(), "org_1", m)
 	is.True(errors.Is(err, hmacsign.ErrMalformedHeader)) // garbage is refused before the source is asked
@@ -285,7 +285,7 @@ func TestVerifyRequest(t *testing.T) {
 			m, err := signer.Sign(t.Context(), "owner", "msg_1", []byte(payload))
 			is.NoErr(err) // signing works
 			h := signer.Header(m)
-			v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0.Add(time.Minute))})
+			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0.Add(time.Minute))})
 			is.Equal(v.Scheme(), tt.scheme) // the verifier uses the scheme asked for
 			id, err := v.VerifyRequest(t.Context(), "owner", h, []byte(payload))
 			is.NoErr(err)     // the headers the signer wrote verify
@@ -327,7 +327,7 @@ func TestVerifyStripe(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: hmacsign.Stripe, Now: fixed(t0)})
+			v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: hmacsign.Stripe, Now: fixed(t0)})
 			h := http.Header{}
 			h.Set("Stripe-Signature", tt.header)
 			id, err := v.VerifyRequest(t.Context(), "owner", h, []byte(payload))
@@ -363,7 +363,7 @@ func TestVerifyGitHub(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub, Now: fixed(tt.at)})
+			v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub, Now: fixed(tt.at)})
 			h := http.Header{}
 			h.Set("X-Hub-Signature-256", tt.header)
 			_, err := v.VerifyRequest(t.Context(), "owner", h, []byte(payload))
@@ -391,7 +391,7 @@ func TestVerifyAllocatesNothing(t *testing.T) {
 			is := is.New(t)
 			m := sign(t, keys[2:], tt.scheme, t0, "msg_1", payload)
 			h := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Scheme: tt.scheme}).Header(m)
-			v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0)})
+			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0)})
 			allocs := testing.AllocsPerRun(100, func() {
 				if _, err := v.VerifyRequest(ctx, "owner", h, m.Payload); err != nil {
 					t.Fatal(err)
@@ -407,10 +407,7 @@ func TestNewVerifierPanics(t *testing.T) {
 		name string
 		f    func()
 	}{
-		{"nil source", func() { hmacsign.NewVerifier(nil, nil) }},
-		{"negative tolerance", func() {
-			hmacsign.NewVerifier(hmacsign.StaticKeys{}, &hmacsign.VerifierOptions{Tolerance: -time.Second})
-		}},
+		{"nil source", func() { _, _ = hmacsign.NewVerifier(nil, nil) }},
 		{"nil signer source", func() { hmacsign.NewSigner(nil, nil) }},
 	}
 	for _, tt := range tests {
@@ -463,7 +460,7 @@ func TestEntryDecoding(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			v := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0)})
+			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0)})
 			for i := range len(entry) {
 				for b := range 256 {
 					e := entry[:i] + string([]byte{byte(b)}) + entry[i+1:]

@@ -131,7 +131,10 @@ func BenchmarkVerifyRotator(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v := hmacsign.NewVerifier(r, &hmacsign.VerifierOptions{Now: clock.Now})
+	v, err := hmacsign.NewVerifier(r, &hmacsign.VerifierOptions{Now: clock.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := v.Verify(ctx, "acme", msg); err != nil {

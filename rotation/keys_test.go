@@ -72,7 +72,8 @@ func TestKeysSeeOwnChangesAtOnce(t *testing.T) {
 	f := newFixture(t, nil)
 	f.create(t, "acme", rotation.Spec{HMAC: true}) // the designated one
 	b := f.create(t, "acme", rotation.Spec{HMAC: true})
-	v := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
+	v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
+	is.NoErr(err) // default options are in range
 	s := hmacsign.NewSigner(hmacsign.StaticKeys{mustKey(t, b)}, &hmacsign.SignerOptions{Now: f.clock.Now})
 	msg, err := s.Sign(ctx, "acme", "msg_1", []byte(`{}`))
 	is.NoErr(err)
@@ -123,7 +124,8 @@ func TestVerifyDuringRotation(t *testing.T) {
 	f := newFixture(t, nil)
 	stable := f.create(t, "acme", rotation.Spec{HMAC: true})
 	rotating := f.create(t, "acme", rotation.Spec{HMAC: true})
-	v := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
+	v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
+	is.NoErr(err) // default options are in range
 	s := hmacsign.NewSigner(hmacsign.StaticKeys{mustKey(t, stable)}, &hmacsign.SignerOptions{Now: f.clock.Now})
 	msg, err := s.Sign(ctx, "acme", "msg_1", []byte(`{"n":1}`))
 	is.NoErr(err)

@@ -408,7 +408,8 @@ func TestWebhookTest(t *testing.T) {
 	receiver := func(key string) func(http.Header, []byte) error {
 		k, err := hmacsign.NewKey("mine", secrets.NewValue(key), time.Time{})
 		is.NoErr(err) // the customer's key
-		v := hmacsign.NewVerifier(hmacsign.StaticKeys{k}, &hmacsign.VerifierOptions{Now: h.clock.Now})
+		v, err := hmacsign.NewVerifier(hmacsign.StaticKeys{k}, &hmacsign.VerifierOptions{Now: h.clock.Now})
+		is.NoErr(err) // default options are in range
 		return func(header http.Header, body []byte) error {
 			_, err := v.VerifyRequest(t.Context(), owner, header, body)
 			return err
@@ -442,7 +443,9 @@ func TestWebhookTest(t *testing.T) {
 	is.Equal(len(strings.Fields(header.Get("webhook-signature"))), 1)       // after the window, only the new one
 	is.True(errors.Is(withOld(header, body), hmacsign.ErrInvalidSignature)) // the old secret no longer verifies
 	is.NoErr(withNew(header, body))                                         // the new one does
-	_, err := hmacsign.NewVerifier(h.srv.rot, &hmacsign.VerifierOptions{Now: h.clock.Now}).VerifyRequest(t.Context(), owner, header, body)
+	own, err := hmacsign.NewVerifier(h.srv.rot, &hmacsign.VerifierOptions{Now: h.clock.Now})
+	is.NoErr(err) // default options are in range
+	_, err = own.VerifyRequest(t.Context(), owner, header, body)
 	is.NoErr(err) // and the service's own verifier agrees
 
 	problem(t, h.do(t, http.MethodPost, "/v1/webhooks/test", newKey, `{"event": "x"}`), "/v1/webhooks/test", rotationhttp.Problem{

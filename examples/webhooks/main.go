@@ -118,10 +118,17 @@ func newReceiver(name string, secret secrets.Value, clock *rotationtest.Clock) *
 	if err != nil {
 		log.Fatal(err)
 	}
-	v := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: clock.Now})
+	v, err := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: clock.Now})
+	if err != nil {
+		log.Fatal(err)
+	}
 	owner := func(*http.Request) (string, error) { return customer, nil }
+	verified, err := hmacsign.Middleware(v, owner, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	return &receiver{Server: httptest.NewServer(hmacsign.Middleware(v, owner, nil)(ok)), name: name}
+	return &receiver{Server: httptest.NewServer(verified(ok)), name: name}
 }
 
 // countEntries counts the space-separated signatures of a header.

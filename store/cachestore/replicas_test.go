@@ -186,7 +186,8 @@ func TestReplicasVerifySignatures(t *testing.T) {
 	ctx := t.Context()
 	sh, a, b := postgresPair(t)
 	signer := hmacsign.NewSigner(a.r, &hmacsign.SignerOptions{Now: sh.clock.Now})
-	verifier := hmacsign.NewVerifier(b.r, &hmacsign.VerifierOptions{Now: sh.clock.Now})
+	verifier, err := hmacsign.NewVerifier(b.r, &hmacsign.VerifierOptions{Now: sh.clock.Now})
+	is.NoErr(err) // default options are in range
 
 	iss, err := a.r.Create(ctx, "acme", rotation.Spec{Format: secrets.Webhook})
 	is.NoErr(err)
