@@ -11,8 +11,11 @@
 // those who keep their own secrets; hmacsign itself never stores anything.
 //
 //	keys := hmacsign.StaticKeys{key}                // or a *rotation.Rotator
-//	m, err := hmacsign.NewSigner(keys, nil).Sign(ctx, "org_42", "", payload)
+//	signer := hmacsign.NewSigner(keys, nil)
+//	m, err := signer.Sign(ctx, "org_42", "", payload)
 //	…
+//	signer.SetHeaders(req.Header, m)
+//
 //	verifier, err := hmacsign.NewVerifier(keys, nil) // fails only for options out of range
 //	…
 //	keyID, err := verifier.VerifyRequest(ctx, "org_42", req.Header, body)

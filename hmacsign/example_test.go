@@ -1,6 +1,7 @@
 package hmacsign_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -159,4 +160,33 @@ func ExampleNewVerifier_optionOutOfRange() {
 	// Output:
 	// hmacsign: invalid option Tolerance: must not be negative
 	// field: Tolerance
+}
+
+func ExampleSigner_SetHeaders() {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	key, err := hmacsign.NewKey("key_1", secrets.NewValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), time.Time{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer := hmacsign.NewSigner(hmacsign.StaticKeys{key}, &hmacsign.SignerOptions{Now: func() time.Time { return now }})
+	payload := []byte(`{"type":"ping"}`)
+	m, err := signer.Sign(context.Background(), "org_42", "msg_1", payload)
+	if err != nil {
+		log.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, "https://example.com/hooks", bytes.NewReader(payload))
+	if err != nil {
+		log.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	signer.SetHeaders(req.Header, m) // adds the signature headers, keeps the others
+	for _, name := range []string{"Content-Type", "Webhook-Id", "Webhook-Timestamp"} {
+		fmt.Println(name+":", req.Header.Get(name))
+	}
+	fmt.Println("Webhook-Signature entries:", len(strings.Fields(req.Header.Get("Webhook-Signature"))))
+	// Output:
+	// Content-Type: application/json
+	// Webhook-Id: msg_1
+	// Webhook-Timestamp: 1772366400
+	// Webhook-Signature entries: 1
 }

@@ -220,7 +220,7 @@ func FuzzSignVerify(f *testing.F) {
 				t.Fatalf("%v: Sign: %v", scheme, err)
 			}
 			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: scheme, Now: fixed(unix(fuzzNow + 1))})
-			if _, err := v.VerifyRequest(t.Context(), "owner", signer.Header(m), payload); err != nil {
+			if _, err := v.VerifyRequest(t.Context(), "owner", headerOf(signer, m), payload); err != nil {
 				t.Fatalf("%v: a signed message does not verify: %v", scheme, err)
 			}
 		}

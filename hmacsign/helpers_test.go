@@ -81,6 +81,13 @@ func newMiddleware(t testing.TB, v *hmacsign.Verifier, owner func(*http.Request)
 	return mw
 }
 
+// headerOf returns a new header that carries m, as s sets it.
+func headerOf(s *hmacsign.Signer, m hmacsign.Message) http.Header {
+	h := http.Header{}
+	s.SetHeaders(h, m)
+	return h
+}
+
 // failingSource is a KeySource that fails with err.
 type failingSource struct{ err error }
 

@@ -114,12 +114,7 @@ func (s *Signer) Sign(ctx context.Context, owner, id string, payload []byte) (Me
 }
 
 // SetHeaders sets on h the headers that carry m in the signer's scheme,
-// replacing any already there.
+// replacing any already there and leaving the others alone. It is the one
+// way to put a message on a request: pass req.Header, or a new
+// http.Header to build one.
 func (s *Signer) SetHeaders(h http.Header, m Message) { s.scheme.write(h, m) }
-
-// Header returns a new header holding m in the signer's scheme.
-func (s *Signer) Header(m Message) http.Header {
-	h := make(http.Header, 3)
-	s.scheme.write(h, m)
-	return h
-}

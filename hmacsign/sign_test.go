@@ -121,8 +121,8 @@ func TestSignerHeaders(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := hmacsign.NewSigner(hmacsign.StaticKeys{}, &hmacsign.SignerOptions{Scheme: tt.scheme})
-			if diff := cmp.Diff(tt.want, s.Header(m)); diff != "" {
-				t.Errorf("Header mismatch (-want +got):\n%s", diff)
+			if diff := cmp.Diff(tt.want, headerOf(s, m)); diff != "" {
+				t.Errorf("SetHeaders on a new header mismatch (-want +got):\n%s", diff)
 			}
 			h := http.Header{"Content-Type": {"application/json"}, "Webhook-Signature": {"old"}, "Stripe-Signature": {"old"}, "X-Hub-Signature-256": {"old"}}
 			s.SetHeaders(h, m)

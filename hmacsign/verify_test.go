@@ -284,7 +284,7 @@ func TestVerifyRequest(t *testing.T) {
 			signer := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Scheme: tt.scheme, Now: fixed(t0)})
 			m, err := signer.Sign(t.Context(), "owner", "msg_1", []byte(payload))
 			is.NoErr(err) // signing works
-			h := signer.Header(m)
+			h := headerOf(signer, m)
 			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0.Add(time.Minute))})
 			is.Equal(v.Scheme(), tt.scheme) // the verifier uses the scheme asked for
 			id, err := v.VerifyRequest(t.Context(), "owner", h, []byte(payload))
@@ -390,7 +390,7 @@ func TestVerifyAllocatesNothing(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			m := sign(t, keys[2:], tt.scheme, t0, "msg_1", payload)
-			h := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Scheme: tt.scheme}).Header(m)
+			h := headerOf(hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Scheme: tt.scheme}), m)
 			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Scheme: tt.scheme, Now: fixed(t0)})
 			allocs := testing.AllocsPerRun(100, func() {
 				if _, err := v.VerifyRequest(ctx, "owner", h, m.Payload); err != nil {

@@ -175,8 +175,10 @@ func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
 		s.auth.Error(w, r, err) // 409 no_signing_secret if none can sign
 		return
 	}
-	headers := make(map[string]string)
-	for name, values := range s.signer.Header(msg) {
+	signed := make(http.Header)
+	s.signer.SetHeaders(signed, msg)
+	headers := make(map[string]string, len(signed))
+	for name, values := range signed {
 		headers[strings.ToLower(name)] = values[0] // as Standard Webhooks spells them
 	}
 	s.reply(w, r, http.StatusOK, webhookView{Headers: headers, Body: string(payload)})

@@ -71,9 +71,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		for name, values := range signer.Header(msg) {
-			req.Header[name] = values
-		}
+		signer.SetHeaders(req.Header, msg)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			log.Fatal(err)
