@@ -12,9 +12,9 @@ import (
 
 // Each handler runs behind Authenticator.Require, so the caller's key has
 // been checked (shape, checksum, status, network, scope, rate limit)
-// before it starts, and PrincipalFrom names the owner. Owners never reach
-// each other's secrets: every call below is made for p.Owner, and an id
-// of another owner's secret is simply not found.
+// before it starts, and rotationhttp.FromContext names the owner. Owners
+// never reach each other's secrets: every call below is made for p.Owner,
+// and an id of another owner's secret is simply not found.
 //
 // Every error goes to s.auth.Error, which answers with the RFC 9457
 // problem that rotationhttp.ProblemFor maps it to (404, 409, 422, 503, …)
@@ -26,7 +26,7 @@ import (
 //
 //	POST /v1/integrator/regenerate-secret {"oldSecretValidForSeconds": 600}
 func (s *Server) regenerateOwn(w http.ResponseWriter, r *http.Request) {
-	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	p, _ := rotationhttp.FromContext(r.Context())
 	// DecodeRegenerate refuses a fraction, a string, a negative number,
 	// more than the policy allows, unknown members and malformed JSON,
 	// before anything is changed.
@@ -48,7 +48,7 @@ func (s *Server) regenerateOwn(w http.ResponseWriter, r *http.Request) {
 //
 //	GET /v1/secrets
 func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
-	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	p, _ := rotationhttp.FromContext(r.Context())
 	list, err := s.rot.List(r.Context(), p.Owner)
 	if err != nil {
 		s.auth.Error(w, r, err)
@@ -67,7 +67,7 @@ func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
 //
 //	POST /v1/secrets {"name": "CI"}
 func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
-	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	p, _ := rotationhttp.FromContext(r.Context())
 	var req struct {
 		Name string `json:"name"`
 	}
@@ -101,7 +101,7 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
 //
 //	POST /v1/secrets/{id}/regenerate {"oldSecretValidForSeconds": 600}
 func (s *Server) regenerateSecret(w http.ResponseWriter, r *http.Request) {
-	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	p, _ := rotationhttp.FromContext(r.Context())
 	grace, err := rotationhttp.DecodeRegenerate(r, s.rot.Policy().MaxGracePeriod)
 	if err != nil {
 		s.auth.Error(w, r, err)
@@ -120,7 +120,7 @@ func (s *Server) regenerateSecret(w http.ResponseWriter, r *http.Request) {
 //
 //	POST /v1/secrets/{id}/use-for-webhooks
 func (s *Server) useForWebhooks(w http.ResponseWriter, r *http.Request) {
-	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	p, _ := rotationhttp.FromContext(r.Context())
 	id := r.PathValue("id")
 	if err := s.rot.SetSigning(r.Context(), p.Owner, id); err != nil {
 		s.auth.Error(w, r, err) // 404, or 409 for a secret that is not active
@@ -139,7 +139,7 @@ func (s *Server) useForWebhooks(w http.ResponseWriter, r *http.Request) {
 //
 //	DELETE /v1/secrets/{id}
 func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
-	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	p, _ := rotationhttp.FromContext(r.Context())
 	if err := s.rot.Delete(r.Context(), p.Owner, r.PathValue("id")); err != nil {
 		s.auth.Error(w, r, err) // 404 with resourceId, or 409 designated_secret
 		return
@@ -155,7 +155,7 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
 //
 //	POST /v1/webhooks/test
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {
-	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	p, _ := rotationhttp.FromContext(r.Context())
 	if err := rotationhttp.DecodeJSON(r, &struct{}{}); err != nil {
 		s.auth.Error(w, r, err) // the body may be empty or {}; anything else is 422
 		return

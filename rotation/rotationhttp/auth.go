@@ -111,7 +111,7 @@ func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, err
 // Require returns a handler that lets a request through to next only if
 // it carries a valid key that was granted scope (an empty scope admits any
 // valid key) and is within the key's rate limit. next finds the
-// [rotation.Principal] with [PrincipalFrom]. Refusals are problems, as
+// [rotation.Principal] with [FromContext]. Refusals are problems, as
 // [ProblemFor] maps the error, with this Authenticator's realm and the
 // scope in every 401:
 //
@@ -236,16 +236,16 @@ type principalKey struct{}
 
 // NewContext returns a copy of ctx that carries p, as
 // [Authenticator.Require] does; it is for testing handlers that call
-// [PrincipalFrom].
+// [FromContext].
 func NewContext(ctx context.Context, p rotation.Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
-// PrincipalFrom returns the principal [Authenticator.Require]
+// FromContext returns the principal [Authenticator.Require]
 // authenticated for the request whose context is ctx, and reports whether
 // there is one. Its slices and maps are shared by every handler of the
 // request: do not modify them.
-func PrincipalFrom(ctx context.Context) (rotation.Principal, bool) {
+func FromContext(ctx context.Context) (rotation.Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(rotation.Principal)
 	return p, ok
 }

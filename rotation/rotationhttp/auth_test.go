@@ -427,13 +427,13 @@ func TestRequireOverHTTP(t *testing.T) {
 	is.True(list[0].LastUsedIP.IsLoopback()) // and the use was recorded from there
 }
 
-func TestPrincipalFrom(t *testing.T) {
+func TestFromContext(t *testing.T) {
 	is := is.New(t)
-	_, ok := rotationhttp.PrincipalFrom(t.Context())
+	_, ok := rotationhttp.FromContext(t.Context())
 	is.True(!ok) // none outside Require
 
 	want := rotation.Principal{Owner: "acme", Secret: rotation.Secret{ID: "sec_1"}}
-	got, ok := rotationhttp.PrincipalFrom(rotationhttp.NewContext(t.Context(), want))
+	got, ok := rotationhttp.FromContext(rotationhttp.NewContext(t.Context(), want))
 	is.True(ok)                 // NewContext puts one in
 	is.Equal(got.Owner, "acme") // the one given
 	is.Equal(got.Secret.ID, "sec_1")

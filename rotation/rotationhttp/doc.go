@@ -11,7 +11,7 @@
 //	mux := http.NewServeMux()
 //	mux.Handle("POST /v1/secrets/{id}/regenerate", auth.Require("secrets:write",
 //		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-//			p, _ := rotationhttp.PrincipalFrom(r.Context())
+//			p, _ := rotationhttp.FromContext(r.Context())
 //			grace, err := rotationhttp.DecodeRegenerate(r, rot.Policy().MaxGracePeriod)
 //			if err != nil {
 //				auth.Error(w, r, err) // 413 or 422, naming the field
@@ -42,7 +42,7 @@
 // that carry "Authorization: Bearer <key>" with a key the Rotator accepts
 // from the client's address, granted the route's scope, and within the
 // key's per-minute rate limit. The handler finds the principal with
-// [PrincipalFrom]; tests of a handler alone put one in with [NewContext].
+// [FromContext]; tests of a handler alone put one in with [NewContext].
 //
 // # Client addresses
 //

@@ -69,7 +69,7 @@ func ExampleAuthenticator_Require() {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/secrets", auth.Require("secrets:read", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, _ := rotationhttp.PrincipalFrom(r.Context())
+		p, _ := rotationhttp.FromContext(r.Context())
 		fmt.Fprintln(w, "secrets of", p.Owner)
 	})))
 	get := func(authorization string) {

@@ -85,7 +85,7 @@ func newFixture(t *testing.T, edit func(*rotationhttp.Options)) *fixture {
 
 // whoami answers with what the middleware put in the context.
 func (f *fixture) whoami(w http.ResponseWriter, r *http.Request) {
-	p, ok := rotationhttp.PrincipalFrom(r.Context())
+	p, ok := rotationhttp.FromContext(r.Context())
 	if !ok {
 		http.Error(w, "no principal", http.StatusInternalServerError)
 		return
@@ -102,7 +102,7 @@ type whoami struct {
 
 // regenerate is the handler the package doc shows.
 func (f *fixture) regenerate(w http.ResponseWriter, r *http.Request) {
-	p, _ := rotationhttp.PrincipalFrom(r.Context())
+	p, _ := rotationhttp.FromContext(r.Context())
 	grace, err := rotationhttp.DecodeRegenerate(r, f.rot.Policy().MaxGracePeriod)
 	if err != nil {
 		f.auth.Error(w, r, err)
