@@ -3,6 +3,7 @@ package cachestore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"testing"
@@ -342,5 +343,24 @@ func TestRunRetriesListen(t *testing.T) {
 		synctest.Wait()
 		is.Equal(len(f.listens), 0) // with no other try to listen
 		is.True(errors.Is(stop(), context.Canceled))
+	})
+}
+
+// notifyOnly is a Store that is a [store.Notifier] but keeps no
+// [store.ChangeLog], with a Listen that cannot listen.
+type notifyOnly struct{ *memstore.Store }
+
+func (notifyOnly) Listen(context.Context, func(), func(string)) error {
+	return fmt.Errorf("not configured to notify: %w", errors.ErrUnsupported)
+}
+
+func TestRunWithNeitherListenNorChangeLog(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		is := is.New(t)
+		c, err := cachestore.New(notifyOnly{memstore.New()}, nil)
+		is.NoErr(err)
+		stop := start(t, c)
+		synctest.Wait()                                     // Run has returned by itself, or waits for its context
+		is.True(errors.Is(stop(), cachestore.ErrNoChanges)) // a Notifier that cannot listen, and no change log, is no way to hear of changes
 	})
 }
