@@ -325,21 +325,21 @@ func TestRunRetriesListen(t *testing.T) {
 		is.Equal(version(t, c, "acme"), int64(1))
 
 		is.Equal(<-f.listens, retry) // it tries again after ListenRetry
-		synctest.Wait()              // and fails again
-		is.Equal(len(f.ready), 0)
-		is.Equal(len(f.polls), 0) // which makes no poll
+		synctest.Wait()              // and fails again,
+		is.Equal(len(f.ready), 0)    // never having listened,
+		is.Equal(len(f.polls), 0)    // so it makes no poll
 
 		f.failListen(nil)
 		f.save(t, "acme", 2)                       // while nobody listens
-		is.Equal(<-f.ready, 2*retry)               // the third try listens
-		synctest.Wait()                            //
-		is.Equal(<-f.polls, 2*retry)               // and Run polls at once
-		is.Equal(len(f.polls), 0)                  //
+		is.Equal(<-f.listens, 2*retry)             // the third try, after ListenRetry again,
+		is.Equal(<-f.ready, 2*retry)               // listens
+		synctest.Wait()                            // and then
+		is.Equal(<-f.polls, 2*retry)               // Run polls at once
+		is.Equal(len(f.polls), 0)                  // once
 		is.Equal(inv.list(), []string{"", "acme"}) // catching up on the save made meanwhile
 		is.Equal(version(t, c, "acme"), int64(2))
 
-		is.Equal(<-f.listens, 2*retry) // which was its last try
-		is.Equal(<-f.polls, interval)  // and polls still come every PollInterval while it listens
+		is.Equal(<-f.polls, interval) // polls still come every PollInterval from the start while it listens
 		synctest.Wait()
 		is.Equal(len(f.listens), 0) // with no other try to listen
 		is.True(errors.Is(stop(), context.Canceled))
