@@ -85,20 +85,22 @@ func (f *fixture) calls() (loads, lookups int64) {
 	return f.count.loads.Load(), f.count.lookups.Load()
 }
 
-// invalidations records the owners a cache reports dropping.
+// invalidations records the owners a cache reports dropping, in order.
+// Tests compare the whole list, after making sure that whatever could
+// drop an owner has finished, rather than wait for one owner to appear
+// in it: an owner may be dropped more than once, by a poll and by a
+// notification, and waiting for "the" drop may see the wrong one.
 type invalidations struct {
-	mu     sync.Mutex
+	mu     sync.Mutex // guards owners
 	owners []string
-	ch     chan string
 }
 
 func watch(c *cachestore.Store) *invalidations {
-	inv := &invalidations{ch: make(chan string, 1024)}
+	inv := new(invalidations)
 	c.OnInvalidate(func(owner string) {
 		inv.mu.Lock()
+		defer inv.mu.Unlock()
 		inv.owners = append(inv.owners, owner)
-		inv.mu.Unlock()
-		inv.ch <- owner
 	})
 	return inv
 }
@@ -107,22 +109,4 @@ func (inv *invalidations) list() []string {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	return append([]string(nil), inv.owners...)
-}
-
-// waitFor waits until owner is reported dropped, and fails t if that
-// takes longer than ten seconds: a bound on a broken test, not a wait for
-// time to pass.
-func (inv *invalidations) waitFor(t *testing.T, owner string) {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case got := <-inv.ch:
-			if got == owner {
-				return
-			}
-		case <-deadline:
-			t.Fatalf("the cache did not drop %q", owner)
-		}
-	}
 }

@@ -27,16 +27,35 @@ import (
 // would: each has its own pool of connections, its own cache and its own
 // Rotator, and they share only the database.
 
-// listening is a sqlstore.Store that tells the test when its Listen is
-// ready and when it has stopped.
+// These tests talk to a real database, so they cannot run in a synctest
+// bubble: a goroutine waiting on the network is never durably blocked.
+// They wait instead for the exact event that makes the next step safe —
+// Run's listening and its polls having ended, a notification of a given
+// save having been handled — and each wait fails the test after
+// brokenAfter: a bound on a broken test, not a wait for time to pass.
+const brokenAfter = 30 * time.Second
+
+// listening is a sqlstore.Store that tells the test what its cache's Run
+// does with it: when Listen is ready and when it stops, what each poll
+// returned, and which owners Listen reported.
 type listening struct {
 	*sqlstore.Store
-	ready   chan struct{}
-	stopped chan error
+	ready   chan struct{} // receives each time Listen is ready
+	stopped chan error    // receives what each Listen returned
+	polled  chan error    // receives what each Changes returned
+	heard   chan string   // receives each owner Listen reported, once the cache has dropped it
+}
+
+func (l *listening) Changes(ctx context.Context, cursor string) ([]string, string, error) {
+	owners, next, err := l.Store.Changes(ctx, cursor)
+	l.polled <- err
+	return owners, next, err
 }
 
 func (l *listening) Listen(ctx context.Context, ready func(), changed func(string)) error {
-	err := l.Store.Listen(ctx, func() { ready(); l.ready <- struct{}{} }, changed)
+	err := l.Store.Listen(ctx,
+		func() { ready(); l.ready <- struct{}{} },
+		func(owner string) { changed(owner); l.heard <- owner })
 	l.stopped <- err
 	return err
 }
@@ -68,7 +87,13 @@ func newShared(t *testing.T) *shared {
 // notifications sees what happens without them.
 func (sh *shared) newReplica(t *testing.T, st *sqlstore.Store) *replica {
 	t.Helper()
-	l := &listening{Store: st, ready: make(chan struct{}, 4), stopped: make(chan error, 4)}
+	l := &listening{
+		Store:   st,
+		ready:   make(chan struct{}, 4),
+		stopped: make(chan error, 4),
+		polled:  make(chan error, 16),
+		heard:   make(chan string, 1024), // more than any test saves
+	}
 	c, err := cachestore.New(l, &cachestore.Options{
 		MaxAge:       time.Hour,
 		PollInterval: time.Hour,
@@ -86,11 +111,15 @@ func (sh *shared) newReplica(t *testing.T, st *sqlstore.Store) *replica {
 }
 
 // run starts the replica's cache.Run until the test ends, and waits
-// until it listens and has made its first poll.
+// until it listens and has made both the polls it makes on starting: one
+// at once, and one once it listens. After that Run does nothing until a
+// notification comes, or the hour of PollInterval or ListenRetry passes,
+// so a test can save knowing it will be heard, and know that nothing but
+// a notification or its own Poll drops a copy.
 func (rp *replica) run(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
+	done := make(chan error, 1)
 	go func() { done <- rp.cache.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
@@ -98,14 +127,27 @@ func (rp *replica) run(t *testing.T) {
 			t.Errorf("Run: %v", err)
 		}
 	})
+	deadline := time.After(brokenAfter)
 	select {
 	case <-rp.db.ready:
 	case err := <-rp.db.stopped:
 		t.Fatalf("listen: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-deadline:
 		t.Fatal("the replica did not start listening")
 	}
-	rp.inv.waitFor(t, "") // the first poll
+	for range 2 {
+		select {
+		case err := <-rp.db.polled:
+			if err != nil {
+				t.Fatalf("poll: %v", err)
+			}
+		case <-deadline:
+			t.Fatal("the replica did not make its first two polls")
+		}
+	}
+	if got := rp.inv.list(); !slices.Equal(got, []string{""}) {
+		t.Fatalf("the replica dropped %q on starting; want only the first poll's \"\"", got)
+	}
 }
 
 // postgresPair returns replicas A and B over a fresh PostgreSQL schema,
@@ -122,16 +164,32 @@ func postgresPair(t *testing.T) (sh *shared, a, b *replica) {
 }
 
 // hears waits until rp has heard of every save made through from so far.
-// It saves one more owner through from and waits for rp to drop it: each
-// replica hears of saves in the order they were committed, so by then rp
-// has heard of all the earlier ones too.
+// It saves one more owner through from and waits until rp's Listen has
+// reported that owner and rp has dropped it. PostgreSQL delivers
+// notifications in the order their transactions committed, and Listen
+// reports them one at a time, so by then rp has dropped the owners of
+// all the earlier saves too. (Waiting for the drop alone would not do: a
+// poll may drop that owner before the owners saved earlier, since it
+// reports them in no order.)
 func (rp *replica) hears(t *testing.T, from *replica) {
 	t.Helper()
 	owner := "sync_" + rand.Text()
 	if err := from.cache.Save(t.Context(), store.Keyset{Owner: owner}); err != nil {
 		t.Fatal(err)
 	}
-	rp.inv.waitFor(t, owner)
+	deadline := time.After(brokenAfter)
+	for {
+		select {
+		case got := <-rp.db.heard:
+			if got == owner {
+				return
+			}
+		case err := <-rp.db.stopped:
+			t.Fatalf("the replica stopped listening: %v", err)
+		case <-deadline:
+			t.Fatalf("the replica did not hear of the save of %q", owner)
+		}
+	}
 }
 
 // signer creates the owner's first secret on rp. The first is designated
@@ -229,9 +287,10 @@ func TestReplicasCatchUpWithoutNotifications(t *testing.T) {
 	select {
 	case err := <-b.db.stopped:
 		is.True(err != nil && !errors.Is(err, context.Canceled)) // and B's Listen reports the failure
-	case <-time.After(10 * time.Second):
+	case <-time.After(brokenAfter):
 		t.Fatal("B's Listen did not notice its connection was cut")
 	}
+	is.Equal(len(b.db.polled), 0) // B's Run has not polled since starting, and will not for an hour
 
 	is.NoErr(a.r.Revoke(ctx, "acme", iss.ID))
 	is.NoErr(b.auth(t, iss.Value))                                // B has not heard: it still serves its copy, within MaxAge

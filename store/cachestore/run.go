@@ -52,13 +52,16 @@ func (s *Store) Poll(ctx context.Context) error {
 // until ctx is done, and then returns ctx's error. It polls at once and
 // then every Options.PollInterval, if the inner store keeps a
 // [store.ChangeLog], and listens for notifications, if it is a
-// [store.Notifier] that can listen: each drops the owners it names. When
-// notifications stop (a dropped connection), Run logs it, polls as soon
-// as it listens again, and listens again after Options.ListenRetry.
+// [store.Notifier] that can listen: each drops the owners it names. Each
+// time it starts listening it polls again at once, to catch up on saves
+// committed before it listened. When notifications stop (a dropped
+// connection), Run logs it and listens again after Options.ListenRetry.
 // Failed polls are logged and retried at the next tick.
 //
 // Run returns [ErrNoChanges] at once if the inner store can tell of no
-// changes. Start it in a goroutine of its own, once per Store.
+// changes, and as soon as it finds that out if the store keeps no change
+// log and turns out unable to listen. Start it in a goroutine of its
+// own, once per Store.
 func (s *Store) Run(ctx context.Context) error {
 	if s.changes == nil && s.notifier == nil {
 		return ErrNoChanges
@@ -72,7 +75,11 @@ func (s *Store) Run(ctx context.Context) error {
 		wg.Go(func() { s.pollEvery(ctx, pollNow) })
 	}
 	wg.Wait()
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// Only listen ran, and it stopped because the store cannot listen.
+	return ErrNoChanges
 }
 
 // pollEvery polls at once, then every PollInterval and whenever pollNow
