@@ -334,3 +334,26 @@ func TestValueInTemplate(t *testing.T) {
 // sprintf is fmt.Sprintf with a format that is not a constant, so vet
 // does not check the verb against the argument.
 func sprintf(format string, x any) string { return fmt.Sprintf(format, x) }
+
+// Sinks keep the compiler from optimizing benchmarked calls away.
+var (
+	sinkValue  secrets.Value
+	sinkString string
+)
+
+// BenchmarkNewValue measures making a Value that escapes to the heap, as
+// every Value a program keeps does.
+func BenchmarkNewValue(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkValue = secrets.NewValue(sampleKey)
+	}
+}
+
+func BenchmarkReveal(b *testing.B) {
+	v := secrets.NewValue(sampleKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkString = v.Reveal()
+	}
+}
