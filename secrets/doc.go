@@ -6,10 +6,13 @@
 // # Security
 //
 // A [Value] never shows its contents: fmt prints [Redacted] for every verb,
-// log/slog logs [Redacted], and encoding it as JSON, text, binary or gob
-// fails with [ErrNotEncodable], as does decoding one. The one way out is
-// [Value.Reveal], so a reviewer can find every place plaintext leaves by
-// grepping for it. Errors from this package never hold secret material:
+// log/slog logs [Redacted], and encoding it as JSON or text fails with
+// [ErrNotEncodable], as does decoding one. It keeps its plaintext inside a
+// function, where reflection cannot reach it, so neither can fmt printing a
+// struct that holds it in an unexported field, go-cmp reporting a
+// difference, gob, encoding/binary, nor any dumper of unexported fields.
+// The one way out is [Value.Reveal], so a reviewer can find every place
+// plaintext leaves by grepping for it. Errors from this package never hold secret material:
 // [KeyError] names the check a presented key failed, never the key.
 //
 // Secret material is compared in constant time ([Value.Equal],

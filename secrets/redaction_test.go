@@ -1,0 +1,42 @@
+package secrets_test
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/secrets/secretstest"
+)
+
+// TestDiffRedacts reproduces a leak: go-cmp, when it reports two Values
+// that differ, prints both, and reads their fields when their Strings are
+// the same.
+func TestDiffRedacts(t *testing.T) {
+	a, b := secrets.NewValue(leakySecret), secrets.NewValue(sampleKey)
+	type issued struct {
+		ID    string
+		Value secrets.Value
+	}
+	type hidden struct {
+		id    string
+		value secrets.Value
+	}
+	diffs := map[string]string{
+		"Values":             cmp.Diff(a, b),
+		"pointers":           cmp.Diff(&a, &b),
+		"exported fields":    cmp.Diff(issued{"sec_1", a}, issued{"sec_1", b}),
+		"unexported fields":  cmp.Diff(hidden{"sec_1", a}, hidden{"sec_1", b}, cmp.AllowUnexported(hidden{})),
+		"slices":             cmp.Diff([]secrets.Value{a}, []secrets.Value{b}),
+		"a Value and a zero": cmp.Diff(a, secrets.Value{}),
+		"KEKs":               cmp.Diff(secrets.KEK{ID: "k", Key: a}, secrets.KEK{ID: "k", Key: b}),
+	}
+	for name, diff := range diffs {
+		t.Run(name, func(t *testing.T) {
+			if diff == "" {
+				t.Fatal("different values compare equal")
+			}
+			secretstest.NoLeak(t, diff, leakySecret, sampleKey)
+		})
+	}
+}
