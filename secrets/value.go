@@ -97,16 +97,21 @@ func (v Value) GoString() string { return goString }
 // Format prints v for package fmt: [Redacted] for every verb, quoted for %q
 // and as [Value.GoString] for %#v. Width and the '-' flag pad as usual;
 // precision is ignored. No verb ever prints the secret or its bytes.
-func (v Value) Format(f fmt.State, verb rune) {
-	s := Redacted
+func (v Value) Format(f fmt.State, verb rune) { format(f, verb, Redacted, goString) }
+
+// format prints s for every verb but %q, which quotes it, and %#v, which
+// prints gs, padded to the width f asks for. The types of this package that
+// hold secret material print with it, so that no verb reaches their
+// fields.
+func format(f fmt.State, verb rune, s, gs string) {
 	switch {
 	case verb == 'v' && f.Flag('#'):
-		s = goString
+		s = gs
 	case verb == 'q':
-		s = strconv.Quote(Redacted)
+		s = strconv.Quote(s)
 	}
-	if w, ok := f.Width(); ok && w > len(s) {
-		pad := strings.Repeat(" ", w-len(s))
+	if w, ok := f.Width(); ok && w > utf8.RuneCountInString(s) {
+		pad := strings.Repeat(" ", w-utf8.RuneCountInString(s))
 		if f.Flag('-') {
 			s += pad
 		} else {
