@@ -91,7 +91,7 @@ func ExampleParseKEK() {
 		log.Fatal(err)
 	}
 	fmt.Println(loaded, loaded.Key.Equal(kek.Key))
-	// Output: {kek-2026 [REDACTED]} true
+	// Output: secrets.KEK("kek-2026", [REDACTED]) true
 }
 
 func ExampleNewDigester() {
@@ -99,4 +99,24 @@ func ExampleNewDigester() {
 	key := "sk_live_example"
 	fmt.Println(d.Digest(key).Equal(d.DigestValue(secrets.NewValue(key))))
 	// Output: true
+}
+
+func ExampleKeyring_String() {
+	a, err := secrets.GenerateKEK("kek-2026")
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := secrets.GenerateKEK("kek-2025")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := secrets.NewKeyring(a, b)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ring)
+	fmt.Printf("%s %x\n", secrets.NewDigester(secrets.NewValue("pepper")), secrets.Digester{})
+	// Output:
+	// secrets.Keyring(primary "kek-2026", 2 keys)
+	// secrets.Digester(peppered) secrets.Digester(sha256)
 }

@@ -21,6 +21,99 @@ func padsOf(pepper string) []string {
 	return []string{string(inner), string(outer)}
 }
 
+// material is a set of secrets of every kind, and all the secret bytes
+// that any output of them must not hold.
+type material struct {
+	value    secrets.Value
+	kek      secrets.KEK
+	ring     *secrets.Keyring
+	digester secrets.Digester
+	secret   []string
+}
+
+func newMaterial(t *testing.T) material {
+	t.Helper()
+	a, b := newKEK(t, "kek-1"), newKEK(t, "kek-0")
+	m := material{
+		value:    secrets.NewValue(leakySecret),
+		kek:      a,
+		ring:     newKeyring(t, a, b),
+		digester: secrets.NewDigester(secrets.NewValue(leakySecret)),
+	}
+	m.secret = append([]string{leakySecret, a.Key.Reveal(), b.Key.Reveal(), a.Text().Reveal()}, padsOf(leakySecret)...)
+	return m
+}
+
+// holders hold secret material as a service holds it: some in exported
+// fields, some in unexported ones, by value and by pointer.
+type (
+	holdsExported struct {
+		Name     string
+		Value    secrets.Value
+		KEK      secrets.KEK
+		Ring     *secrets.Keyring
+		RingCopy secrets.Keyring
+		Digester secrets.Digester
+		Pointer  *secrets.Digester
+	}
+	holdsUnexported struct {
+		name     string
+		value    secrets.Value
+		kek      secrets.KEK
+		ring     *secrets.Keyring
+		ringCopy secrets.Keyring
+		digester secrets.Digester
+		pointer  *secrets.Digester
+		values   []secrets.Value
+		byID     map[string]secrets.KEK
+	}
+)
+
+// TestRedaction prints every exported type of this package that holds
+// secret material, and structs that hold them, every way a program can
+// (see secretstest.Outputs), and looks for every secret byte in every
+// shape.
+func TestRedaction(t *testing.T) {
+	m := newMaterial(t)
+	subjects := map[string]any{
+		"Value":     m.value,
+		"KEK":       m.kek,
+		"KEK.Text":  m.kek.Text(),
+		"*Keyring":  m.ring,
+		"Keyring":   *m.ring,
+		"Digester":  m.digester,
+		"*Digester": &m.digester,
+		"exported fields": holdsExported{
+			Name: "a", Value: m.value, KEK: m.kek, Ring: m.ring, RingCopy: *m.ring,
+			Digester: m.digester, Pointer: &m.digester,
+		},
+		"unexported fields": &holdsUnexported{
+			name: "a", value: m.value, kek: m.kek, ring: m.ring, ringCopy: *m.ring,
+			digester: m.digester, pointer: &m.digester,
+			values: []secrets.Value{m.value}, byID: map[string]secrets.KEK{"kek-1": m.kek},
+		},
+		"[]KEK": []secrets.KEK{m.kek},
+	}
+	for name, x := range subjects {
+		t.Run(name, func(t *testing.T) {
+			secretstest.NoLeak(t, secretstest.Outputs(x), m.secret...)
+		})
+	}
+}
+
+// TestKeyringRedactsKeys reproduces a leak: %s of a *Keyring printed the
+// bytes of its key-encryption keys, for fmt dereferences a pointer once
+// to show what a verb does not fit.
+func TestKeyringRedactsKeys(t *testing.T) {
+	m := newMaterial(t)
+	for _, verb := range []string{"%v", "%+v", "%s", "%q", "%x", "%d"} {
+		t.Run(verb, func(t *testing.T) {
+			secretstest.NoLeak(t, sprintf(verb, m.ring), m.secret...)
+			secretstest.NoLeak(t, sprintf(verb, *m.ring), m.secret...)
+		})
+	}
+}
+
 // TestDigesterRedactsPads reproduces a leak: %s and %x of a Digester, or of
 // a pointer to one, printed its HMAC pads, from which the pepper follows by
 // XOR.

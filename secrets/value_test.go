@@ -105,7 +105,8 @@ func TestValueFormat(t *testing.T) {
 		{"%+v", exported{Name: "a", Key: v}, "{Name:a Key:[REDACTED]}"},
 		{"%#v", exported{Name: "a", Key: v}, `secrets_test.exported{Name:"a", Key:secrets.Value([REDACTED])}`},
 		{"%v", []secrets.Value{v, {}}, "[[REDACTED] [REDACTED]]"},
-		{"%v", secrets.KEK{ID: "kek-1", Key: v}, "{kek-1 [REDACTED]}"},
+		{"%v", secrets.KEK{ID: "kek-1", Key: v}, `secrets.KEK("kek-1", [REDACTED])`},
+		{"%+v", struct{ K secrets.KEK }{secrets.KEK{ID: "kek-1", Key: v}}, `{K:secrets.KEK("kek-1", [REDACTED])}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
