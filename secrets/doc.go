@@ -25,10 +25,12 @@
 //
 // # Formats
 //
-// A key of [Format]{Prefix: "sk", Env: "live"} reads sk_live_ followed by 43
-// base62 characters of body (32 random bytes) and a 6-character base62
-// CRC-32 of all that precedes it. [ParseKey] checks shape and checksum
-// without a lookup, so typos and garbage are turned away before they reach a
+// A key of [Format] "sk_live" reads sk_live_ followed by 43 base62
+// characters of body (32 random bytes) and a 6-character base62 CRC-32 of
+// all that precedes it. A Format is a string, so a product declares its
+// formats as constants (const Live secrets.Format = "sk_live"), as this
+// package declares [Webhook]. [ParseKey] checks shape and checksum without
+// a lookup, so typos and garbage are turned away before they reach a
 // store, and without allocating. [Webhook] secrets follow Standard Webhooks
 // instead: whsec_ and base64. [HMACKey] gives the key that signatures made
 // with a secret use.

@@ -9,8 +9,8 @@ import (
 )
 
 func ExampleFormat_Generate() {
-	f := secrets.Format{Prefix: "sk", Env: "live"}
-	key, err := f.Generate()
+	const live secrets.Format = "sk_live" // a product's formats are constants
+	key, err := live.Generate()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -20,8 +20,8 @@ func ExampleFormat_Generate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(got, got == f, key.Len())
-	// Output: sk_live true 57
+	fmt.Println(got, got == live, got.Prefix(), got.Env(), key.Len())
+	// Output: sk_live true sk live 57
 }
 
 func ExampleParseKey() {
