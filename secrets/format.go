@@ -24,7 +24,7 @@ import (
 // The zero Format "" is invalid, as [Format.Validate] says; APIs that take
 // a Format may read it as "use the default". A Format is a string, so
 // formats can be constants, compare with ==, and print and encode as their
-// text.
+// text; it is safe for concurrent use.
 type Format string
 
 // Webhook is the Format of Standard Webhooks signing secrets:

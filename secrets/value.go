@@ -132,8 +132,7 @@ var errNotDecodable = fmt.Errorf("%w or decoded", ErrNotEncodable)
 func (v Value) MarshalJSON() ([]byte, error) { return nil, ErrNotEncodable }
 
 // MarshalText fails with [ErrNotEncodable], so that encoders that write
-// text (encoding/xml, log/slog's text handler, and JSON map keys) refuse a
-// Value too.
+// text, such as encoding/xml, refuse a Value too.
 func (v Value) MarshalText() ([]byte, error) { return nil, ErrNotEncodable }
 
 // AppendText fails with [ErrNotEncodable].
