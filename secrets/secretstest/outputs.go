@@ -42,29 +42,30 @@ type hidden struct {
 // Outputs returns, joined, everything a program could print of v, so that
 // one [NoLeak] call checks every printer:
 //
-//   - fmt with each of every verb fmt has (and some it has not), of v itself, of a pointer to a copy of v,
-//     of v in an exported field of a struct (holder) and in an unexported
-//     field, each by value and by pointer, and of v in a []any and a map;
+//   - fmt with every verb (and some fmt does not know), of v, of a pointer
+//     to a copy of v, of v in an exported and in an unexported field of a
+//     struct, each by value and by pointer, and of v in a []any and a map;
 //   - log/slog's text and JSON handlers, logging v as an attribute, in a
 //     group, through Logger.With, and in an exported and an unexported
 //     field;
-//   - encoding/json, encoding/xml, encoding/gob and encoding/binary, of v
-//     and of v in a holder: what each writes if it succeeds, and its
-//     error if it fails;
-//   - go-cmp's report of cmp.Diff between v and the zero value of its type,
-//     directly and as fields of structs, with every unexported field
-//     allowed (a panic in cmp is reported as its message);
-//   - and what a reflection walker reads: it follows pointers, interfaces,
-//     maps, slices, arrays and struct fields, exported or not, and writes
-//     every string, bool and number it meets, the bytes of each array or
-//     slice of integers (in both byte orders), without calling a method.
-//     It cannot see into functions or behind unsafe pointers, so it skips
-//     them; it stops at cycles, at a depth of 64 and after 1 MiB.
+//   - encoding/json, encoding/xml, encoding/gob and encoding/binary, of v,
+//     of a pointer to it and of v in an exported field: what each writes,
+//     and its error if it fails;
+//   - go-cmp's report of cmp.Diff between v and the zero value of its
+//     type, directly, by pointer and as fields of structs, with every
+//     unexported field allowed, as cmp.AllowUnexported would;
+//   - what a reflection walker reads, as a dumper or a debugger could: it
+//     follows pointers, interfaces, maps, slices, arrays and struct
+//     fields, exported or not, and writes every string, bool and number
+//     it meets, and the bytes of each array or slice of integers (in both
+//     byte orders), without calling a method. It cannot see into functions
+//     or behind unsafe pointers, and stops at cycles, at a depth of 64 and
+//     after 1 MiB.
 //
-// Each output follows a line that starts with "== " and names it, so
-// that NoLeak can say which printer leaked. A panic in any printer is
-// caught and reported as its message. Outputs of a nil v is the output of
-// the printers that take nil.
+// Each output follows a line that starts with "== " and names its printer,
+// so that NoLeak can say which one leaked. A panic in any printer is
+// caught and output as its message. For a nil v, Outputs holds what the
+// printers that take nil print.
 func Outputs(v any) string {
 	var b strings.Builder
 	out := func(name string, print func() string) {
