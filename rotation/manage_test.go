@@ -8,7 +8,6 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/rotation"
-	"github.com/rotorkit/rotor/secrets"
 )
 
 func TestCreateLimit(t *testing.T) {
@@ -212,7 +211,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"negative limit", rotation.Options{Policy: rotation.Policy{MaxActive: -1}}, "Policy.MaxActive"},
 		{"negative grace set", rotation.Options{Policy: rotation.Policy{MaxInGrace: -1}}, "Policy.MaxInGrace"},
 		{"negative bound", rotation.Options{Policy: rotation.Policy{MaxGracePeriod: -1}}, "Policy.MaxGracePeriod"},
-		{"bad format", rotation.Options{Format: secrets.Format{Prefix: "sk", Env: "LIVE"}}, "Format"},
+		{"bad format", rotation.Options{Format: "sk_LIVE"}, "Format"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,7 +37,7 @@ const (
 )
 
 // DefaultFormat is the key format of secrets created without one: sk_live.
-var DefaultFormat = secrets.Format{Prefix: "sk", Env: "live"}
+const DefaultFormat secrets.Format = "sk_live"
 
 // Options configures a [Rotator]. A nil *Options, and every zero field,
 // means the default.
@@ -138,7 +138,7 @@ func resolve(o *Options) (settings, error) {
 		log:         o.Logger,
 		observe:     o.Observer,
 	}
-	if s.format == (secrets.Format{}) {
+	if s.format == "" {
 		s.format = DefaultFormat
 	}
 	if err := s.format.Validate(); err != nil {

@@ -183,7 +183,7 @@ func (r *Rotator) checkSpec(owner string, spec *Spec) error {
 	case spec.RateLimit < 0:
 		return &ValidationError{Field: "RateLimit", Reason: "must not be negative"}
 	}
-	if spec.Format == (secrets.Format{}) {
+	if spec.Format == "" {
 		spec.Format = r.set.format
 	}
 	if err := spec.Format.Validate(); err != nil {

@@ -50,15 +50,22 @@ func (d Digest) LogValue() slog.Value { return slog.StringValue(d.String()) }
 // keyed with a server-side pepper, so that a stolen table of digests cannot
 // be checked against guesses without the pepper as well.
 //
+// A Digester never shows the pepper nor the HMAC pads made from it (from
+// which the pepper follows): fmt prints "secrets.Digester(peppered)" or
+// "secrets.Digester(sha256)" for every verb, log/slog logs the same, and
+// the pads are kept where reflection cannot reach them, so neither can fmt
+// printing a struct that holds a Digester, go-cmp, nor a dumper.
+//
 // The zero Digester computes plain SHA-256; use [NewDigester] for a pepper.
-// A Digester is safe for concurrent use, and so are copies of it.
+// A Digester is safe for concurrent use, and so are copies of it. It is not
+// comparable with ==.
 type Digester struct {
-	// pads holds the pepper's HMAC inner and outer key blocks, so a digest
-	// is two SHA-256 sums over stack buffers and allocates nothing; nil
-	// means plain SHA-256. The pepper itself is not kept. Behind a pointer
-	// so that fmt, which prints unexported fields, shows an address and
-	// never the pads; shared by copies and never written.
-	pads *[2 * sha256.BlockSize]byte
+	// pads returns the pepper's HMAC inner and outer key blocks, so a
+	// digest is two SHA-256 sums over stack buffers and allocates nothing;
+	// nil means plain SHA-256. The pepper itself is not kept. A closure,
+	// because reflection can see that a function is there but not what it
+	// captured; the pads are shared by copies and never written.
+	pads func() *[2 * sha256.BlockSize]byte
 }
 
 // NewDigester returns a Digester that computes HMAC-SHA256(pepper, key), or
@@ -79,8 +86,27 @@ func NewDigester(pepper Value) Digester {
 		pads[i] ^= 0x36
 		pads[sha256.BlockSize+i] ^= 0x5c
 	}
-	return Digester{pads: pads}
+	return Digester{pads: func() *[2 * sha256.BlockSize]byte { return pads }}
 }
+
+// String returns "secrets.Digester(peppered)" for a Digester with a pepper
+// and "secrets.Digester(sha256)" for one without.
+func (d Digester) String() string {
+	if d.pads == nil {
+		return "secrets.Digester(sha256)"
+	}
+	return "secrets.Digester(peppered)"
+}
+
+// GoString returns the same as [Digester.String], what %#v prints.
+func (d Digester) GoString() string { return d.String() }
+
+// Format prints [Digester.String] for every verb, quoted for %q, so that no
+// verb reaches the pads.
+func (d Digester) Format(f fmt.State, verb rune) { format(f, verb, d.String(), d.String()) }
+
+// LogValue returns [Digester.String] as a string.
+func (d Digester) LogValue() slog.Value { return slog.StringValue(d.String()) }
 
 // maxStackKey is the longest key digested without touching the heap.
 const maxStackKey = 128
@@ -96,12 +122,13 @@ func (d Digester) Digest(key string) Digest {
 		var buf [maxStackKey]byte
 		return sha256.Sum256(buf[:copy(buf[:], key)])
 	}
+	pads := d.pads()
 	var inner [sha256.BlockSize + maxStackKey]byte
-	copy(inner[:], d.pads[:sha256.BlockSize])
+	copy(inner[:], pads[:sha256.BlockSize])
 	n := sha256.BlockSize + copy(inner[sha256.BlockSize:], key)
 	sum := sha256.Sum256(inner[:n])
 	var outer [sha256.BlockSize + sha256.Size]byte
-	copy(outer[:], d.pads[sha256.BlockSize:])
+	copy(outer[:], pads[sha256.BlockSize:])
 	copy(outer[sha256.BlockSize:], sum[:])
 	return sha256.Sum256(outer[:])
 }
@@ -113,13 +140,14 @@ func (d Digester) digestLong(key string) Digest {
 		return sha256.Sum256([]byte(key))
 	}
 	// HMAC as in Digest, streamed: a hash.Hash never fails to write.
+	pads := d.pads()
 	h := sha256.New()
-	h.Write(d.pads[:sha256.BlockSize])
+	h.Write(pads[:sha256.BlockSize])
 	_, _ = io.WriteString(h, key)
 	var sum [sha256.Size]byte
 	h.Sum(sum[:0])
 	h.Reset()
-	h.Write(d.pads[sha256.BlockSize:])
+	h.Write(pads[sha256.BlockSize:])
 	h.Write(sum[:])
 	var out Digest
 	h.Sum(out[:0])

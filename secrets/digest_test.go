@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -144,11 +145,43 @@ func TestDigestOutputs(t *testing.T) {
 	}
 }
 
-func TestDigesterRedactsPepper(t *testing.T) {
-	d := secrets.NewDigester(secrets.NewValue(leakySecret))
-	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x"} {
-		t.Run(verb, func(t *testing.T) {
-			secretstest.NoLeak(t, sprintf(verb, d), leakySecret)
+func TestDigesterPrints(t *testing.T) {
+	peppered := secrets.NewDigester(secrets.NewValue("pepper"))
+	tests := []struct {
+		format string
+		x      any
+		want   string
+	}{
+		{"%v", peppered, "secrets.Digester(peppered)"},
+		{"%v", secrets.Digester{}, "secrets.Digester(sha256)"},
+		{"%v", secrets.NewDigester(secrets.Value{}), "secrets.Digester(sha256)"},
+		{"%s", &peppered, "secrets.Digester(peppered)"},
+		{"%x", peppered, "secrets.Digester(peppered)"},
+		{"%#v", peppered, "secrets.Digester(peppered)"},
+		{"%q", peppered, `"secrets.Digester(peppered)"`},
+		{"%30v|", secrets.Digester{}, "      secrets.Digester(sha256)|"},
+		{"%+v", struct{ D secrets.Digester }{peppered}, "{D:secrets.Digester(peppered)}"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.format, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, sprintf(tt.format, tt.x)); diff != "" {
+				t.Errorf("Sprintf(%q) mismatch (-want +got):\n%s", tt.format, diff)
+			}
+		})
+	}
+	is := is.New(t)
+	is.Equal(peppered.LogValue().String(), "secrets.Digester(peppered)") // slog logs the same
+	is.Equal(peppered.GoString(), peppered.String())                     // and so does GoString
+}
+
+func TestDigesterDoesNotAllocate(t *testing.T) {
+	for name, d := range map[string]secrets.Digester{
+		"sha256":      {},
+		"hmac-sha256": secrets.NewDigester(secrets.NewValue("pepper")),
+	} {
+		t.Run(name, func(t *testing.T) {
+			is := is.New(t)
+			is.Equal(testing.AllocsPerRun(100, func() { d.Digest(sampleKey) }), 0.0) // a digest is computed on the stack
 		})
 	}
 }

@@ -6,10 +6,13 @@
 // # Security
 //
 // A [Value] never shows its contents: fmt prints [Redacted] for every verb,
-// log/slog logs [Redacted], and encoding it as JSON, text, binary or gob
-// fails with [ErrNotEncodable], as does decoding one. The one way out is
-// [Value.Reveal], so a reviewer can find every place plaintext leaves by
-// grepping for it. Errors from this package never hold secret material:
+// log/slog logs [Redacted], and encoding it as JSON or text fails with
+// [ErrNotEncodable], as does decoding one. It keeps its plaintext inside a
+// function, where reflection cannot reach it, so neither can fmt printing a
+// struct that holds it in an unexported field, go-cmp reporting a
+// difference, gob, encoding/binary, nor any dumper of unexported fields.
+// The one way out is [Value.Reveal], so a reviewer can find every place
+// plaintext leaves by grepping for it. Errors from this package never hold secret material:
 // [KeyError] names the check a presented key failed, never the key.
 //
 // Secret material is compared in constant time ([Value.Equal],
@@ -22,10 +25,12 @@
 //
 // # Formats
 //
-// A key of [Format]{Prefix: "sk", Env: "live"} reads sk_live_ followed by 43
-// base62 characters of body (32 random bytes) and a 6-character base62
-// CRC-32 of all that precedes it. [ParseKey] checks shape and checksum
-// without a lookup, so typos and garbage are turned away before they reach a
+// A key of [Format] "sk_live" reads sk_live_ followed by 43 base62
+// characters of body (32 random bytes) and a 6-character base62 CRC-32 of
+// all that precedes it. A Format is a string, so a product declares its
+// formats as constants (const Live secrets.Format = "sk_live"), as this
+// package declares [Webhook]. [ParseKey] checks shape and checksum without
+// a lookup, so typos and garbage are turned away before they reach a
 // store, and without allocating. [Webhook] secrets follow Standard Webhooks
 // instead: whsec_ and base64. [HMACKey] gives the key that signatures made
 // with a secret use.

@@ -16,8 +16,10 @@ var (
 	ErrInvalidFormat = errors.New("secrets: invalid format")
 
 	// ErrNotEncodable means something tried to encode a [Value] into a
-	// payload (JSON, text, binary, gob) or to decode one from it. Secrets
-	// leave a process only through [Value.Reveal].
+	// JSON or text payload, or to decode one from it. (gob and
+	// encoding/binary fail on a Value with errors of their own, since they
+	// cannot see into one.) Secrets leave a process only through
+	// [Value.Reveal].
 	ErrNotEncodable = errors.New("secrets: secret values cannot be encoded")
 
 	// ErrInvalidKEK means a key-encryption key has a bad id or key. It comes

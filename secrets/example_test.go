@@ -9,8 +9,8 @@ import (
 )
 
 func ExampleFormat_Generate() {
-	f := secrets.Format{Prefix: "sk", Env: "live"}
-	key, err := f.Generate()
+	const live secrets.Format = "sk_live" // a product's formats are constants
+	key, err := live.Generate()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -20,8 +20,8 @@ func ExampleFormat_Generate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(got, got == f, key.Len())
-	// Output: sk_live true 57
+	fmt.Println(got, got == live, got.Prefix(), got.Env(), key.Len())
+	// Output: sk_live true sk live 57
 }
 
 func ExampleParseKey() {
@@ -91,7 +91,7 @@ func ExampleParseKEK() {
 		log.Fatal(err)
 	}
 	fmt.Println(loaded, loaded.Key.Equal(kek.Key))
-	// Output: {kek-2026 [REDACTED]} true
+	// Output: secrets.KEK("kek-2026", [REDACTED]) true
 }
 
 func ExampleNewDigester() {
@@ -99,4 +99,24 @@ func ExampleNewDigester() {
 	key := "sk_live_example"
 	fmt.Println(d.Digest(key).Equal(d.DigestValue(secrets.NewValue(key))))
 	// Output: true
+}
+
+func ExampleKeyring_String() {
+	a, err := secrets.GenerateKEK("kek-2026")
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := secrets.GenerateKEK("kek-2025")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ring, err := secrets.NewKeyring(a, b)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(ring)
+	fmt.Printf("%s %x\n", secrets.NewDigester(secrets.NewValue("pepper")), secrets.Digester{})
+	// Output:
+	// secrets.Keyring(primary "kek-2026", 2 keys)
+	// secrets.Digester(peppered) secrets.Digester(sha256)
 }

@@ -7,29 +7,29 @@ import (
 	"strings"
 )
 
-// Format is the shape of the keys a product hands out:
-// <prefix>_<env>_<body><checksum>, such as sk_live_… or pk_test_…. The body
-// is 32 random bytes written as 43 base62 characters (0-9A-Za-z); the
-// checksum is the CRC-32 (IEEE) of everything before it, written as 6 base62
-// characters, so [ParseKey] can turn away typos and garbage without a lookup.
+// Format is the shape of the keys a product hands out, named by what comes
+// before a key's body: "<prefix>_<env>", such as "sk_live" or "pk_test". A
+// key of format sk_live reads sk_live_<body><checksum>. The body is 32
+// random bytes written as 43 base62 characters (0-9A-Za-z); the checksum is
+// the CRC-32 (IEEE) of everything before it, written as 6 base62
+// characters, so [ParseKey] can turn away typos and garbage without a
+// lookup.
 //
-// [Webhook] is the one other shape: Standard Webhooks signing secrets,
-// whsec_<base64>.
+// The prefix names the kind of key: 1 to 16 characters of a-z and 0-9,
+// starting with a letter. The env names the environment, such as live or
+// test: 1 to 16 characters of a-z and 0-9. The first underscore separates
+// them. [Webhook], "whsec", is the one other shape: Standard Webhooks
+// signing secrets, whsec_<base64>, whose prefix no other Format may use.
 //
-// The zero Format is invalid; see [Format.Validate]. A Format is a plain
-// comparable value, safe for concurrent use.
-type Format struct {
-	// Prefix names the kind of key: 1 to 16 characters of a-z and 0-9,
-	// starting with a letter. "whsec" belongs to [Webhook].
-	Prefix string
-	// Env names the environment, such as live or test: 1 to 16 characters
-	// of a-z and 0-9. Only [Webhook] has none.
-	Env string
-}
+// The zero Format "" is invalid, as [Format.Validate] says; APIs that take
+// a Format may read it as "use the default". A Format is a string, so
+// formats can be constants, compare with ==, and print and encode as their
+// text; it is safe for concurrent use.
+type Format string
 
 // Webhook is the Format of Standard Webhooks signing secrets:
 // "whsec_" followed by standard, padded base64 of random bytes.
-var Webhook = Format{Prefix: webhookPrefix}
+const Webhook Format = webhookPrefix
 
 const (
 	webhookPrefix = "whsec"
@@ -69,21 +69,37 @@ var maxBody = func() string {
 	return string(b[:])
 }()
 
-// Validate returns a [*FormatError] if f cannot make keys, and nil if it can.
+// Validate returns a [*FormatError] that names the part at fault, "prefix"
+// or "env", if f cannot make keys, and nil if it can.
 func (f Format) Validate() error {
 	if f.IsWebhook() {
 		return nil
 	}
-	if reason := checkPrefix(f.Prefix); reason != "" {
+	prefix, env, _ := strings.Cut(string(f), "_")
+	if reason := checkPrefix(prefix); reason != "" {
 		return &FormatError{Field: "prefix", Reason: reason}
 	}
-	if f.Prefix == webhookPrefix {
+	if prefix == webhookPrefix {
 		return &FormatError{Field: "prefix", Reason: `"whsec" is reserved for Webhook, which has no env`}
 	}
-	if reason := checkEnv(f.Env); reason != "" {
+	if reason := checkEnv(env); reason != "" {
 		return &FormatError{Field: "env", Reason: reason}
 	}
 	return nil
+}
+
+// Prefix returns the part of f before its first underscore: "sk" for
+// "sk_live", "whsec" for [Webhook].
+func (f Format) Prefix() string {
+	prefix, _, _ := strings.Cut(string(f), "_")
+	return prefix
+}
+
+// Env returns the part of f after its first underscore: "live" for
+// "sk_live", "" for [Webhook].
+func (f Format) Env() string {
+	_, env, _ := strings.Cut(string(f), "_")
+	return env
 }
 
 // checkPrefix returns why p is not a valid prefix, or "".
@@ -115,16 +131,10 @@ func checkChars(s string) string {
 }
 
 // IsWebhook reports whether f is [Webhook].
-func (f Format) IsWebhook() bool { return f.Prefix == webhookPrefix && f.Env == "" }
+func (f Format) IsWebhook() bool { return f == Webhook }
 
-// String returns the part of a key before its body, without the last
-// underscore: "sk_live", or "whsec" for [Webhook].
-func (f Format) String() string {
-	if f.Env == "" {
-		return f.Prefix
-	}
-	return f.Prefix + "_" + f.Env
-}
+// String returns f as text: "sk_live", or "whsec" for [Webhook].
+func (f Format) String() string { return string(f) }
 
 // Generate returns a new key of format f, made from 32 bytes of crypto/rand.
 // For [Webhook] it returns GenerateWebhookSecret(WebhookSecretSize). If f is
@@ -142,10 +152,8 @@ func (f Format) Generate() (Value, error) {
 	encodeBody(&body, raw)
 
 	var b strings.Builder
-	b.Grow(len(f.Prefix) + len(f.Env) + 2 + tailLen)
-	b.WriteString(f.Prefix)
-	b.WriteByte('_')
-	b.WriteString(f.Env)
+	b.Grow(len(f) + 1 + tailLen)
+	b.WriteString(string(f))
 	b.WriteByte('_')
 	b.Write(body[:])
 	var sum [sumLen]byte
@@ -175,43 +183,43 @@ func GenerateWebhookSecret(size int) (Value, error) {
 // Webhooks secret fails with a [*KeyError], whose reason never quotes the
 // key.
 //
-// ParseKey allocates nothing when the key is well formed: the Prefix and Env
-// it returns are substrings of key and keep all of key in memory while they
-// live, so [strings.Clone] them before keeping them for long.
+// ParseKey allocates nothing when the key is well formed: the Format it
+// returns is a substring of key and keeps all of key in memory while it
+// lives, so [strings.Clone] it before keeping it for long.
 func ParseKey(key string) (Format, error) {
 	if key == "" {
-		return Format{}, &KeyError{Reason: "empty"}
+		return "", &KeyError{Reason: "empty"}
 	}
 	if strings.HasPrefix(key, webhookPrefix+"_") {
-		return Format{}, &KeyError{Reason: "webhook secret, not a key"}
+		return "", &KeyError{Reason: "webhook secret, not a key"}
 	}
 	if len(key) > maxKeyLen {
-		return Format{}, &KeyError{Reason: "wrong length"}
+		return "", &KeyError{Reason: "wrong length"}
 	}
 	prefix, rest, ok := strings.Cut(key, "_")
 	if !ok {
-		return Format{}, &KeyError{Reason: "no prefix"}
+		return "", &KeyError{Reason: "no prefix"}
 	}
 	if checkPrefix(prefix) != "" {
-		return Format{}, &KeyError{Reason: "bad prefix"}
+		return "", &KeyError{Reason: "bad prefix"}
 	}
 	env, tail, ok := strings.Cut(rest, "_")
 	if !ok {
-		return Format{}, &KeyError{Reason: "no environment"}
+		return "", &KeyError{Reason: "no environment"}
 	}
 	if checkEnv(env) != "" {
-		return Format{}, &KeyError{Reason: "bad environment"}
+		return "", &KeyError{Reason: "bad environment"}
 	}
 	if len(tail) != tailLen {
-		return Format{}, &KeyError{Reason: "wrong length"}
+		return "", &KeyError{Reason: "wrong length"}
 	}
 	for i := range len(tail) {
 		if !isBase62(tail[i]) {
-			return Format{}, &KeyError{Reason: "bad character"}
+			return "", &KeyError{Reason: "bad character"}
 		}
 	}
 	if tail[:bodyLen] > maxBody {
-		return Format{}, &KeyError{Reason: "body out of range"}
+		return "", &KeyError{Reason: "body out of range"}
 	}
 	var want [sumLen]byte
 	encodeSum(&want, checksum(key[:len(key)-sumLen]))
@@ -220,9 +228,9 @@ func ParseKey(key string) (Format, error) {
 		diff |= tail[bodyLen+i] ^ want[i]
 	}
 	if diff != 0 {
-		return Format{}, &KeyError{Reason: "bad checksum"}
+		return "", &KeyError{Reason: "bad checksum"}
 	}
-	return Format{Prefix: prefix, Env: env}, nil
+	return Format(key[:len(prefix)+1+len(env)]), nil
 }
 
 // HMACKey returns the HMAC key that v's format defines. For a Standard

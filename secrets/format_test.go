@@ -69,24 +69,26 @@ func TestFormatValidate(t *testing.T) {
 		f     secrets.Format
 		field string // "" when valid
 	}{
-		{"sk_live", secrets.Format{Prefix: "sk", Env: "live"}, ""},
-		{"pk_test", secrets.Format{Prefix: "pk", Env: "test"}, ""},
-		{"digits", secrets.Format{Prefix: "k8s", Env: "2024"}, ""},
-		{"longest", secrets.Format{Prefix: "abcdefghijklmnop", Env: "0123456789abcdef"}, ""},
+		{"sk_live", "sk_live", ""},
+		{"pk_test", "pk_test", ""},
+		{"digits", "k8s_2024", ""},
+		{"longest", "abcdefghijklmnop_0123456789abcdef", ""},
 		{"webhook", secrets.Webhook, ""},
-		{"zero", secrets.Format{}, "prefix"},
-		{"no env", secrets.Format{Prefix: "sk"}, "env"},
-		{"no prefix", secrets.Format{Env: "live"}, "prefix"},
-		{"prefix too long", secrets.Format{Prefix: "abcdefghijklmnopq", Env: "live"}, "prefix"},
-		{"env too long", secrets.Format{Prefix: "sk", Env: "0123456789abcdefg"}, "env"},
-		{"prefix starts with digit", secrets.Format{Prefix: "1sk", Env: "live"}, "prefix"},
-		{"upper case prefix", secrets.Format{Prefix: "SK", Env: "live"}, "prefix"},
-		{"upper case env", secrets.Format{Prefix: "sk", Env: "Live"}, "env"},
-		{"underscore in prefix", secrets.Format{Prefix: "s_k", Env: "live"}, "prefix"},
-		{"underscore in env", secrets.Format{Prefix: "sk", Env: "li_ve"}, "env"},
-		{"dash in env", secrets.Format{Prefix: "sk", Env: "li-ve"}, "env"},
-		{"non-ASCII", secrets.Format{Prefix: "sk", Env: "lïve"}, "env"},
-		{"whsec with env", secrets.Format{Prefix: "whsec", Env: "live"}, "prefix"},
+		{"zero", "", "prefix"},
+		{"no env", "sk", "env"},
+		{"no prefix", "_live", "prefix"},
+		{"prefix too long", "abcdefghijklmnopq_live", "prefix"},
+		{"env too long", "sk_0123456789abcdefg", "env"},
+		{"prefix starts with digit", "1sk_live", "prefix"},
+		{"upper case prefix", "SK_live", "prefix"},
+		{"upper case env", "sk_Live", "env"},
+		{"two underscores", "s_k_live", "env"}, // the first one ends the prefix
+		{"underscore in env", "sk_li_ve", "env"},
+		{"trailing underscore", "sk_live_", "env"},
+		{"whsec and underscore", "whsec_", "prefix"},
+		{"dash in env", "sk_li-ve", "env"},
+		{"non-ASCII", "sk_lïve", "env"},
+		{"whsec with env", "whsec_live", "prefix"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -113,7 +115,7 @@ func TestFormatString(t *testing.T) {
 		f    secrets.Format
 		want string
 	}{
-		{"key", secrets.Format{Prefix: "sk", Env: "live"}, "sk_live"},
+		{"key", "sk_live", "sk_live"},
 		{"webhook", secrets.Webhook, "whsec"},
 	}
 	for _, tt := range tests {
@@ -124,17 +126,46 @@ func TestFormatString(t *testing.T) {
 	}
 }
 
+func TestFormatParts(t *testing.T) {
+	tests := []struct {
+		f           secrets.Format
+		prefix, env string
+	}{
+		{"sk_live", "sk", "live"},
+		{"pk_test", "pk", "test"},
+		{secrets.Webhook, "whsec", ""},
+		{"", "", ""},
+		{"sk", "sk", ""},
+		{"a_b_c", "a", "b_c"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.f.String(), func(t *testing.T) {
+			is := is.New(t)
+			is.Equal(tt.f.Prefix(), tt.prefix) // Prefix is what comes before the first underscore
+			is.Equal(tt.f.Env(), tt.env)       // and Env what comes after it
+		})
+	}
+}
+
+func TestWebhookIsConstant(t *testing.T) {
+	is := is.New(t)
+	const webhook = secrets.Webhook            // compiles only if nobody can reassign it
+	is.Equal(webhook, secrets.Format("whsec")) // Webhook is "whsec"
+	is.NoErr(webhook.Validate())               // and valid
+}
+
 func TestFormatIsWebhook(t *testing.T) {
 	is := is.New(t)
-	is.True(secrets.Webhook.IsWebhook())                               // Webhook is the webhook format
-	is.True(secrets.Format{Prefix: "whsec"}.IsWebhook())               // by value
-	is.True(!secrets.Format{Prefix: "sk", Env: "live"}.IsWebhook())    // key formats are not
-	is.True(!secrets.Format{Prefix: "whsec", Env: "live"}.IsWebhook()) // nor is whsec with an env
+	is.True(secrets.Webhook.IsWebhook())               // Webhook is the webhook format
+	is.True(secrets.Format("whsec").IsWebhook())       // by value
+	is.True(!secrets.Format("sk_live").IsWebhook())    // key formats are not
+	is.True(!secrets.Format("whsec_live").IsWebhook()) // nor is whsec with an env
+	is.True(!secrets.Format("").IsWebhook())           // nor the zero Format
 }
 
 func TestGenerateKeys(t *testing.T) {
 	is := is.New(t)
-	f := secrets.Format{Prefix: "sk", Env: "live"}
+	f := secrets.Format("sk_live")
 	limit := new(big.Int).Lsh(big.NewInt(1), 256)
 	seen := make(map[string]bool)
 	for range 1000 {
@@ -165,7 +196,7 @@ func TestGenerateIsFromCryptoRand(t *testing.T) {
 	_, _ = rand.Read(raw[:])
 	cryptotest.SetGlobalRandom(t, 42) // replay the same stream into Generate
 
-	v, err := secrets.Format{Prefix: "pk", Env: "test"}.Generate()
+	v, err := secrets.Format("pk_test").Generate()
 	is.NoErr(err) // a valid format generates
 	want := makeKey("pk", "test", encode62(new(big.Int).SetBytes(raw[:]), 43))
 	is.Equal(v.Reveal(), want) // the body is the next 32 bytes of crypto/rand, big-endian
@@ -223,12 +254,12 @@ func TestParseKeyAccepts(t *testing.T) {
 		key  string
 		want secrets.Format
 	}{
-		{"sample", sampleKey, secrets.Format{Prefix: "rtr", Env: "test"}},
-		{"zero body", makeKey("sk", "live", strings.Repeat("0", 43)), secrets.Format{Prefix: "sk", Env: "live"}},
-		{"largest body", makeKey("sk", "live", maxBody62), secrets.Format{Prefix: "sk", Env: "live"}},
+		{"sample", sampleKey, "rtr_test"},
+		{"zero body", makeKey("sk", "live", strings.Repeat("0", 43)), "sk_live"},
+		{"largest body", makeKey("sk", "live", maxBody62), "sk_live"},
 		{"longest format", makeKey("abcdefghijklmnop", "0123456789abcdef", maxBody62),
-			secrets.Format{Prefix: "abcdefghijklmnop", Env: "0123456789abcdef"}},
-		{"shortest format", makeKey("a", "1", maxBody62), secrets.Format{Prefix: "a", Env: "1"}},
+			"abcdefghijklmnop_0123456789abcdef"},
+		{"shortest format", makeKey("a", "1", maxBody62), "a_1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -286,9 +317,9 @@ func TestParseKeyRejects(t *testing.T) {
 			f, err := secrets.ParseKey(tt.key)
 			is.True(errors.Is(err, secrets.ErrMalformedKey)) // the key is refused
 			var ke *secrets.KeyError
-			is.True(errors.As(err, &ke))   // with a *KeyError
-			is.Equal(ke.Reason, tt.reason) // that says which check failed
-			is.Equal(f, secrets.Format{})  // and no format
+			is.True(errors.As(err, &ke))    // with a *KeyError
+			is.Equal(ke.Reason, tt.reason)  // that says which check failed
+			is.Equal(f, secrets.Format("")) // and no format
 			assertNoKeyPart(t, err.Error(), tt.key)
 		})
 	}
@@ -305,7 +336,7 @@ func assertNoKeyPart(t *testing.T, msg, key string) {
 }
 
 func TestParseKeyCatchesEverySubstitution(t *testing.T) {
-	formats := []secrets.Format{{Prefix: "sk", Env: "live"}, {Prefix: "a", Env: "1"}}
+	formats := []secrets.Format{"sk_live", "a_1"}
 	for _, f := range formats {
 		t.Run(f.String(), func(t *testing.T) {
 			v, err := f.Generate()
@@ -450,7 +481,10 @@ func FuzzParseKey(f *testing.F) {
 		if err := got.Validate(); err != nil {
 			t.Fatalf("ParseKey returned invalid format %v: %v", got, err)
 		}
-		head := got.Prefix + "_" + got.Env + "_"
+		if got.Prefix()+"_"+got.Env() != got.String() {
+			t.Fatalf("ParseKey returned format %v that Prefix and Env do not split", got)
+		}
+		head := got.String() + "_"
 		if !strings.HasPrefix(key, head) || len(key) != len(head)+49 {
 			t.Fatalf("ParseKey returned format %v that does not start a %d-byte key", got, len(key))
 		}
@@ -458,7 +492,7 @@ func FuzzParseKey(f *testing.F) {
 		if encode62(decode62(body), 43) != body || decode62(body).BitLen() > 256 {
 			t.Fatal("ParseKey accepted a body that is not 256 bits in base62")
 		}
-		if makeKey(got.Prefix, got.Env, body) != key {
+		if makeKey(got.Prefix(), got.Env(), body) != key {
 			t.Fatal("ParseKey accepted a key whose checksum does not re-encode to itself")
 		}
 	})
@@ -518,7 +552,7 @@ func BenchmarkParseKeyRejects(b *testing.B) {
 }
 
 func BenchmarkGenerate(b *testing.B) {
-	f := secrets.Format{Prefix: "sk", Env: "live"}
+	f := secrets.Format("sk_live")
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := f.Generate(); err != nil {

@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
+	"strconv"
 	"strings"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -27,9 +29,11 @@ const (
 // KEK is a key-encryption key: the key a [Keyring] seals secret values
 // with, and the id that [Sealed] values name it by.
 //
-// A KEK prints its id and [Redacted] in place of its key. Like any plain struct,
-// it is safe for concurrent reads. Make one with [GenerateKEK] or
-// [ParseKEK].
+// A KEK prints its id and [Redacted] in place of its key, as
+// secrets.KEK("kek-1", [REDACTED]), for every fmt verb and in log/slog; its
+// Key is a [Value], which no printer, encoder or reflection gets into.
+// Like any plain struct, it is safe for concurrent reads. Make one with
+// [GenerateKEK] or [ParseKEK]; the zero KEK has no id and no key.
 type KEK struct {
 	// ID names the key: non-empty, at most [MaxKEKIDLen] bytes, unique in
 	// its Keyring. It is stored next to every value the key seals and is
@@ -77,6 +81,22 @@ func (k KEK) Text() Value {
 	return NewValue(base64.StdEncoding.EncodeToString([]byte(k.Key.Reveal())))
 }
 
+// String returns k's id and [Redacted]: secrets.KEK("kek-1", [REDACTED]).
+func (k KEK) String() string {
+	return "secrets.KEK(" + strconv.Quote(k.ID) + ", " + Redacted + ")"
+}
+
+// GoString returns the same as [KEK.String], what %#v prints.
+func (k KEK) GoString() string { return k.String() }
+
+// Format prints [KEK.String] for every verb, quoted for %q.
+func (k KEK) Format(f fmt.State, verb rune) { format(f, verb, k.String(), k.String()) }
+
+// LogValue returns a group of k's id and key=[Redacted].
+func (k KEK) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", k.ID), slog.String("key", Redacted))
+}
+
 // checkKEKID returns why id is not a valid KEK id, or "".
 func checkKEKID(id string) string {
 	switch {
@@ -93,14 +113,25 @@ func checkKEKID(id string) string {
 // sealed them, so that keys can be rotated: add a new primary, keep the old
 // key among the others, [Keyring.Reseal] what it sealed, then drop it.
 //
-// A Keyring is immutable and safe for concurrent use. It holds no reference
-// to the KEKs it was made from. Use [NewKeyring]; the zero Keyring holds no
-// keys and must not be used.
+// A Keyring never shows its keys: fmt prints the ids, as
+// secrets.Keyring(primary "kek-1", 2 keys), for every verb, log/slog logs
+// them as a group, and the keys are kept where reflection cannot reach
+// them, so neither can fmt printing a struct that holds a Keyring, go-cmp,
+// nor a dumper. Encoders find nothing to encode.
+//
+// A Keyring is immutable and safe for concurrent use, and so are copies of
+// it, which share its keys; its methods take it by value so that a copy
+// prints as the original does. It holds no reference to the KEKs it was
+// made from. Use [NewKeyring]; the zero Keyring holds no keys, opens
+// nothing, and panics if asked to seal.
 type Keyring struct {
 	ids []string // the primary first, then the others in order
-	// aeads never changes after NewKeyring; an XChaCha20-Poly1305 AEAD
-	// holds only its key, so one may serve many goroutines.
-	aeads map[string]cipher.AEAD
+	// aead returns the AEAD of the key with the given id, or nil. A
+	// closure over a map that never changes after NewKeyring, because
+	// reflection can see that a function is there but not what it
+	// captured: the AEADs hold the keys. An XChaCha20-Poly1305 AEAD holds
+	// only its key, so one may serve many goroutines.
+	aead func(id string) cipher.AEAD
 }
 
 // NewKeyring returns a Keyring that seals under primary and opens what
@@ -108,10 +139,8 @@ type Keyring struct {
 // exactly [KEKSize] bytes, else it returns a [*KEKError] that says which
 // argument is wrong and never holds key bytes.
 func NewKeyring(primary KEK, others ...KEK) (*Keyring, error) {
-	k := &Keyring{
-		ids:   make([]string, 0, 1+len(others)),
-		aeads: make(map[string]cipher.AEAD, 1+len(others)),
-	}
+	ids := make([]string, 0, 1+len(others))
+	aeads := make(map[string]cipher.AEAD, 1+len(others))
 	for i, kek := range append([]KEK{primary}, others...) {
 		which := "primary"
 		if i > 0 {
@@ -120,7 +149,7 @@ func NewKeyring(primary KEK, others ...KEK) (*Keyring, error) {
 		if reason := checkKEKID(kek.ID); reason != "" {
 			return nil, &KEKError{Reason: which + ": " + reason}
 		}
-		if _, dup := k.aeads[kek.ID]; dup {
+		if _, dup := aeads[kek.ID]; dup {
 			return nil, &KEKError{Reason: which + ": duplicate id"}
 		}
 		if n := kek.Key.Len(); n != KEKSize {
@@ -131,15 +160,23 @@ func NewKeyring(primary KEK, others ...KEK) (*Keyring, error) {
 			// Only in a FIPS 140-only mode, which rules XChaCha20 out.
 			return nil, fmt.Errorf("secrets: keyring: %w", err)
 		}
-		k.ids = append(k.ids, kek.ID)
-		k.aeads[kek.ID] = aead
+		ids = append(ids, kek.ID)
+		aeads[kek.ID] = aead
 	}
-	return k, nil
+	return &Keyring{ids: ids, aead: func(id string) cipher.AEAD { return aeads[id] }}, nil
+}
+
+// lookup returns the AEAD of the key named id, or nil if k has none.
+func (k Keyring) lookup(id string) cipher.AEAD {
+	if k.aead == nil {
+		return nil
+	}
+	return k.aead(id)
 }
 
 // PrimaryID returns the id of the key that [Keyring.Seal] uses, or "" for
 // the zero Keyring.
-func (k *Keyring) PrimaryID() string {
+func (k Keyring) PrimaryID() string {
 	if len(k.ids) == 0 {
 		return ""
 	}
@@ -147,7 +184,33 @@ func (k *Keyring) PrimaryID() string {
 }
 
 // IDs returns the ids of k's keys, the primary first.
-func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
+func (k Keyring) IDs() []string { return append([]string(nil), k.ids...) }
+
+// String returns the id of k's primary key and how many keys k holds:
+// secrets.Keyring(primary "kek-1", 2 keys), or secrets.Keyring(no keys)
+// for the zero Keyring.
+func (k Keyring) String() string {
+	switch len(k.ids) {
+	case 0:
+		return "secrets.Keyring(no keys)"
+	case 1:
+		return "secrets.Keyring(primary " + strconv.Quote(k.ids[0]) + ", 1 key)"
+	}
+	return "secrets.Keyring(primary " + strconv.Quote(k.ids[0]) + ", " + strconv.Itoa(len(k.ids)) + " keys)"
+}
+
+// GoString returns the same as [Keyring.String], what %#v prints.
+func (k Keyring) GoString() string { return k.String() }
+
+// Format prints [Keyring.String] for every verb, quoted for %q, so that no
+// verb reaches the keys.
+func (k Keyring) Format(f fmt.State, verb rune) { format(f, verb, k.String(), k.String()) }
+
+// LogValue returns a group of the id of k's primary key and the ids of
+// all its keys.
+func (k Keyring) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("primary", k.PrimaryID()), slog.Any("ids", k.IDs()))
+}
 
 // Seal encrypts v under k's primary key, with a random nonce, bound to id,
 // the id of the secret v belongs to: [Keyring.Open] must be given the same id.
@@ -155,9 +218,12 @@ func (k *Keyring) IDs() []string { return append([]string(nil), k.ids...) }
 // Its error is always nil today: the keys are in memory and crypto/rand
 // never returns an error. It is there so that sealing may one day fail (under a key
 // held elsewhere) without breaking callers, who should check it.
-func (k *Keyring) Seal(id string, v Value) (Sealed, error) {
+func (k Keyring) Seal(id string, v Value) (Sealed, error) {
 	primary := k.PrimaryID()
-	aead := k.aeads[primary]
+	aead := k.lookup(primary)
+	if aead == nil {
+		panic("secrets: Seal with the zero Keyring; use NewKeyring")
+	}
 	ct := make([]byte, nonceSize, nonceSize+v.Len()+aead.Overhead())
 	_, _ = rand.Read(ct) // never fails: it crashes the program instead
 	ct = aead.Seal(ct, ct[:nonceSize], []byte(v.Reveal()), associatedData(id))
@@ -168,9 +234,9 @@ func (k *Keyring) Seal(id string, v Value) (Sealed, error) {
 // not hold the key s names, it fails with [ErrUnknownKEK]; if s was altered,
 // cut short, sealed for another id or under another key, it fails with
 // [ErrTampered] and never returns a partial or wrong value.
-func (k *Keyring) Open(id string, s Sealed) (Value, error) {
-	aead, ok := k.aeads[s.KEKID]
-	if !ok {
+func (k Keyring) Open(id string, s Sealed) (Value, error) {
+	aead := k.lookup(s.KEKID)
+	if aead == nil {
 		if checkKEKID(s.KEKID) != "" {
 			return Value{}, ErrUnknownKEK
 		}
@@ -190,7 +256,7 @@ func (k *Keyring) Open(id string, s Sealed) (Value, error) {
 // Reseal moves s under k's primary key. If s is already sealed under it,
 // Reseal returns s itself and false; otherwise it opens s as [Keyring.Open]
 // does and seals the value again for the same id, and returns true.
-func (k *Keyring) Reseal(id string, s Sealed) (Sealed, bool, error) {
+func (k Keyring) Reseal(id string, s Sealed) (Sealed, bool, error) {
 	if s.KEKID == k.PrimaryID() {
 		return s, false, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -39,10 +40,10 @@ func newKeyring(t testing.TB, primary secrets.KEK, others ...secrets.KEK) *secre
 func TestGenerateKEK(t *testing.T) {
 	is := is.New(t)
 	a, b := newKEK(t, "kek-a"), newKEK(t, "kek-b")
-	is.Equal(a.ID, "kek-a")                       // the KEK has the id asked for
-	is.Equal(a.Key.Len(), 32)                     // and a 32-byte key
-	is.True(!a.Key.Equal(b.Key))                  // and every key is new
-	is.Equal(fmt.Sprint(a), "{kek-a [REDACTED]}") // a KEK prints its id, never its key
+	is.Equal(a.ID, "kek-a")                                     // the KEK has the id asked for
+	is.Equal(a.Key.Len(), 32)                                   // and a 32-byte key
+	is.True(!a.Key.Equal(b.Key))                                // and every key is new
+	is.Equal(fmt.Sprint(a), `secrets.KEK("kek-a", [REDACTED])`) // a KEK prints its id, never its key
 }
 
 func TestGenerateKEKRejectsBadIDs(t *testing.T) {
@@ -362,4 +363,55 @@ func BenchmarkOpen(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func TestKeyringPrints(t *testing.T) {
+	one := newKeyring(t, newKEK(t, "kek-1"))
+	two := newKeyring(t, newKEK(t, "kek-2"), newKEK(t, "kek-1"))
+	tests := []struct {
+		name, format string
+		x            any
+		want         string
+	}{
+		{"one key", "%v", one, `secrets.Keyring(primary "kek-1", 1 key)`},
+		{"two keys", "%v", two, `secrets.Keyring(primary "kek-2", 2 keys)`},
+		{"by value", "%v", *two, `secrets.Keyring(primary "kek-2", 2 keys)`},
+		{"zero", "%v", secrets.Keyring{}, "secrets.Keyring(no keys)"},
+		{"nil", "%v", (*secrets.Keyring)(nil), "<nil>"},
+		{"%s", "%s", two, `secrets.Keyring(primary "kek-2", 2 keys)`},
+		{"%x", "%x", two, `secrets.Keyring(primary "kek-2", 2 keys)`},
+		{"%#v", "%#v", two, `secrets.Keyring(primary "kek-2", 2 keys)`},
+		{"%q", "%q", one, `"secrets.Keyring(primary \"kek-1\", 1 key)"`},
+		{"in a struct", "%+v", struct{ R *secrets.Keyring }{one}, `{R:secrets.Keyring(primary "kek-1", 1 key)}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, sprintf(tt.format, tt.x)); diff != "" {
+				t.Errorf("Sprintf(%q) mismatch (-want +got):\n%s", tt.format, diff)
+			}
+		})
+	}
+}
+
+func TestKeyringAndKEKLog(t *testing.T) {
+	is := is.New(t)
+	kek := newKEK(t, "kek-1")
+	ring := newKeyring(t, kek, newKEK(t, "kek-0"))
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("m", "ring", ring, "kek", kek)
+	is.True(strings.Contains(buf.String(), `"ring":{"primary":"kek-1","ids":["kek-1","kek-0"]}`)) // a Keyring logs its ids
+	is.True(strings.Contains(buf.String(), `"kek":{"id":"kek-1","key":"[REDACTED]"}`))            // a KEK its id, never its key
+}
+
+func TestZeroKeyring(t *testing.T) {
+	is := is.New(t)
+	var k secrets.Keyring
+	is.Equal(k.PrimaryID(), "") // the zero Keyring has no primary
+	is.Equal(len(k.IDs()), 0)   // nor any key
+	_, err := k.Open("sec_1", secrets.Sealed{KEKID: "kek-1", Ciphertext: make([]byte, 64)})
+	is.True(errors.Is(err, secrets.ErrUnknownKEK)) // it opens nothing
+	defer func() {
+		is.True(recover() != nil) // and refuses to seal, loudly
+	}()
+	_, _ = k.Seal("sec_1", secrets.NewValue("v"))
 }

@@ -19,35 +19,43 @@ const goString = "secrets.Value(" + Redacted + ")"
 
 // Value is secret material: a key, a webhook signing secret, a pepper or a
 // key-encryption key. Every way Go has to print, log or encode a Value shows
-// [Redacted] or fails with [ErrNotEncodable]; the one way to the plaintext is
-// [Value.Reveal].
+// [Redacted] or fails; the one way to the plaintext is [Value.Reveal].
 //
-// The zero Value is empty. A Value is immutable and safe for concurrent use.
-// Compare Values with [Value.Equal], never with ==, which compares identity.
+// A Value keeps its plaintext inside a function, where reflection cannot
+// reach it: fmt printing a struct that holds a Value in an unexported
+// field, go-cmp reporting a difference, a dumper that walks unexported
+// fields, gob and encoding/binary all find a function and no secret.
+//
+// The zero Value is empty. A Value is immutable and safe for concurrent
+// use; copies share the plaintext. Values are not comparable: == on two
+// Values, or on structs that hold one, does not compile, and
+// reflect.DeepEqual reports any two non-empty Values unequal, even a Value
+// and itself. Compare them with [Value.Equal], which go-cmp uses too.
 type Value struct {
-	// p points at the secret rather than holding it so that fmt, which
-	// walks unexported fields by reflection without calling their methods,
-	// prints an address and not the secret when a Value sits in an
-	// unexported field of some other struct.
-	p *string
+	// reveal returns the plaintext; nil for the zero Value. A closure,
+	// because reflection can see that a function is there but not what it
+	// captured.
+	reveal func() string
 }
 
-// NewValue returns a Value holding s.
+// NewValue returns a Value holding s. It allocates once, for the closure
+// that holds s.
 func NewValue(s string) Value {
 	if s == "" {
 		return Value{}
 	}
-	return Value{p: &s}
+	return Value{reveal: func() string { return s }}
 }
 
 // Reveal returns the plaintext of v. It is the only way to it: grep for
 // Reveal to find every place a secret leaves this package's protection, and
-// keep what it returns out of logs, errors and payloads.
+// keep what it returns out of logs, errors and payloads. It does not
+// allocate.
 func (v Value) Reveal() string {
-	if v.p == nil {
+	if v.reveal == nil {
 		return ""
 	}
-	return *v.p
+	return v.reveal()
 }
 
 // IsZero reports whether v is empty.
@@ -89,16 +97,21 @@ func (v Value) GoString() string { return goString }
 // Format prints v for package fmt: [Redacted] for every verb, quoted for %q
 // and as [Value.GoString] for %#v. Width and the '-' flag pad as usual;
 // precision is ignored. No verb ever prints the secret or its bytes.
-func (v Value) Format(f fmt.State, verb rune) {
-	s := Redacted
+func (v Value) Format(f fmt.State, verb rune) { format(f, verb, Redacted, goString) }
+
+// format prints s for every verb but %q, which quotes it, and %#v, which
+// prints gs, padded to the width f asks for. The types of this package that
+// hold secret material print with it, so that no verb reaches their
+// fields.
+func format(f fmt.State, verb rune, s, gs string) {
 	switch {
 	case verb == 'v' && f.Flag('#'):
-		s = goString
+		s = gs
 	case verb == 'q':
-		s = strconv.Quote(Redacted)
+		s = strconv.Quote(s)
 	}
-	if w, ok := f.Width(); ok && w > len(s) {
-		pad := strings.Repeat(" ", w-len(s))
+	if w, ok := f.Width(); ok && w > utf8.RuneCountInString(s) {
+		pad := strings.Repeat(" ", w-utf8.RuneCountInString(s))
 		if f.Flag('-') {
 			s += pad
 		} else {
@@ -118,20 +131,12 @@ var errNotDecodable = fmt.Errorf("%w or decoded", ErrNotEncodable)
 // payload by accident. Put v.Reveal() in the payload where one must.
 func (v Value) MarshalJSON() ([]byte, error) { return nil, ErrNotEncodable }
 
-// MarshalText fails with [ErrNotEncodable].
+// MarshalText fails with [ErrNotEncodable], so that encoders that write
+// text, such as encoding/xml, refuse a Value too.
 func (v Value) MarshalText() ([]byte, error) { return nil, ErrNotEncodable }
 
 // AppendText fails with [ErrNotEncodable].
 func (v Value) AppendText(b []byte) ([]byte, error) { return b, ErrNotEncodable }
-
-// MarshalBinary fails with [ErrNotEncodable].
-func (v Value) MarshalBinary() ([]byte, error) { return nil, ErrNotEncodable }
-
-// AppendBinary fails with [ErrNotEncodable].
-func (v Value) AppendBinary(b []byte) ([]byte, error) { return b, ErrNotEncodable }
-
-// GobEncode fails with [ErrNotEncodable].
-func (v Value) GobEncode() ([]byte, error) { return nil, ErrNotEncodable }
 
 // UnmarshalJSON fails with an error matching [ErrNotEncodable] and leaves v
 // unchanged: a Value is never decoded from a payload. Decode a string and
@@ -147,11 +152,3 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 // UnmarshalText fails with an error matching [ErrNotEncodable] and leaves v
 // unchanged.
 func (v *Value) UnmarshalText([]byte) error { return errNotDecodable }
-
-// UnmarshalBinary fails with an error matching [ErrNotEncodable] and leaves
-// v unchanged.
-func (v *Value) UnmarshalBinary([]byte) error { return errNotDecodable }
-
-// GobDecode fails with an error matching [ErrNotEncodable] and leaves v
-// unchanged.
-func (v *Value) GobDecode([]byte) error { return errNotDecodable }

@@ -2,12 +2,14 @@ package secrets_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/gob"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"text/template"
@@ -103,7 +105,8 @@ func TestValueFormat(t *testing.T) {
 		{"%+v", exported{Name: "a", Key: v}, "{Name:a Key:[REDACTED]}"},
 		{"%#v", exported{Name: "a", Key: v}, `secrets_test.exported{Name:"a", Key:secrets.Value([REDACTED])}`},
 		{"%v", []secrets.Value{v, {}}, "[[REDACTED] [REDACTED]]"},
-		{"%v", secrets.KEK{ID: "kek-1", Key: v}, "{kek-1 [REDACTED]}"},
+		{"%v", secrets.KEK{ID: "kek-1", Key: v}, `secrets.KEK("kek-1", [REDACTED])`},
+		{"%+v", struct{ K secrets.KEK }{secrets.KEK{ID: "kek-1", Key: v}}, `{K:secrets.KEK("kek-1", [REDACTED])}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.format, func(t *testing.T) {
@@ -185,17 +188,9 @@ func TestValueDoesNotEncode(t *testing.T) {
 		{"json indent", func() ([]byte, error) { return json.MarshalIndent(exported{Key: v}, "", "  ") }},
 		{"json KEK", func() ([]byte, error) { return json.Marshal(secrets.KEK{ID: "kek-1", Key: v}) }},
 		{"xml struct", func() ([]byte, error) { return xml.Marshal(exported{Name: "a", Key: v}) }},
-		{"gob struct", func() ([]byte, error) {
-			var buf bytes.Buffer
-			err := gob.NewEncoder(&buf).Encode(exported{Name: "a", Key: v})
-			return buf.Bytes(), err
-		}},
 		{"MarshalJSON", v.MarshalJSON},
 		{"MarshalText", v.MarshalText},
-		{"MarshalBinary", v.MarshalBinary},
-		{"GobEncode", v.GobEncode},
 		{"AppendText", func() ([]byte, error) { return v.AppendText(nil) }},
-		{"AppendBinary", func() ([]byte, error) { return v.AppendBinary(nil) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,6 +198,50 @@ func TestValueDoesNotEncode(t *testing.T) {
 			out, err := tt.encode()
 			is.True(err != nil)                              // encoding a secret must fail
 			is.True(errors.Is(err, secrets.ErrNotEncodable)) // and say why with the sentinel
+			secretstest.NoLeak(t, string(out), leakySecret)
+			secretstest.NoLeak(t, err.Error(), leakySecret)
+		})
+	}
+}
+
+// TestValueDoesNotEncodeAsBinary checks the encoders a Value has no method
+// for: they read its fields by reflection, find a function, and fail.
+func TestValueDoesNotEncodeAsBinary(t *testing.T) {
+	v := secrets.NewValue(leakySecret)
+	gobOf := func(x any) func() ([]byte, error) {
+		return func() ([]byte, error) {
+			var buf bytes.Buffer
+			err := gob.NewEncoder(&buf).Encode(x)
+			return buf.Bytes(), err
+		}
+	}
+	binaryOf := func(x any) func() ([]byte, error) {
+		return func() ([]byte, error) {
+			var buf bytes.Buffer
+			err := binary.Write(&buf, binary.BigEndian, x)
+			return buf.Bytes(), err
+		}
+	}
+	tests := []struct {
+		name   string
+		encode func() ([]byte, error)
+	}{
+		{"gob Value", gobOf(v)},
+		{"gob *Value", gobOf(&v)},
+		{"gob struct", gobOf(exported{Name: "a", Key: v})},
+		{"gob struct with *Value", gobOf(pointerField{Key: &v})},
+		{"gob slice", gobOf([]secrets.Value{v})},
+		{"gob KEK", gobOf(secrets.KEK{ID: "kek-1", Key: v})},
+		{"binary Value", binaryOf(v)},
+		{"binary *Value", binaryOf(&v)},
+		{"binary array", binaryOf([1]secrets.Value{v})},
+		{"binary.Append", func() ([]byte, error) { return binary.Append(nil, binary.LittleEndian, v) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			out, err := tt.encode()
+			is.True(err != nil) // the encoder fails
 			secretstest.NoLeak(t, string(out), leakySecret)
 			secretstest.NoLeak(t, err.Error(), leakySecret)
 		})
@@ -229,16 +268,6 @@ func TestValueDoesNotDecode(t *testing.T) {
 		}},
 		{"UnmarshalJSON", func(e *exported) error { return e.Key.UnmarshalJSON([]byte(`"s3cr3t-s3cr3t"`)) }},
 		{"UnmarshalText", func(e *exported) error { return e.Key.UnmarshalText([]byte("s3cr3t-s3cr3t")) }},
-		{"UnmarshalBinary", func(e *exported) error { return e.Key.UnmarshalBinary([]byte("s3cr3t-s3cr3t")) }},
-		{"GobDecode", func(e *exported) error { return e.Key.GobDecode([]byte("s3cr3t-s3cr3t")) }},
-		{"gob", func(e *exported) error {
-			// What a Value would be on the wire, were it encodable.
-			var buf bytes.Buffer
-			if err := gob.NewEncoder(&buf).Encode(gobbed{Name: "a", Key: "s3cr3t-s3cr3t"}); err != nil {
-				return fmt.Errorf("encoding the input: %v", err)
-			}
-			return gob.NewDecoder(&buf).Decode(e)
-		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -253,6 +282,44 @@ func TestValueDoesNotDecode(t *testing.T) {
 			}
 			is.True(errors.Is(err, secrets.ErrNotEncodable))         // a Value is never decoded from a payload
 			is.True(e.Key.IsZero())                                  // and the target is left empty
+			is.True(!strings.Contains(err.Error(), "s3cr3t-s3cr3t")) // the error does not quote the input
+		})
+	}
+}
+
+// TestValueDoesNotDecodeFromBinary feeds gob and encoding/binary what a
+// Value would be on the wire, were it encodable: they fail, and the Value
+// stays empty.
+func TestValueDoesNotDecodeFromBinary(t *testing.T) {
+	tests := []struct {
+		name   string
+		decode func(*exported) error
+	}{
+		{"gob", func(e *exported) error {
+			var buf bytes.Buffer
+			if err := gob.NewEncoder(&buf).Encode(gobbed{Name: "a", Key: "s3cr3t-s3cr3t"}); err != nil {
+				return fmt.Errorf("encoding the input: %v", err)
+			}
+			return gob.NewDecoder(&buf).Decode(e)
+		}},
+		{"gob of a string", func(e *exported) error {
+			var buf bytes.Buffer
+			if err := gob.NewEncoder(&buf).Encode("s3cr3t-s3cr3t"); err != nil {
+				return fmt.Errorf("encoding the input: %v", err)
+			}
+			return gob.NewDecoder(&buf).Decode(&e.Key)
+		}},
+		{"binary", func(e *exported) error {
+			return binary.Read(strings.NewReader("s3cr3t-s3cr3t-s3cr3t"), binary.BigEndian, &e.Key)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			var e exported
+			err := tt.decode(&e)
+			is.True(err != nil)                                      // the decoder fails
+			is.True(e.Key.IsZero())                                  // and the Value is left empty
 			is.True(!strings.Contains(err.Error(), "s3cr3t-s3cr3t")) // the error does not quote the input
 		})
 	}
@@ -303,6 +370,18 @@ func TestValueEqualIsNotIdentity(t *testing.T) {
 	is.True(!cmp.Equal(a, secrets.NewValue("other"))) // and tells different secrets apart
 }
 
+func TestValueIsNotComparable(t *testing.T) {
+	is := is.New(t)
+	is.True(!reflect.TypeFor[secrets.Value]().Comparable()) // == on Values does not compile: it could only compare identity
+}
+
+func TestValueAllocations(t *testing.T) {
+	is := is.New(t)
+	v := secrets.NewValue(sampleKey)
+	is.Equal(testing.AllocsPerRun(100, func() { sinkString = v.Reveal() }), 0.0)                 // Reveal allocates nothing
+	is.Equal(testing.AllocsPerRun(100, func() { sinkValue = secrets.NewValue(sampleKey) }), 1.0) // NewValue allocates once
+}
+
 func TestValueHint(t *testing.T) {
 	tests := []struct {
 		name, in, want string
@@ -334,3 +413,26 @@ func TestValueInTemplate(t *testing.T) {
 // sprintf is fmt.Sprintf with a format that is not a constant, so vet
 // does not check the verb against the argument.
 func sprintf(format string, x any) string { return fmt.Sprintf(format, x) }
+
+// Sinks keep the compiler from optimizing benchmarked calls away.
+var (
+	sinkValue  secrets.Value
+	sinkString string
+)
+
+// BenchmarkNewValue measures making a Value that escapes to the heap, as
+// every Value a program keeps does.
+func BenchmarkNewValue(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkValue = secrets.NewValue(sampleKey)
+	}
+}
+
+func BenchmarkReveal(b *testing.B) {
+	v := secrets.NewValue(sampleKey)
+	b.ReportAllocs()
+	for b.Loop() {
+		sinkString = v.Reveal()
+	}
+}

@@ -119,7 +119,7 @@ func TestUnauthorized(t *testing.T) {
 	st := &outage{Store: memstore.New()}
 	h := newHarness(t, Options{Store: st})
 	_, key := h.owner(t, "acme")
-	unknown, err := secrets.Format{Prefix: "sk", Env: "live"}.Generate()
+	unknown, err := secrets.Format("sk_live").Generate()
 	is.New(t).NoErr(err) // a well-formed key that was never issued
 	// Change one character: the checksum catches it before any lookup.
 	swap := "A"
@@ -524,7 +524,7 @@ func TestRequestLogNamesRoutesNotPaths(t *testing.T) {
 	is := is.New(t)
 	h := newHarness(t, Options{})
 	_, key := h.owner(t, "acme")
-	pasted, err := secrets.Format{Prefix: "sk", Env: "live"}.Generate()
+	pasted, err := secrets.Format("sk_live").Generate()
 	is.NoErr(err)               // a key a client pastes where an id belongs
 	h.remember(pasted.Reveal()) // so that no log line at all may hold it
 	for _, r := range []response{

@@ -1,11 +1,3 @@
-// Package secretstest helps tests prove that no secret reaches an output:
-// a log line, an error string, a formatted value, a JSON payload.
-//
-// A secret can leak in more shapes than its own text: hex or base64 of it,
-// Go's dump of its bytes, or a long enough piece of any of those. [Forms]
-// lists them and [NoLeak] looks for every one.
-//
-// [Keyring] gives a test a keyring to seal with, under a key made for it.
 package secretstest
 
 import (
@@ -13,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -40,8 +33,10 @@ const piece = 24
 
 // Forms returns the shapes in which s could show up in output: s itself,
 // its last 10 characters, and every 24-character piece of it; and hex
-// (lower and upper case), standard and URL base64, and Go's dump of its
-// bytes, each whole and as every 24-character piece.
+// (lower and upper case, with and without spaces), standard and URL
+// base64, Go's quoting of it (as %q and go-cmp print strings, with \x
+// escapes for bytes that are not text), and Go's dumps of its bytes (as %v
+// and %#v print a []byte), each whole and as every 24-character piece.
 func Forms(s string) []string {
 	b := []byte(s)
 	forms := []string{tail(s, 10)}
@@ -49,23 +44,34 @@ func Forms(s string) []string {
 		s,
 		hex.EncodeToString(b),
 		strings.ToUpper(hex.EncodeToString(b)),
+		fmt.Sprintf("% x", b),
+		fmt.Sprintf("% X", b),
 		base64.StdEncoding.EncodeToString(b),
 		base64.URLEncoding.EncodeToString(b),
+		unquote(strconv.Quote(s)),
+		unquote(strconv.QuoteToASCII(s)),
 		fmt.Sprint(b),
+		fmt.Sprintf("%#v", b),
 	} {
 		forms = append(forms, f)
 		for i := 0; i+piece < len(f); i++ {
 			forms = append(forms, f[i:i+piece])
 		}
 	}
-	return forms
+	slices.Sort(forms)
+	return slices.Compact(forms)
 }
+
+// unquote strips the quotes strconv.Quote puts around a string.
+func unquote(q string) string { return q[1 : len(q)-1] }
 
 func tail(s string, n int) string { return s[len(s)-min(len(s), n):] }
 
 // NoLeak fails t if out holds any of the [Forms] of any of the secrets.
-// The failure quotes out with every form of every secret replaced by
-// [REDACTED], so the secret does not reach the test's own log.
+// The failure quotes each line of out that holds one, after the name of
+// the printer it came from when out is from [Outputs], with every form of
+// every secret replaced by [REDACTED], so the secret does not reach the
+// test's own log.
 func NoLeak(t testing.TB, out string, secrets ...string) {
 	t.Helper()
 	var found []string
@@ -83,8 +89,38 @@ func NoLeak(t testing.TB, out string, secrets ...string) {
 		return
 	}
 	slices.SortFunc(found, func(a, b string) int { return len(b) - len(a) }) // longest first
-	for _, form := range found {
-		out = strings.ReplaceAll(out, form, "[REDACTED]")
+	redact := func(s string) string {
+		for _, form := range found {
+			s = strings.ReplaceAll(s, form, "[REDACTED]")
+		}
+		return s
 	}
-	t.Fatalf("secretstest: output holds a secret, or a form of it: %q", out)
+	var report []string
+	printer := ""
+	for line := range strings.Lines(out) {
+		line = strings.TrimSuffix(line, "\n")
+		if name, ok := strings.CutPrefix(line, header); ok {
+			printer = name
+		}
+		if !slices.ContainsFunc(found, func(f string) bool { return strings.Contains(line, f) }) {
+			continue
+		}
+		if len(report) == maxReported {
+			report = append(report, "\t…")
+			break
+		}
+		where := ""
+		if printer != "" {
+			where = printer + ": "
+		}
+		report = append(report, fmt.Sprintf("\t%s%q", where, redact(line)))
+	}
+	if len(report) == 0 {
+		// A form that spans lines: quote it all.
+		report = append(report, fmt.Sprintf("\t%q", redact(out)))
+	}
+	t.Fatalf("secretstest: output holds a secret, or a form of it:\n%s", strings.Join(report, "\n"))
 }
+
+// maxReported is how many leaking lines a failure of NoLeak quotes.
+const maxReported = 20

@@ -23,7 +23,7 @@ func benchKeyset(i int) store.Keyset {
 	for j := range 3 {
 		id := fmt.Sprintf("sec-%05d-%d", i, j)
 		r := testRecord(id)
-		r.Format = secrets.Format{Prefix: "sk", Env: "live"}
+		r.Format = "sk_live"
 		r.Scopes = []string{"read", "write"}
 		r.Metadata = map[string]string{"team": "payments"}
 		r.Sealed = secrets.Sealed{KEKID: "kek-1", Ciphertext: make([]byte, 24+43+6+16)}

@@ -37,7 +37,7 @@ func saveSealedSecrets(t *testing.T, s *sqlstore.Store) []plainSecret {
 	var digester secrets.Digester
 	var out []plainSecret
 	ks := store.Keyset{Owner: "acme"}
-	for i, f := range []secrets.Format{{Prefix: "sk", Env: "live"}, {Prefix: "pk", Env: "test"}, secrets.Webhook} {
+	for i, f := range []secrets.Format{"sk_live", "pk_test", secrets.Webhook} {
 		v, err := f.Generate()
 		if err != nil {
 			t.Fatal(err)

@@ -51,7 +51,7 @@ func (r *recordRow) record() (store.Record, error) {
 	rec := store.Record{
 		ID:         r.id.String,
 		Name:       r.name.String,
-		Format:     secrets.Format{Prefix: r.formatPrefix.String, Env: r.formatEnv.String},
+		Format:     joinFormat(r.formatPrefix.String, r.formatEnv.String),
 		Custom:     r.custom.Bool,
 		RateLimit:  int(r.rateLimit.Int64),
 		CreatedAt:  fromMicros(r.createdAt),
@@ -86,11 +86,21 @@ func (r *recordRow) record() (store.Record, error) {
 	return rec, nil
 }
 
+// joinFormat is the Format stored in the columns format_prefix and
+// format_env, which [secrets.Format.Prefix] and [secrets.Format.Env] split
+// it into; [secrets.Webhook] has no env.
+func joinFormat(prefix, env string) secrets.Format {
+	if env == "" {
+		return secrets.Format(prefix)
+	}
+	return secrets.Format(prefix + "_" + env)
+}
+
 // recordArgs returns the arguments of upsertRecord for r, the record at
 // position pos of owner's keyset.
 func recordArgs(owner string, pos int, r *store.Record) []any {
 	return []any{
-		owner, pos, r.ID, r.Name, r.Format.Prefix, r.Format.Env, r.Custom,
+		owner, pos, r.ID, r.Name, r.Format.Prefix(), r.Format.Env(), r.Custom,
 		jsonColumn(len(r.Scopes), r.Scopes), jsonColumn(len(r.Networks), r.Networks),
 		int64(r.RateLimit), jsonColumn(len(r.Metadata), r.Metadata),
 		micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.ExpiresAt), micros(r.RevokedAt),

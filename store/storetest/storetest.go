@@ -91,7 +91,7 @@ func fullRecord(id string) store.Record {
 	return store.Record{
 		ID:     id,
 		Name:   "Production key " + id,
-		Format: secrets.Format{Prefix: "sk", Env: "live"},
+		Format: "sk_live",
 		Custom: true,
 		Scopes: []string{"account:api:key:read", "account:api:key:update"},
 		Networks: []netip.Prefix{
