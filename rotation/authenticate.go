@@ -4,41 +4,30 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"time"
 
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 )
 
-// Request is what Authenticate needs to know about the request a key came
-// with.
-type Request struct {
-	// IP is the client address, checked against the key's authorized
-	// networks and recorded as its last use. The zero Addr passes only
-	// keys with no authorized networks.
-	IP netip.Addr
-	// Scope is the scope the request needs; empty means none.
-	Scope string
-}
-
-// Principal is who a key authenticated.
-type Principal struct {
-	Owner  string
-	Secret Secret // the key's metadata, with its status at authentication
-}
-
-// Authenticate checks a presented key and returns whose it is.
+// Authenticate checks a presented key and returns whose it is: the
+// secret, with the same id whichever of its values was presented, and
+// which value matched. A previous value inside its grace window
+// authenticates as its secret, with [Principal.Previous] set and
+// [Principal.Presented] saying when it stops working.
 //
 // The checks run cheapest first, and each failure is an [*AuthError] whose
 // reason a handler can map to a response: an empty key is ErrMissingKey; a
 // key of the wrong shape or with a bad checksum is ErrInvalidKey, decided
 // offline without reaching the store; an unknown key is ErrInvalidKey; then
-// ErrRevoked, ErrExpired (both also match ErrInvalidKey),
-// ErrNetworkNotAllowed and ErrScopeNotGranted. Other errors come from the
-// store.
+// ErrRevoked, ErrExpired (both also match ErrInvalidKey; ErrExpired also
+// for a previous value whose window has ended), ErrNetworkNotAllowed and
+// ErrScopeNotGranted. Other errors come from the store.
 //
-// A success records the use (time and req.IP). Uses are written in
-// batches, at most once per Options.UseInterval; [Rotator.List] shows them
-// at once, and [Rotator.Flush] writes them out.
+// A success records the use (time and req.IP) for the value and for its
+// secret. Uses are written in batches, at most once per
+// Options.UseInterval; [Rotator.List] shows them at once, and
+// [Rotator.Flush] writes them out.
 func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Principal, error) {
 	if key == "" {
 		return Principal{}, &AuthError{Err: ErrMissingKey}
@@ -47,40 +36,76 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		return Principal{}, &AuthError{Err: ErrInvalidKey, cause: err}
 	}
 	d := r.set.digester.Digest(key)
-	owner, rec, err := r.st.Lookup(ctx, d)
+	m, err := r.st.Lookup(ctx, d)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, &AuthError{Err: ErrInvalidKey}
 	}
 	if err != nil {
 		return Principal{}, err
 	}
-	// The index matched on the digest; compare again in constant time so
-	// no backend's lookup is the only check.
-	if !rec.Digest.Equal(d) {
+	owner, rec := m.Owner, &m.Key
+	// The index matched on the digest; compare again, every value and in
+	// constant time, so that no backend's lookup is the only check.
+	var match *store.Value
+	for v := range rec.Values() {
+		if v.Digest.Equal(d) {
+			match = v
+		}
+	}
+	if match == nil {
 		return Principal{}, &AuthError{Err: ErrInvalidKey}
 	}
 	now := r.set.now()
 	fail := func(reason error) (Principal, error) {
 		return Principal{}, &AuthError{Err: reason, Owner: owner, SecretID: rec.ID, IP: req.IP, Scope: req.Scope}
 	}
-	switch rec.StatusAt(now) {
-	case StatusRevoked:
+	previous := match != &rec.Current
+	switch {
+	case rec.StatusAt(now) == StatusRevoked:
 		return fail(ErrRevoked)
-	case StatusExpired:
+	case rec.StatusAt(now) == StatusExpired, previous && !now.Before(match.ExpiresAt):
 		return fail(ErrExpired)
-	}
-	if !allowed(rec.Networks, req.IP) {
+	case !allowed(rec.Networks, req.IP):
 		return fail(ErrNetworkNotAllowed)
-	}
-	if req.Scope != "" && !rec.HasScope(req.Scope) {
+	case req.Scope != "" && !rec.HasScope(req.Scope):
 		return fail(ErrScopeNotGranted)
 	}
-	use := store.Use{Owner: owner, SecretID: rec.ID, At: now, IP: req.IP}
+	use := store.Use{Owner: owner, KeyID: rec.ID, ValueID: match.ID, At: now, IP: req.IP}
 	if batch := r.uses.note(use, now); batch != nil {
 		_ = r.write(ctx, batch) // logged and retried by write; the request stands
 	}
 	rec.LastUsedAt, rec.LastUsedIP = now, req.IP
-	return Principal{Owner: owner, Secret: secretOf(owner, &rec, now)}, nil
+	match.LastUsedAt, match.LastUsedIP = now, req.IP
+	return Principal{
+		Owner:     owner,
+		Secret:    secretOf(owner, rec, r.signs(ctx, &m, now), now),
+		Presented: valueInfo(match),
+		Previous:  previous,
+	}, nil
+}
+
+// signs reports whether the key m found, valid at now, signs its owner's
+// webhooks, by the rule of [settleSigning]. The designation m reports
+// answers but in one case: the designated key has expired since the
+// owner's last change, and the oldest active key that can sign has taken
+// over. Only the whole keyset tells which that is, so only then is it
+// read.
+func (r *Rotator) signs(ctx context.Context, m *store.Match, now time.Time) bool {
+	switch {
+	case m.Signing == m.Key.ID:
+		return true
+	case m.Signing == "", !m.Key.CanSign():
+		return false
+	case m.SigningExpiresAt.IsZero(), now.Before(m.SigningExpiresAt):
+		return false // the designated key still holds
+	}
+	ks, err := r.st.Load(ctx, m.Owner)
+	if err != nil {
+		r.set.log.WarnContext(ctx, "rotation: cannot tell which key signs; reported as not signing", "owner", m.Owner, "err", err)
+		return false
+	}
+	i := signingIndex(&ks, now)
+	return i >= 0 && ks.Keys[i].ID == m.Key.ID
 }
 
 // allowed reports whether ip is inside one of nets; no nets allow any ip.

@@ -3,41 +3,80 @@
 //
 // A [Rotator] works over a [store.Store] and keeps all the secrets of one
 // owner (an integrator, an organization, an account) together. It creates
-// a secret and shows its value once ([Rotator.Create]); replaces it with an
-// optional grace window in which the old one still works
-// ([Rotator.Regenerate]); designates the one that signs webhooks
-// ([Rotator.SetSigning]); revokes and deletes; lists metadata, never values
+// a secret and shows its value once ([Rotator.Create]); gives it a new
+// value with an optional grace window in which the old one still works
+// ([Rotator.Regenerate]); changes what it carries ([Rotator.Update]);
+// designates the one that signs webhooks ([Rotator.SetSigning]); revokes
+// and deletes, one secret or a whole owner; lists metadata, never values
 // ([Rotator.List]); and checks a presented key ([Rotator.Authenticate]).
+//
+// # Secrets and their values
+//
+// A secret keeps its id for life. Everything it carries belongs to that
+// id — its [Attributes] (name, format, scopes, networks, rate limit,
+// metadata, expiry), its creation time, its signing designation, its last
+// use — and survives every regeneration, so a service may keep the id in
+// its own tables. What changes is its value: the current one, and the
+// previous ones still inside their grace windows. A list shows one entry
+// per secret, with its previous values, each with its hint, the end of its
+// window and its own last use; authenticating with a previous value names
+// the same secret and says when that value stops working.
 //
 // # Grace windows
 //
-// Regenerate(owner, id, grace) makes a new secret that takes the old one's
-// place: same name, format, scopes, networks, rate limit, metadata and
-// expiry, and the signing designation if the old one had it. The old one
-// keeps working until now+grace, and is refused from that instant on; a
-// grace of 0 revokes it at once. A rotated key never outlives the one it
-// replaces, and a grace window never extends the old key's own expiry.
+// Regenerate(owner, id, grace) gives the secret a new value. The one it
+// had keeps working until now+grace and is refused from that instant on;
+// with a grace of 0 it stops at once. A window never outlasts the secret
+// itself. Grace must be from 0 to Policy.MaxGracePeriod (one hour by
+// default); anything else is a [*ValidationError] naming "grace" and the
+// range, and nothing changes.
 //
-// Grace must be from 0 to Policy.MaxGracePeriod (one hour by default);
-// anything else is a [*ValidationError] naming "grace" and the range, and
-// nothing changes.
+// A secret whose earlier values are still in grace may be regenerated
+// again; each value keeps its own window. The previous values of an owner
+// in grace are bounded by Policy.MaxInGrace, and a regeneration never
+// fails for lack of room: it ends now the windows that would end soonest
+// among the others and says which in [Regenerated.CutShort]. The window
+// just asked for is never the one cut, so a reply always keeps its
+// promise.
 //
 // # Limits
 //
-// An owner holds at most Policy.MaxActive active secrets (3 by default);
-// secrets in a grace window do not count. Those are bounded on their own by
-// Policy.MaxInGrace (the same number by default), and a regeneration never
-// fails for lack of room: it ends early the grace windows that would end
-// soonest and says which in [Regenerated.CutShort].
+// An owner holds at most Policy.MaxActive active secrets (3 by default).
+// Expired and revoked secrets do not count; the most recent of them stay
+// listed, up to Policy.KeepEnded.
+//
+// # Signing webhooks
+//
+// Only a secret that can sign — created with HMAC, or in the webhook
+// format — can be designated to sign its owner's webhooks, and the first
+// such secret an owner creates is. The designation is one field of the
+// owner's keyset, so two secrets never hold it. The designated secret
+// cannot be revoked or deleted while it is active; once it has expired it
+// no longer is designated, and the oldest active secret that can sign
+// takes over. An owner with no secret that can sign has no designation,
+// and any of its secrets can be revoked or deleted.
 //
 // # Concurrency
 //
 // A Rotator is safe for concurrent use, and so are several Rotators in
 // several processes over one store. Every change loads the owner's keyset,
-// applies the rules to it, and saves it only if no one else saved in
+// applies the rules to it, checks the keyset's invariants
+// ([store.Keyset.Validate]), and saves it only if no one else saved in
 // between (the store's compare-and-swap), trying again a bounded number of
 // times before it returns ErrConflict. Limits, grace bounds and the single
 // designation are checked inside that step, so they hold whoever writes.
+//
+// Concurrent regenerations of one secret take turns; each hands out a
+// value that was current when it committed. [Rotator.RegenerateIf] makes a
+// regeneration conditional on the value its caller saw, so that of several
+// callers racing from the same value one wins and the others are told
+// (ErrStale) instead of being handed a value another call has replaced.
+//
+// A save can fail in a way that leaves unknown whether it committed, such
+// as a deadline that fires during COMMIT. The Rotator then reads the
+// keyset back, under a context of its own, and reports the change as made
+// if it was: a caller is never told that a regeneration failed while its
+// old value stopped working.
 //
 // Replicas of a service that share a database wrap their store in a
 // cachestore.Store and run its Run method, so that authenticating and
@@ -51,22 +90,28 @@
 //
 // Options.Now is the Rotator's only clock; tests pass
 // rotationtest.Clock.Now and step it instead of sleeping. Every status is
-// computed from it: a secret is active, in grace, expired or revoked at an
-// instant, not by a background job.
+// computed from it: a secret is active, expired or revoked at an instant,
+// and a previous value valid until the end of its window, not by a
+// background job.
 //
 // # Errors
 //
 // Every condition a caller branches on matches a sentinel of this package
 // with [errors.Is], and the typed errors carry what a response needs:
-// [*SecretError] (not found, designated, custom, not active),
-// [*LimitError], [*ValidationError] and, from Authenticate, [*AuthError].
-// Store failures are passed through, so context errors still match.
+// [*SecretError] (not found, designated, custom, not active, cannot sign,
+// stale), [*LimitError], [*ValidationError] (the caller's argument is out
+// of range) and, from Authenticate, [*AuthError]. Options that cannot work
+// are an [*OptionError] matching ErrMisconfigured: the service's fault,
+// never the caller's. Store failures are passed through, so context errors
+// still match.
 //
 // # Security
 //
 // The value of a secret exists in plaintext only in the [Issued] or
 // [Regenerated] result that creates it, inside a [secrets.Value] that
-// prints and logs as [REDACTED]. The store keeps its digest, a four
-// character hint and, for secrets that sign HMACs, the value sealed under
-// Options.Keyring. Errors, events and logs carry ids and hints only.
+// prints and logs as [REDACTED]. The store keeps each value's digest, a
+// four character hint and, for secrets that sign HMACs, the value sealed
+// under Options.Keyring and bound to the value's id. Errors, events and
+// logs carry ids and hints only, and a Rotator prints as its policy, never
+// its keyring or pepper.
 package rotation

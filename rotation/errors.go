@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"github.com/rotorkit/rotor/store"
 )
@@ -23,21 +22,33 @@ var (
 	// ErrNotManaged: the secret is custom and can only be created and
 	// deleted, not regenerated.
 	ErrNotManaged = errors.New("secret is custom and cannot be regenerated")
-	// ErrNotActive: the secret is in grace, expired or revoked, so it
-	// cannot be regenerated or designated.
+	// ErrNotActive: the secret is expired or revoked, so it cannot be
+	// regenerated, updated or designated.
 	ErrNotActive = errors.New("secret is not active")
+	// ErrCannotSign: the secret keeps no sealed value (it was created
+	// without HMAC, in a format other than the webhook one), so it cannot
+	// be designated to sign webhooks.
+	ErrCannotSign = errors.New("secret cannot sign")
+	// ErrStale: the secret's current value is no longer the one the caller
+	// named; someone regenerated it meanwhile. See [Rotator.RegenerateIf].
+	ErrStale = errors.New("secret was regenerated meanwhile")
 	// ErrValidation: an argument is out of range; see [ValidationError].
 	ErrValidation = errors.New("invalid argument")
 	// ErrConflict: the owner changed concurrently on every attempt and the
 	// change was given up; nothing was changed. Retrying later is safe.
 	ErrConflict = errors.New("too many concurrent changes")
+	// ErrMisconfigured: the Rotator's options cannot do what was asked,
+	// such as sealing a value with no Options.Keyring. It is the service's
+	// fault, never the caller's; see [OptionError].
+	ErrMisconfigured = errors.New("rotator misconfigured")
 
 	// ErrMissingKey: no key was presented.
 	ErrMissingKey = errors.New("missing key")
 	// ErrInvalidKey: the key is malformed, fails its checksum, or is
 	// unknown. Errors for expired and revoked keys match it too.
 	ErrInvalidKey = errors.New("invalid key")
-	// ErrExpired: the key's expiry or grace window has passed.
+	// ErrExpired: the key's expiry, or the grace window of the previous
+	// value presented, has passed.
 	ErrExpired = errors.New("key expired")
 	// ErrRevoked: the key was revoked.
 	ErrRevoked = errors.New("key revoked")
@@ -50,42 +61,16 @@ var (
 
 // SecretError reports an operation refused for one secret, in the manner
 // of [io/fs.PathError]. Err is one of ErrNotFound, ErrDesignated,
-// ErrNotManaged and ErrNotActive.
+// ErrNotManaged, ErrNotActive, ErrCannotSign and ErrStale.
 type SecretError struct {
-	Op     string       // "regenerate", "designate", "revoke", "delete", "get"
-	Owner  string       // the owner named in the call
-	ID     string       // the secret named in the call, or NotAnID
-	Status store.Status // the secret's status when refused; 0 when it was not found
+	Op    string // "regenerate", "update", "designate", "revoke", "delete", "get"
+	Owner string // the owner named in the call
+	// ID is the secret named in the call if it has the shape of a secret
+	// id, and "(not a secret id)" otherwise: an error never repeats what
+	// might be a key pasted where an id belongs.
+	ID     string
+	Status Status // the secret's status when refused; 0 when it was not found
 	Err    error
-}
-
-// NotAnID stands in a [SecretError] for an id that no Rotator could have
-// made, such as a key pasted where an id belongs: an error never repeats
-// what might be a secret.
-const NotAnID = "(not a secret id)"
-
-// IsID reports whether s has the shape of the secret ids a [Rotator]
-// makes: "sec_" and 26 lower-case base32 characters.
-func IsID(s string) bool {
-	rest, ok := strings.CutPrefix(s, "sec_")
-	if !ok || len(rest) != 26 {
-		return false
-	}
-	for _, c := range []byte(rest) {
-		if (c < 'a' || c > 'z') && (c < '2' || c > '7') {
-			return false
-		}
-	}
-	return true
-}
-
-// shownID returns id if it has the shape of the ids newID makes, and
-// NotAnID otherwise.
-func shownID(id string) string {
-	if !IsID(id) {
-		return NotAnID
-	}
-	return id
 }
 
 // Error returns "rotation: op id: reason (status)".
@@ -116,9 +101,10 @@ func (e *LimitError) Error() string {
 func (e *LimitError) Is(target error) bool { return target == ErrLimitReached }
 
 // ValidationError reports an argument out of its allowed range; nothing
-// was changed. It matches [ErrValidation].
+// was changed. It matches [ErrValidation]. Its text names the field and
+// the rule, never the value.
 type ValidationError struct {
-	Field  string // the argument, such as "grace" or "name"
+	Field  string // the argument, such as "grace", "Name" or "Metadata"
 	Reason string // what is allowed, such as "must be from 0s to 1h0m0s"
 }
 
@@ -129,6 +115,33 @@ func (e *ValidationError) Error() string {
 
 // Is reports whether target is [ErrValidation].
 func (e *ValidationError) Is(target error) bool { return target == ErrValidation }
+
+// validation turns a rule of package store broken by what the caller
+// passed into a [*ValidationError] naming the same field.
+func validation(err error) error {
+	var ve *store.ValidationError
+	if errors.As(err, &ve) {
+		return &ValidationError{Field: ve.Field, Reason: ve.Reason}
+	}
+	return err
+}
+
+// OptionError reports Options that cannot work: a field out of range,
+// given to [New], or a field a call needs and the Rotator lacks, such as
+// a Keyring to seal with. It matches [ErrMisconfigured], never
+// [ErrValidation]: an HTTP layer answers it with a 500 that says nothing.
+type OptionError struct {
+	Field  string // the Options field, such as "Policy.MaxActive" or "Keyring"
+	Reason string
+}
+
+// Error returns "rotation: invalid option field: reason".
+func (e *OptionError) Error() string {
+	return "rotation: invalid option " + e.Field + ": " + e.Reason
+}
+
+// Is reports whether target is [ErrMisconfigured].
+func (e *OptionError) Is(target error) bool { return target == ErrMisconfigured }
 
 // AuthError reports why [Rotator.Authenticate] refused a key. Err is the
 // reason: one of ErrMissingKey, ErrInvalidKey, ErrExpired, ErrRevoked,

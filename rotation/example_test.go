@@ -27,7 +27,8 @@ func ExampleRotator_Create() {
 	}
 	// Hand key.Value.Reveal() to the customer now: it is not kept.
 	fmt.Println("printed value:", key.Value)
-	fmt.Println("format:", key.Format, "status:", key.Status, "signs webhooks:", key.Signing)
+	fmt.Println("name:", key.Name, "format:", key.Format, "status:", key.Status)
+	fmt.Println("hint shown:", key.Current.Hint == key.Value.Hint())
 
 	for range 2 {
 		if _, err := r.Create(ctx, "org_42", rotation.Spec{}); err != nil {
@@ -38,7 +39,8 @@ func ExampleRotator_Create() {
 	fmt.Println("fourth:", errors.Is(err, rotation.ErrLimitReached))
 	// Output:
 	// printed value: [REDACTED]
-	// format: sk_live status: active signs webhooks: true
+	// name: deploy bot format: sk_live status: active
+	// hint shown: true
 	// fourth: true
 }
 
@@ -49,20 +51,27 @@ func ExampleRotator_Regenerate() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	old, err := r.Create(ctx, "integrator_7", rotation.Spec{})
+	key, err := r.Create(ctx, "integrator_7", rotation.Spec{Name: "integration"})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	// {"oldSecretValidForSeconds": 60}
-	res, err := r.Regenerate(ctx, "integrator_7", old.ID, 60*time.Second)
+	res, err := r.Regenerate(ctx, "integrator_7", key.ID, 60*time.Second)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("oldSecretExpiresAt:", res.OldExpiresAt.Format(time.RFC3339))
+	fmt.Println("same id:", res.ID == key.ID)
+	fmt.Println("oldSecretExpiresAt:", res.Old.ExpiresAt.Format(time.RFC3339))
+
+	list, err := r.List(ctx, "integrator_7")
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("secrets listed:", len(list), "values in grace:", len(list[0].Previous))
 
 	check := func() {
-		_, errOld := r.Authenticate(ctx, old.Value.Reveal(), rotation.Request{})
+		_, errOld := r.Authenticate(ctx, key.Value.Reveal(), rotation.Request{})
 		_, errNew := r.Authenticate(ctx, res.Value.Reveal(), rotation.Request{})
 		fmt.Printf("%s old ok: %v, new ok: %v\n", clock.Now().Format(time.TimeOnly), errOld == nil, errNew == nil)
 	}
@@ -72,19 +81,46 @@ func ExampleRotator_Regenerate() {
 	clock.Advance(time.Second)
 	check()
 
-	_, err = r.Regenerate(ctx, "integrator_7", res.ID, 3601*time.Second)
+	_, err = r.Regenerate(ctx, "integrator_7", key.ID, 3601*time.Second)
 	fmt.Println(err)
 	// Output:
+	// same id: true
 	// oldSecretExpiresAt: 2026-11-23T09:01:00Z
+	// secrets listed: 1 values in grace: 1
 	// 09:00:00 old ok: true, new ok: true
 	// 09:00:59 old ok: true, new ok: true
 	// 09:01:00 old ok: false, new ok: true
 	// rotation: invalid grace: must be from 0s to 1h0m0s, got 1h0m1s
 }
 
-func ExampleRotator_Authenticate() {
+// RegenerateIf names the value the caller saw, as an HTTP If-Match would:
+// of two requests that saw the same value, the second is refused instead
+// of replacing the value the first one handed out.
+func ExampleRotator_RegenerateIf() {
 	ctx := context.Background()
 	r, err := rotation.New(memstore.New(), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := r.Create(ctx, "account_1", rotation.Spec{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	seen := key.Current.ID // the ETag a listing showed
+
+	_, err = r.RegenerateIf(ctx, "account_1", key.ID, seen, 0)
+	fmt.Println("first:", err)
+	_, err = r.RegenerateIf(ctx, "account_1", key.ID, seen, 0)
+	fmt.Println("second is stale:", errors.Is(err, rotation.ErrStale))
+	// Output:
+	// first: <nil>
+	// second is stale: true
+}
+
+func ExampleRotator_Authenticate() {
+	ctx := context.Background()
+	clock := rotationtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	r, err := rotation.New(memstore.New(), &rotation.Options{Now: clock.Now})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -97,11 +133,17 @@ func ExampleRotator_Authenticate() {
 	}
 
 	// In a handler: the bearer token, the client address, the route's scope.
-	p, err := r.Authenticate(ctx, key.Value.Reveal(), rotation.Request{
-		IP:    netip.MustParseAddr("203.0.113.9"),
-		Scope: "api_tokens",
-	})
-	fmt.Println(p.Owner, err)
+	req := rotation.Request{IP: netip.MustParseAddr("203.0.113.9"), Scope: "api_tokens"}
+	p, err := r.Authenticate(ctx, key.Value.Reveal(), req)
+	fmt.Println(p.Owner, p.Secret.ID == key.ID, p.Previous, err)
+
+	// After a regeneration with grace, the old value still works, as the
+	// same secret, and says until when.
+	if _, err := r.Regenerate(ctx, "org_42", key.ID, 10*time.Minute); err != nil {
+		log.Fatal(err)
+	}
+	p, err = r.Authenticate(ctx, key.Value.Reveal(), req)
+	fmt.Println(p.Owner, p.Secret.ID == key.ID, p.Previous, p.Presented.ExpiresAt.Format(time.Kitchen), err)
 
 	_, err = r.Authenticate(ctx, key.Value.Reveal(), rotation.Request{IP: netip.MustParseAddr("198.51.100.1")})
 	fmt.Println(errors.Is(err, rotation.ErrNetworkNotAllowed))
@@ -109,7 +151,79 @@ func ExampleRotator_Authenticate() {
 	_, err = r.Authenticate(ctx, "sk_live_not-a-real-key", rotation.Request{})
 	fmt.Println(errors.Is(err, rotation.ErrInvalidKey))
 	// Output:
-	// org_42 <nil>
+	// org_42 true false <nil>
+	// org_42 true true 9:10AM <nil>
 	// true
 	// true
+}
+
+func ExampleRotator_Update() {
+	ctx := context.Background()
+	clock := rotationtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	r, err := rotation.New(memstore.New(), &rotation.Options{Now: clock.Now})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := r.Create(ctx, "org_42", rotation.Spec{Name: "ci", Scopes: []string{"read"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	s, err := r.Update(ctx, "org_42", key.ID, func(a *rotation.Attributes) {
+		a.Name = "ci (read-write)"
+		a.Scopes = append(a.Scopes, "write")
+		a.ExpiresAt = clock.Now().Add(30 * 24 * time.Hour)
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Name, s.Scopes, s.ExpiresAt.Format(time.DateOnly), s.ID == key.ID)
+
+	_, err = r.Update(ctx, "org_42", key.ID, func(a *rotation.Attributes) { a.Format = "sk_test" })
+	fmt.Println(err)
+	// Output:
+	// ci (read-write) [read write] 2026-12-23 true
+	// rotation: invalid Format: cannot be changed
+}
+
+func ExampleRotator_List() {
+	ctx := context.Background()
+	clock := rotationtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	r, err := rotation.New(memstore.New(), &rotation.Options{Now: clock.Now})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, name := range []string{"primary", "backup"} {
+		if _, err := r.Create(ctx, "customer_9", rotation.Spec{Name: name}); err != nil {
+			log.Fatal(err)
+		}
+	}
+	list, err := r.List(ctx, "customer_9")
+	if err != nil {
+		log.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := r.Regenerate(ctx, "customer_9", list[0].ID, time.Hour); err != nil {
+		log.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := r.Regenerate(ctx, "customer_9", list[0].ID, 5*time.Minute); err != nil {
+		log.Fatal(err)
+	}
+
+	list, err = r.List(ctx, "customer_9")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, s := range list {
+		fmt.Printf("%s: %s, created %s\n", s.Name, s.Status, s.CreatedAt.Format(time.TimeOnly))
+		for _, v := range s.Previous {
+			fmt.Printf("  previous value, created %s, works until %s\n", v.CreatedAt.Format(time.TimeOnly), v.ExpiresAt.Format(time.TimeOnly))
+		}
+	}
+	// Output:
+	// primary: active, created 09:00:00
+	//   previous value, created 09:01:00, works until 09:07:00
+	//   previous value, created 09:00:00, works until 10:01:00
+	// backup: active, created 09:00:00
 }

@@ -2,7 +2,9 @@ package rotation_test
 
 import (
 	"context"
+	"errors"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,24 +20,34 @@ import (
 	"github.com/rotorkit/rotor/store/memstore"
 )
 
-// diff is cmp.Diff with the options rotor's values need.
-func diff(want, got any) string {
-	return cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}))
+// diff is cmp.Diff, reported as (-want +got), with the options rotor's
+// values need.
+func diff(want, got any, opts ...cmp.Option) string {
+	return cmp.Diff(want, got, append(opts, cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{}))...)
 }
 
 // t0 is where every test clock starts.
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 
+// noSuchID has the shape of a secret id and names no secret.
+const noSuchID = "sec_nosuchsecretnosuchsecretxx"
+
 // countingStore counts the calls that reach the store underneath.
 type countingStore struct {
 	store.Store
+	loads   atomic.Int64
 	lookups atomic.Int64
 	uses    atomic.Int64 // RecordUses calls
 	used    atomic.Int64 // uses in those calls
 	saves   atomic.Int64
 }
 
-func (c *countingStore) Lookup(ctx context.Context, d secrets.Digest) (string, store.Record, error) {
+func (c *countingStore) Load(ctx context.Context, owner string) (store.Keyset, error) {
+	c.loads.Add(1)
+	return c.Store.Load(ctx, owner)
+}
+
+func (c *countingStore) Lookup(ctx context.Context, d secrets.Digest) (store.Match, error) {
 	c.lookups.Add(1)
 	return c.Store.Lookup(ctx, d)
 }
@@ -56,19 +68,45 @@ type fixture struct {
 	clock *rotationtest.Clock
 	store *countingStore
 	ring  *secrets.Keyring
+
+	mu     sync.Mutex       // guards events
+	events []rotation.Event // what the Observer was told, in order
 }
 
-// newFixture returns a Rotator over a counting memstore with a stepped clock
-// and a keyring; edit tweaks its options first.
+// seen returns the events observed so far and forgets them.
+func (f *fixture) seen() []rotation.Event {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.events
+	f.events = nil
+	return out
+}
+
+// newFixture returns a Rotator over a counting memstore with a stepped
+// clock, a keyring and an observer that keeps the events; edit tweaks its
+// options first.
 func newFixture(t *testing.T, edit func(*rotation.Options)) *fixture {
 	t.Helper()
-	ring := secretstest.Keyring(t)
+	return newFixtureOver(t, memstore.New(), edit)
+}
+
+// newFixtureOver is newFixture over the store st.
+func newFixtureOver(t *testing.T, st store.Store, edit func(*rotation.Options)) *fixture {
+	t.Helper()
 	f := &fixture{
 		clock: rotationtest.NewClock(t0),
-		store: &countingStore{Store: memstore.New()},
-		ring:  ring,
+		store: &countingStore{Store: st},
+		ring:  secretstest.Keyring(t),
 	}
-	opts := &rotation.Options{Now: f.clock.Now, Keyring: ring}
+	opts := &rotation.Options{
+		Now:     f.clock.Now,
+		Keyring: f.ring,
+		Observer: func(_ context.Context, e rotation.Event) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.events = append(f.events, e)
+		},
+	}
 	if edit != nil {
 		edit(opts)
 	}
@@ -89,6 +127,16 @@ func (f *fixture) create(t *testing.T, owner string, spec rotation.Spec) *rotati
 	return iss
 }
 
+// regenerate regenerates a secret or fails the test.
+func (f *fixture) regenerate(t *testing.T, owner, id string, grace time.Duration) *rotation.Regenerated {
+	t.Helper()
+	res, err := f.r.Regenerate(t.Context(), owner, id, grace)
+	if err != nil {
+		t.Fatalf("regenerate %s of %s: %v", id, owner, err)
+	}
+	return res
+}
+
 // auth authenticates key with no network or scope requirement.
 func (f *fixture) auth(t *testing.T, key secrets.Value) error {
 	t.Helper()
@@ -96,44 +144,71 @@ func (f *fixture) auth(t *testing.T, key secrets.Value) error {
 	return err
 }
 
-// statuses returns the owner's secrets' statuses by id.
-func (f *fixture) statuses(t *testing.T, owner string) map[string]rotation.Status {
+// list returns the owner's secrets or fails the test.
+func (f *fixture) list(t *testing.T, owner string) []rotation.Secret {
 	t.Helper()
 	list, err := f.r.List(t.Context(), owner)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := make(map[string]rotation.Status, len(list))
-	for _, s := range list {
-		out[s.ID] = s.Status
-	}
-	return out
+	return list
 }
 
-// count returns how many of the owner's secrets have each status, and how
-// many active ones are designated.
-func (f *fixture) count(t *testing.T, owner string) (byStatus map[rotation.Status]int, designated int) {
+// get returns one secret or fails the test.
+func (f *fixture) get(t *testing.T, owner, id string) rotation.Secret {
 	t.Helper()
-	list, err := f.r.List(t.Context(), owner)
+	s, err := f.r.Get(t.Context(), owner, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byStatus = make(map[rotation.Status]int)
-	for _, s := range list {
-		byStatus[s.Status]++
-		if s.Signing && s.Status == rotation.StatusActive {
-			designated++
-		}
+	return s
+}
+
+// keyset returns the owner's keyset as the store holds it; an owner never
+// saved has the zero keyset.
+func (f *fixture) keyset(t *testing.T, owner string) store.Keyset {
+	t.Helper()
+	ks, err := f.store.Store.Load(t.Context(), owner)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Keyset{}
 	}
-	return byStatus, designated
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
 }
 
 // version returns the owner's keyset version in the store.
 func (f *fixture) version(t *testing.T, owner string) int64 {
 	t.Helper()
-	ks, err := f.store.Load(t.Context(), owner)
-	if err != nil {
-		t.Fatal(err)
+	return f.keyset(t, owner).Version
+}
+
+// designated returns the ids of the listed secrets that say they sign.
+func designated(list []rotation.Secret) []string {
+	var out []string
+	for _, s := range list {
+		if s.Signing {
+			out = append(out, s.ID)
+		}
 	}
-	return ks.Version
+	return out
+}
+
+// secretIDs returns the ids of the listed secrets, in order.
+func secretIDs(list []rotation.Secret) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = s.ID
+	}
+	return out
+}
+
+// valueIDs returns the ids of values, in order.
+func valueIDs(vs []rotation.ValueInfo) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.ID
+	}
+	return out
 }

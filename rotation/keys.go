@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rotorkit/rotor/hmacsign"
+	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 )
 
@@ -25,10 +26,11 @@ type keySnap struct {
 }
 
 // SigningKeys returns the keys to sign the owner's webhooks with now: the
-// designated secret's first, then those of its predecessors still in
-// their grace window, so receivers that have not yet switched keep
-// verifying. Only secrets created with HMAC (or in the webhook format)
-// have keys. The slice is shared: do not modify it.
+// designated secret's current value first, then its previous values still
+// in their grace windows, newest first, so receivers that have not yet
+// switched keep verifying. Only secrets that can sign (created with HMAC,
+// or in the webhook format) have keys; each key's id is its secret's id.
+// The slice is shared: do not modify it.
 func (r *Rotator) SigningKeys(ctx context.Context, owner string) ([]hmacsign.Key, error) {
 	s, err := r.keySnap(ctx, owner)
 	if err != nil {
@@ -37,8 +39,9 @@ func (r *Rotator) SigningKeys(ctx context.Context, owner string) ([]hmacsign.Key
 	return s.sign, nil
 }
 
-// VerifyingKeys returns the keys of every secret of the owner that is
-// valid now, active or in grace. The slice is shared: do not modify it.
+// VerifyingKeys returns a key for every value of the owner's secrets that
+// is valid now: current values of active secrets, and previous values in
+// their grace windows. The slice is shared: do not modify it.
 //
 // Keys are built once per owner and reused: changes made through this
 // Rotator are seen at once, changes made by other processes sharing the
@@ -61,6 +64,11 @@ func (r *Rotator) keySnap(ctx context.Context, owner string) (*keySnap, error) {
 		if !s.stale && s.epoch == epoch && now.Sub(s.built) < r.set.keyRefresh {
 			return s, nil
 		}
+	}
+	if !store.ValidOwner(owner) {
+		// No store could hold such an owner, so it has no keys: a
+		// verifier given it fails closed, as for any unknown owner.
+		return &keySnap{built: now}, nil
 	}
 	ks, err := r.st.Load(ctx, owner)
 	if errors.Is(err, store.ErrNotFound) {
@@ -100,60 +108,54 @@ func (r *Rotator) forgetKeys(owner string) {
 
 func (r *Rotator) buildKeys(ks *store.Keyset, now time.Time) (*keySnap, error) {
 	s := &keySnap{built: now}
-	byID := make(map[string]hmacsign.Key)
-	for i := range ks.Secrets {
-		rec := &ks.Secrets[i]
-		if rec.Sealed.IsZero() || !rec.ValidAt(now) {
+	signing := signingIndex(ks, now)
+	for i := range ks.Keys {
+		rec := &ks.Keys[i]
+		if !rec.HMAC || !rec.ValidAt(now) {
 			continue
 		}
-		k, err := r.hmacKey(rec)
-		if errors.Is(err, hmacsign.ErrInvalidKey) {
-			// One unusable secret (too short to sign with) must not take
-			// the owner's other keys down with it.
-			r.set.log.Warn("rotation: secret cannot sign; skipped", "owner", ks.Owner, "secret", rec.ID, "err", err)
-			continue
+		for v := range rec.Values() {
+			end := rec.ExpiresAt
+			if v != &rec.Current {
+				if !now.Before(v.ExpiresAt) {
+					continue
+				}
+				if end.IsZero() || v.ExpiresAt.Before(end) {
+					end = v.ExpiresAt
+				}
+			}
+			k, err := r.hmacKey(rec.ID, v, end)
+			if errors.Is(err, hmacsign.ErrInvalidKey) {
+				// One unusable value (too short to sign with) must not take
+				// the owner's other keys down with it.
+				r.set.log.Warn("rotation: secret cannot sign; skipped", "owner", ks.Owner, "secret", rec.ID, "err", err)
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			s.verify = append(s.verify, k)
+			if i == signing {
+				// Values come current first, then previous newest first.
+				s.sign = append(s.sign, k)
+			}
 		}
-		if err != nil {
-			return nil, err
-		}
-		byID[rec.ID] = k
-		s.verify = append(s.verify, k)
-	}
-	// The designated key, then its predecessors in grace, newest first.
-	id := ""
-	for i := range ks.Secrets {
-		if ks.Secrets[i].Signing {
-			id = ks.Secrets[i].ID
-		}
-	}
-	for range ks.Secrets { // bounded: a chain cannot be longer than the keyset
-		k, ok := byID[id]
-		if !ok {
-			break
-		}
-		s.sign = append(s.sign, k)
-		id = predecessor(ks, id, now)
 	}
 	return s, nil
 }
 
-// predecessor returns the id of the secret in grace that id replaced, or "".
-func predecessor(ks *store.Keyset, id string, now time.Time) string {
-	for i := range ks.Secrets {
-		if rec := &ks.Secrets[i]; rec.ReplacedBy == id && rec.StatusAt(now) == StatusGrace {
-			return rec.ID
-		}
-	}
-	return ""
-}
-
-func (r *Rotator) hmacKey(rec *store.Record) (hmacsign.Key, error) {
+// hmacKey opens the sealed value v of the secret id and prepares it to
+// sign and verify until end.
+func (r *Rotator) hmacKey(id string, v *store.Value, end time.Time) (hmacsign.Key, error) {
 	if r.set.keyring == nil {
-		return hmacsign.Key{}, fmt.Errorf("rotation: secret %s is sealed but Options.Keyring is nil", rec.ID)
+		return hmacsign.Key{}, &OptionError{Field: "Keyring", Reason: "is nil, and secret " + id + " has a sealed value to open"}
 	}
-	v, err := r.set.keyring.Open(rec.ID, rec.Sealed)
+	plain, err := r.set.keyring.Open(v.ID, v.Sealed)
+	if errors.Is(err, secrets.ErrUnknownKEK) {
+		return hmacsign.Key{}, &OptionError{Field: "Keyring", Reason: "cannot open a value of secret " + id + ": " + err.Error()}
+	}
 	if err != nil {
-		return hmacsign.Key{}, fmt.Errorf("rotation: opening secret %s: %w", rec.ID, err)
+		return hmacsign.Key{}, fmt.Errorf("rotation: opening a value of secret %s: %w", id, err)
 	}
-	return hmacsign.NewKey(rec.ID, v, rec.ExpiresAt)
+	return hmacsign.NewKey(id, plain, end)
 }

@@ -2,7 +2,7 @@ package rotation_test
 
 import (
 	"errors"
-	"sync"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +11,8 @@ import (
 	"github.com/rotorkit/rotor/hmacsign"
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/memstore"
 )
 
 // ids returns the ids of keys, in order.
@@ -22,71 +24,128 @@ func ids(keys []hmacsign.Key) []string {
 	return out
 }
 
-func TestSigningKeysFollowGrace(t *testing.T) {
+// ends returns when each of keys stops working, in order.
+func ends(keys []hmacsign.Key) []time.Time {
+	out := make([]time.Time, len(keys))
+	for i, k := range keys {
+		out[i] = k.ExpiresAt()
+	}
+	return out
+}
+
+// signWith signs msg_1 for owner with the given values alone, as a
+// receiver holding them would check: the signature header it gives.
+func signWith(t *testing.T, f *fixture, id string, values ...secrets.Value) hmacsign.Message {
+	t.Helper()
+	var keys hmacsign.StaticKeys
+	for _, v := range values {
+		k, err := hmacsign.NewKey(id, v, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	m, err := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Now: f.clock.Now}).Sign(t.Context(), "acme", "msg_1", []byte(`{"n":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// SigningKeys: the designated secret's current value first, then its
+// previous values still in grace, newest first. VerifyingKeys: every
+// valid value of every secret that can sign.
+func TestSigningKeysDuringGrace(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	f := newFixture(t, nil)
 	a := f.create(t, "acme", rotation.Spec{Format: secrets.Webhook})
-	f.create(t, "acme", rotation.Spec{}) // no HMAC: never a key
+	plain := f.create(t, "acme", rotation.Spec{}) // no HMAC: never a key
 	b := f.create(t, "acme", rotation.Spec{HMAC: true})
 
 	keys, err := f.r.SigningKeys(ctx, "acme")
 	is.NoErr(err)
-	if d := diff([]string{a.ID}, ids(keys)); d != "" {
-		t.Errorf("signing keys before rotation (-want +got):\n%s", d)
-	}
+	is.Equal(ids(keys), []string{a.ID}) // the designated secret signs, alone
 	keys, err = f.r.VerifyingKeys(ctx, "acme")
 	is.NoErr(err)
-	if d := diff([]string{a.ID, b.ID}, ids(keys)); d != "" {
-		t.Errorf("verifying keys hold every HMAC secret, not plain keys (-want +got):\n%s", d)
-	}
+	is.Equal(ids(keys), []string{a.ID, b.ID}) // every HMAC secret verifies, no plain key
 
-	f.clock.Advance(time.Second)
-	a1, err := f.r.Regenerate(ctx, "acme", a.ID, time.Minute)
-	is.NoErr(err)
-	f.clock.Advance(time.Second)
-	a2, err := f.r.Regenerate(ctx, "acme", a1.ID, time.Minute)
-	is.NoErr(err)
+	t1 := f.clock.Advance(time.Second)
+	a1 := f.regenerate(t, "acme", a.ID, time.Minute)
+	t2 := f.clock.Advance(time.Second)
+	a2 := f.regenerate(t, "acme", a.ID, 2*time.Minute)
+	f.regenerate(t, "acme", plain.ID, time.Minute) // counts in grace, has no keys
+
 	keys, err = f.r.SigningKeys(ctx, "acme")
 	is.NoErr(err)
-	if d := diff([]string{a2.ID, a1.ID, a.ID}, ids(keys)); d != "" {
-		t.Errorf("during the windows the new key signs first, then its predecessors (-want +got):\n%s", d)
+	is.Equal(ids(keys), []string{a.ID, a.ID, a.ID}) // every key is the secret's, by its id
+	if d := diff([]time.Time{{}, t2.Add(2 * time.Minute), t1.Add(time.Minute)}, ends(keys)); d != "" {
+		t.Errorf("the current value, then the previous ones newest first, each until its window ends (-want +got):\n%s", d)
+	}
+	signed, err := hmacsign.NewSigner(f.r, &hmacsign.SignerOptions{Now: f.clock.Now}).Sign(ctx, "acme", "msg_1", []byte(`{"n":1}`))
+	is.NoErr(err)
+	want := []string{
+		signWith(t, f, a.ID, a2.Value).Signature,
+		signWith(t, f, a.ID, a1.Value).Signature,
+		signWith(t, f, a.ID, a.Value).Signature,
+	}
+	is.Equal(signed.Signature, strings.Join(want, " ")) // signatures by the current value, then the previous newest first
+
+	keys, err = f.r.VerifyingKeys(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(ids(keys), []string{a.ID, a.ID, a.ID, b.ID}) // every valid value verifies
+	v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
+	is.NoErr(err)
+	for _, value := range []secrets.Value{a.Value, a1.Value, a2.Value, b.Value} {
+		id := a.ID
+		if value.Equal(b.Value) {
+			id = b.ID
+		}
+		got, err := v.Verify(ctx, "acme", signWith(t, f, id, value))
+		is.NoErr(err)     // a signature by any valid value verifies
+		is.Equal(got, id) // as its secret
 	}
 
-	f.clock.Set(t0.Add(time.Second + time.Minute)) // a's window is over, a1's is not
-	now := f.clock.Now()
-	var valid []string
-	for _, k := range keys {
-		if k.ValidAt(now) {
-			valid = append(valid, k.ID())
-		}
+	f.clock.Set(t1.Add(time.Minute)) // a's first window is over, the second is not
+	keys, err = f.r.SigningKeys(ctx, "acme")
+	is.NoErr(err)
+	if d := diff([]time.Time{{}, t2.Add(2 * time.Minute)}, ends(keys)); d != "" {
+		t.Errorf("an ended window signs no more (-want +got):\n%s", d)
 	}
-	if d := diff([]string{a2.ID, a1.ID}, valid); d != "" {
-		t.Errorf("a key says itself when its window ends (-want +got):\n%s", d)
-	}
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
+	is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // nor verifies
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a1.Value))
+	is.NoErr(err) // while the open one does
 }
 
 func TestKeysSeeOwnChangesAtOnce(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	f := newFixture(t, nil)
-	f.create(t, "acme", rotation.Spec{HMAC: true}) // the designated one
+	f := newFixture(t, func(o *rotation.Options) { o.KeyRefresh = time.Hour })
+	a := f.create(t, "acme", rotation.Spec{HMAC: true}) // the designated one
 	b := f.create(t, "acme", rotation.Spec{HMAC: true})
 	v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
-	is.NoErr(err) // default options are in range
-	s := hmacsign.NewSigner(hmacsign.StaticKeys{mustKey(t, b)}, &hmacsign.SignerOptions{Now: f.clock.Now})
-	msg, err := s.Sign(ctx, "acme", "msg_1", []byte(`{}`))
 	is.NoErr(err)
-
-	got, err := v.Verify(ctx, "acme", msg)
+	byB := signWith(t, f, b.ID, b.Value)
+	got, err := v.Verify(ctx, "acme", byB)
 	is.NoErr(err)       // any valid secret of the owner verifies, not only the designated one
 	is.Equal(got, b.ID) // and the verifier says which
 
 	is.NoErr(f.r.Revoke(ctx, "acme", b.ID))
-	_, err = v.Verify(ctx, "acme", msg)
+	_, err = v.Verify(ctx, "acme", byB)
 	is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // a revoked secret stops verifying at once
 
-	_, err = v.Verify(ctx, "nobody", msg)
+	res := f.regenerate(t, "acme", a.ID, 0)
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
+	is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // a value regenerated without grace stops at once
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, res.Value))
+	is.NoErr(err) // and the new one verifies at once
+
+	is.NoErr(f.r.DeleteOwner(ctx, "acme"))
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, res.Value))
+	is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // a deleted owner verifies nothing at once
+
+	_, err = v.Verify(ctx, "nobody", byB)
 	is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // an owner with no keys fails closed
 }
 
@@ -95,75 +154,80 @@ func TestKeysSeeOtherProcessesWithinRefresh(t *testing.T) {
 	ctx := t.Context()
 	f := newFixture(t, func(o *rotation.Options) { o.KeyRefresh = 10 * time.Second })
 	a := f.create(t, "acme", rotation.Spec{HMAC: true})
-	keys, err := f.r.VerifyingKeys(ctx, "acme")
+	v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
 	is.NoErr(err)
-	is.Equal(len(keys), 1)
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
+	is.NoErr(err) // the keys are built and cached
 
 	// Another Rotator over the same store stands for another process.
 	other, err := rotation.New(f.store, &rotation.Options{Now: f.clock.Now, Keyring: f.ring})
 	is.NoErr(err)
-	_, err = other.Regenerate(ctx, "acme", a.ID, 0)
+	res, err := other.Regenerate(ctx, "acme", a.ID, 0)
 	is.NoErr(err)
 
 	f.clock.Advance(10*time.Second - time.Nanosecond)
-	keys, err = f.r.VerifyingKeys(ctx, "acme")
-	is.NoErr(err)
-	is.Equal(ids(keys), []string{a.ID}) // within the refresh interval the cached keys stand
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
+	is.NoErr(err) // within the refresh interval the cached keys stand
 	f.clock.Advance(time.Nanosecond)
-	keys, err = f.r.VerifyingKeys(ctx, "acme")
-	is.NoErr(err)
-	is.Equal(len(keys), 1)
-	is.True(keys[0].ID() != a.ID) // after it, the other process's rotation is seen
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
+	is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // after it, the other process's rotation is seen
+	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, res.Value))
+	is.NoErr(err) // with its new value
 }
 
-// Verifies through the Rotator keep succeeding while another goroutine
-// rotates the same owner in a loop.
-func TestVerifyDuringRotation(t *testing.T) {
+// A Rotator without the keyring cannot open what another sealed: it says
+// it is misconfigured, and never that the keys are empty.
+func TestKeysNeedKeyring(t *testing.T) {
 	is := is.New(t)
-	ctx := t.Context()
 	f := newFixture(t, nil)
-	stable := f.create(t, "acme", rotation.Spec{HMAC: true})
-	rotating := f.create(t, "acme", rotation.Spec{HMAC: true})
-	v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
-	is.NoErr(err) // default options are in range
-	s := hmacsign.NewSigner(hmacsign.StaticKeys{mustKey(t, stable)}, &hmacsign.SignerOptions{Now: f.clock.Now})
-	msg, err := s.Sign(ctx, "acme", "msg_1", []byte(`{"n":1}`))
+	f.create(t, "acme", rotation.Spec{HMAC: true})
+	other, err := rotation.New(f.store, &rotation.Options{Now: f.clock.Now})
 	is.NoErr(err)
-
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		defer close(done)
-		id := rotating.ID
-		for range 200 {
-			res, err := f.r.Regenerate(ctx, "acme", id, 0)
-			if err != nil {
-				t.Errorf("regenerate: %v", err)
-				return
-			}
-			id = res.ID
-		}
-	})
-	verified := 0
-	for loop := true; loop; {
-		select {
-		case <-done:
-			loop = false
-		default:
-		}
-		_, err := v.Verify(ctx, "acme", msg)
-		is.NoErr(err) // never an empty or half-built key set
-		verified++
-	}
-	wg.Wait()
-	is.True(verified > 0)
+	_, err = other.VerifyingKeys(t.Context(), "acme")
+	is.True(errors.Is(err, rotation.ErrMisconfigured)) // no keyring to open sealed values with
+	var oerr *rotation.OptionError
+	is.True(errors.As(err, &oerr)) // typed
+	is.Equal(oerr.Field, "Keyring")
 }
 
-func mustKey(t *testing.T, s *rotation.Issued) hmacsign.Key {
-	t.Helper()
-	k, err := hmacsign.NewKey(s.ID, s.Value, s.ExpiresAt)
-	if err != nil {
-		t.Fatal(err)
+// invalidatingStore is a store.Invalidator whose drops the test triggers.
+type invalidatingStore struct {
+	store.Store
+	drop func(owner string)
+}
+
+func (s *invalidatingStore) OnInvalidate(fn func(owner string)) { s.drop = fn }
+
+// Over a store.Invalidator (a cachestore), keys built from a keyset go as
+// soon as the store drops it, long before KeyRefresh.
+func TestKeysFollowInvalidation(t *testing.T) {
+	for _, owner := range []string{"acme", ""} {
+		t.Run("drop "+map[string]string{"acme": "the owner", "": "every owner"}[owner], func(t *testing.T) {
+			is := is.New(t)
+			ctx := t.Context()
+			inv := &invalidatingStore{Store: memstore.New()}
+			f := newFixture(t, nil) // for its clock, keyring and helpers
+			r, err := rotation.New(inv, &rotation.Options{Now: f.clock.Now, Keyring: f.ring, KeyRefresh: time.Hour})
+			is.NoErr(err)
+			is.True(inv.drop != nil) // New registered with the store
+			a, err := r.Create(ctx, "acme", rotation.Spec{HMAC: true})
+			is.NoErr(err)
+			v, err := hmacsign.NewVerifier(r, &hmacsign.VerifierOptions{Now: f.clock.Now})
+			is.NoErr(err)
+			_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
+			is.NoErr(err) // keys built and cached
+
+			other, err := rotation.New(inv.Store, &rotation.Options{Now: f.clock.Now, Keyring: f.ring})
+			is.NoErr(err)
+			res, err := other.Regenerate(ctx, "acme", a.ID, 0)
+			is.NoErr(err)
+			_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
+			is.NoErr(err) // the cached keys stand until the store says otherwise
+			inv.drop(owner)
+			_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
+			is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // then the old value is gone
+			_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, res.Value))
+			is.NoErr(err) // and the new one verifies
+		})
 	}
-	return k
 }

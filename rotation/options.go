@@ -9,17 +9,18 @@ import (
 	"github.com/rotorkit/rotor/secrets"
 )
 
-// Policy bounds what an owner may hold. The zero value means the defaults.
+// Policy bounds what an owner may hold. The zero value means the defaults;
+// a negative field is an [*OptionError] from [New].
 type Policy struct {
-	// MaxActive is how many active secrets an owner may hold; secrets in
-	// a grace window do not count. 0 means 3.
+	// MaxActive is how many active secrets an owner may hold. 0 means 3.
 	MaxActive int
-	// MaxInGrace is how many rotated secrets may be in a grace window at
-	// once. A rotation that would exceed it cuts short the one that would
-	// expire soonest instead of failing. 0 means MaxActive.
+	// MaxInGrace is how many previous values, over all of an owner's
+	// secrets, may be in a grace window at once. A regeneration that would
+	// exceed it ends the window that would end soonest, among the others,
+	// instead of failing. 0 means MaxActive.
 	MaxInGrace int
-	// MaxGracePeriod is the longest grace window a rotation may ask for.
-	// 0 means one hour.
+	// MaxGracePeriod is the longest grace window a regeneration may ask
+	// for. 0 means one hour.
 	MaxGracePeriod time.Duration
 	// KeepEnded is how many expired or revoked secrets stay in an owner's
 	// list, for display; older ones are dropped at the next change and
@@ -27,7 +28,7 @@ type Policy struct {
 	KeepEnded int
 }
 
-// The defaults a zero [Policy] stands for.
+// The defaults a zero [Policy] and zero [Options] stand for.
 const (
 	DefaultMaxActive      = 3
 	DefaultMaxGracePeriod = time.Hour
@@ -36,11 +37,12 @@ const (
 	DefaultKeyRefresh     = 5 * time.Second
 )
 
-// DefaultFormat is the key format of secrets created without one: sk_live.
+// DefaultFormat is the key format of secrets created without one.
 const DefaultFormat secrets.Format = "sk_live"
 
 // Options configures a [Rotator]. A nil *Options, and every zero field,
-// means the default.
+// means the default; a field out of range makes [New] return an
+// [*OptionError].
 type Options struct {
 	// Policy bounds what each owner may hold.
 	Policy Policy
@@ -50,7 +52,8 @@ type Options struct {
 	Format secrets.Format
 
 	// Keyring seals the values of secrets that must sign or verify
-	// HMACs. nil means such secrets cannot be created.
+	// HMACs. nil means such secrets cannot be created: asking for one is
+	// an [*OptionError].
 	Keyring *secrets.Keyring
 
 	// Pepper, when set, keys the digests stores index keys by, so a copy
@@ -64,7 +67,7 @@ type Options struct {
 
 	// UseInterval is how often, at most, recorded uses are written to the
 	// store: the uses seen in between are batched, keeping the latest per
-	// secret. 0 means one minute; negative writes on every use.
+	// value. 0 means one minute; negative writes on every use.
 	UseInterval time.Duration
 
 	// KeyRefresh is how long the HMAC keys built for an owner (see
@@ -104,13 +107,18 @@ func resolve(o *Options) (settings, error) {
 		o = &Options{}
 	}
 	p := o.Policy
-	switch {
-	case p.MaxActive < 0:
-		return settings{}, &ValidationError{Field: "Policy.MaxActive", Reason: "must not be negative"}
-	case p.MaxInGrace < 0:
-		return settings{}, &ValidationError{Field: "Policy.MaxInGrace", Reason: "must not be negative"}
-	case p.MaxGracePeriod < 0:
-		return settings{}, &ValidationError{Field: "Policy.MaxGracePeriod", Reason: "must not be negative"}
+	for _, f := range []struct {
+		name     string
+		negative bool
+	}{
+		{"Policy.MaxActive", p.MaxActive < 0},
+		{"Policy.MaxInGrace", p.MaxInGrace < 0},
+		{"Policy.MaxGracePeriod", p.MaxGracePeriod < 0},
+		{"KeyRefresh", o.KeyRefresh < 0},
+	} {
+		if f.negative {
+			return settings{}, &OptionError{Field: f.name, Reason: "must not be negative"}
+		}
 	}
 	if p.MaxActive == 0 {
 		p.MaxActive = DefaultMaxActive
@@ -125,7 +133,7 @@ func resolve(o *Options) (settings, error) {
 	case p.KeepEnded == 0:
 		p.KeepEnded = DefaultKeepEnded
 	case p.KeepEnded < 0:
-		p.KeepEnded = 0
+		p.KeepEnded = 0 // documented: keep none
 	}
 	s := settings{
 		policy:      p,
@@ -142,7 +150,7 @@ func resolve(o *Options) (settings, error) {
 		s.format = DefaultFormat
 	}
 	if err := s.format.Validate(); err != nil {
-		return settings{}, &ValidationError{Field: "Format", Reason: err.Error()}
+		return settings{}, &OptionError{Field: "Format", Reason: err.Error()}
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -151,13 +159,10 @@ func resolve(o *Options) (settings, error) {
 	case s.useInterval == 0:
 		s.useInterval = DefaultUseInterval
 	case s.useInterval < 0:
-		s.useInterval = 0
+		s.useInterval = 0 // documented: write on every use
 	}
-	switch {
-	case s.keyRefresh == 0:
+	if s.keyRefresh == 0 {
 		s.keyRefresh = DefaultKeyRefresh
-	case s.keyRefresh < 0:
-		return settings{}, &ValidationError{Field: "KeyRefresh", Reason: "must not be negative"}
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

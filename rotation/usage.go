@@ -9,19 +9,24 @@ import (
 )
 
 // usage batches recorded uses so that a hot key costs at most one store
-// write per interval: uses are kept in memory, the latest per secret, and
+// write per interval: uses are kept in memory, the latest per value, and
 // written together by the first use seen after the interval has passed.
 type usage struct {
 	interval time.Duration
 
-	mu        sync.Mutex           // guards the fields below
-	pending   map[string]store.Use // by secret id; the latest unwritten use
-	lastWrite time.Time            // when the last batch was taken
+	mu        sync.Mutex             // guards the fields below
+	pending   map[valueRef]store.Use // the latest unwritten use of each value
+	lastWrite time.Time              // when the last batch was taken
 }
+
+// valueRef names one value of one owner's key.
+type valueRef struct{ owner, key, value string }
+
+func refOf(u store.Use) valueRef { return valueRef{u.Owner, u.KeyID, u.ValueID} }
 
 func (u *usage) init(interval time.Duration) {
 	u.interval = interval
-	u.pending = make(map[string]store.Use)
+	u.pending = make(map[valueRef]store.Use)
 }
 
 // note records a use at instant now and returns the batch the caller must
@@ -29,8 +34,9 @@ func (u *usage) init(interval time.Duration) {
 func (u *usage) note(use store.Use, now time.Time) []store.Use {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if p, ok := u.pending[use.SecretID]; !ok || !use.At.Before(p.At) {
-		u.pending[use.SecretID] = use
+	// Of uses at the same instant the first stays, as it does in a store.
+	if p, ok := u.pending[refOf(use)]; !ok || use.At.After(p.At) {
+		u.pending[refOf(use)] = use
 	}
 	if !u.lastWrite.IsZero() && now.Sub(u.lastWrite) < u.interval {
 		return nil
@@ -63,8 +69,8 @@ func (u *usage) requeue(batch []store.Use) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, use := range batch {
-		if p, ok := u.pending[use.SecretID]; !ok || use.At.After(p.At) {
-			u.pending[use.SecretID] = use
+		if p, ok := u.pending[refOf(use)]; !ok || use.At.After(p.At) {
+			u.pending[refOf(use)] = use
 		}
 	}
 }
@@ -76,11 +82,33 @@ func (u *usage) overlay(ks *store.Keyset) {
 	if len(u.pending) == 0 {
 		return
 	}
-	for i := range ks.Secrets {
-		rec := &ks.Secrets[i]
-		if use, ok := u.pending[rec.ID]; ok && use.Owner == ks.Owner && !use.At.Before(rec.LastUsedAt) {
-			rec.LastUsedAt, rec.LastUsedIP = use.At, use.IP
+	for i := range ks.Keys {
+		k := &ks.Keys[i]
+		for v := range k.Values() {
+			use, ok := u.pending[valueRef{ks.Owner, k.ID, v.ID}]
+			if !ok {
+				continue
+			}
+			// By the store's rule, so that a list shows before a write
+			// what it shows after: a use no later than the one known
+			// changes nothing.
+			if use.At.After(v.LastUsedAt) {
+				v.LastUsedAt, v.LastUsedIP = use.At, use.IP
+			}
+			if use.At.After(k.LastUsedAt) {
+				k.LastUsedAt, k.LastUsedIP = use.At, use.IP
+			}
 		}
+	}
+}
+
+// overlayValue lays the unwritten use of the value v of owner's key over
+// it.
+func (u *usage) overlayValue(owner, key string, v *store.Value) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if use, ok := u.pending[valueRef{owner, key, v.ID}]; ok && use.At.After(v.LastUsedAt) {
+		v.LastUsedAt, v.LastUsedIP = use.At, use.IP
 	}
 }
 

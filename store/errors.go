@@ -8,11 +8,13 @@ var (
 	// ErrConflict reports that a save lost a race: the keyset changed
 	// since it was loaded. Load it again and redo the change.
 	ErrConflict = errors.New("store: version conflict")
-	// ErrDuplicate reports that a save would give two records the same
-	// id within a keyset, or the same digest anywhere in the store.
-	ErrDuplicate = errors.New("store: duplicate id or digest")
-	// ErrInvalid reports a keyset a store refuses to save: no owner,
-	// a negative version, or a record without an id or digest.
+	// ErrDuplicate reports that a save would give a value the digest of a
+	// value of another owner. Digests repeated within one keyset break
+	// [Keyset.Validate] instead.
+	ErrDuplicate = errors.New("store: digest already in use")
+	// ErrInvalid reports a keyset that breaks an invariant of
+	// [Keyset.Validate]; the error is a [*ValidationError] that says
+	// which.
 	ErrInvalid = errors.New("store: invalid keyset")
 )
 

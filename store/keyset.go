@@ -1,6 +1,7 @@
 package store
 
 import (
+	"iter"
 	"maps"
 	"net/netip"
 	"slices"
@@ -9,139 +10,228 @@ import (
 	"github.com/rotorkit/rotor/secrets"
 )
 
-// Keyset is every secret of one owner, with the version that the store's
-// compare-and-swap checks. A Keyset is a plain value: it is not safe for
+// Keyset is every key of one owner, with the version that the store's
+// compare-and-swap checks and the one designation the owner has: the key
+// that signs its webhooks. A Keyset is a plain value: it is not safe for
 // concurrent mutation, and [Keyset.Clone] gives a copy that shares nothing.
 type Keyset struct {
 	// Owner identifies the integrator, organization or account.
 	Owner string
 	// Version is the number of saves so far; 0 means never saved.
 	Version int64
-	// Secrets holds the owner's records, in creation order.
-	Secrets []Record
+	// Signing is the id of the key that signs the owner's webhooks, or ""
+	// for none. It is one field, so two keys can never both hold it.
+	Signing string
+	// Keys holds the owner's keys, in creation order.
+	Keys []Record
 }
 
 // Clone returns a deep copy of k.
 func (k Keyset) Clone() Keyset {
 	out := k
-	if k.Secrets != nil {
-		out.Secrets = make([]Record, len(k.Secrets))
-		for i := range k.Secrets {
-			out.Secrets[i] = k.Secrets[i].Clone()
+	if k.Keys != nil {
+		out.Keys = make([]Record, len(k.Keys))
+		for i := range k.Keys {
+			out.Keys[i] = k.Keys[i].Clone()
 		}
 	}
 	return out
 }
 
-// Find returns the index of the record with the given id, or -1.
+// Find returns the index of the key with the given id, or -1.
 func (k *Keyset) Find(id string) int {
-	for i := range k.Secrets { // by index: a Record is too large to copy per step
-		if k.Secrets[i].ID == id {
+	for i := range k.Keys { // by index: a Record is too large to copy per step
+		if k.Keys[i].ID == id {
 			return i
 		}
 	}
 	return -1
 }
 
-// Record is the stored metadata of one secret. It never holds plaintext.
-// The zero value is not a valid record; package rotation makes them.
-type Record struct {
-	ID   string // unique within the store, not secret
-	Name string // for display
-
-	// Format is the key's prefix and environment, such as sk and live;
-	// secrets.Webhook for Standard Webhooks signing secrets.
+// Attributes are what a key carries besides its values: everything its
+// owner chose when creating it. They belong to the key's id and survive
+// every regeneration. Package rotation creates keys from them (its Spec)
+// and shows them (its Secret); [Attributes.Validate] holds the rules.
+type Attributes struct {
+	// Name is shown in lists; valid UTF-8 without NUL, at most
+	// [MaxNameLen] bytes.
+	Name string
+	// Format is the key's prefix and environment, such as sk_live;
+	// [secrets.Webhook] for Standard Webhooks signing secrets.
 	Format secrets.Format
-	// Custom secrets can only be created and deleted; managed ones (the
+	// Custom keys can only be created and deleted; managed ones (the
 	// default) can also be regenerated.
 	Custom bool
+	// HMAC reports whether the key's values are kept sealed, so that it
+	// can sign and verify HMACs. Keys in the webhook format always are.
+	HMAC bool
 
-	Scopes    []string          // what the key may do; empty: nothing beyond authentication
-	Networks  []netip.Prefix    // where it may be used from; empty: anywhere
-	RateLimit int               // requests per minute; 0: no limit
-	Metadata  map[string]string // the user's own data, copied through
+	// Scopes are what the key may do; empty: nothing beyond
+	// authentication. At most [MaxScopes], each non-empty text of at most
+	// [MaxScopeLen] bytes.
+	Scopes []string
+	// Networks are where the key may be used from; empty: anywhere. At
+	// most [MaxNetworks], each a masked prefix.
+	Networks []netip.Prefix
+	// RateLimit is the requests per minute the key may make; 0: no limit.
+	RateLimit int
+	// Metadata is the user's own data, copied through untouched. At most
+	// [MaxMetadata] entries, with keys of 1 to [MaxMetadataKeyLen] bytes
+	// and values of at most [MaxMetadataValueLen] bytes, all text.
+	Metadata map[string]string
+	// ExpiresAt ends the key and all its values; zero means never.
+	ExpiresAt time.Time
+}
+
+// Clone returns a deep copy of a.
+func (a Attributes) Clone() Attributes {
+	a.Scopes = slices.Clone(a.Scopes)
+	a.Networks = slices.Clone(a.Networks)
+	a.Metadata = maps.Clone(a.Metadata)
+	return a
+}
+
+// HasScope reports whether the key was granted scope.
+func (a *Attributes) HasScope(scope string) bool { return slices.Contains(a.Scopes, scope) }
+
+// CanSign reports whether a key with these attributes can sign and verify
+// HMACs, and so be designated to sign webhooks.
+func (a *Attributes) CanSign() bool { return a.HMAC || a.Format.IsWebhook() }
+
+// Record is the stored metadata of one key. It never holds plaintext.
+// The zero value is not a valid record; package rotation makes them.
+type Record struct {
+	// ID is the key's identity for life: unique within its keyset, kept
+	// through every regeneration, not secret.
+	ID string
+	Attributes
 
 	CreatedAt time.Time
 	UpdatedAt time.Time
-	// ExpiresAt ends the secret; zero means never. A rotation sets it to
-	// the end of the grace window.
-	ExpiresAt time.Time
-	// RevokedAt ends the secret at that instant; zero means not revoked.
+	// RevokedAt ends the key and all its values at that instant; zero
+	// means not revoked.
 	RevokedAt time.Time
-	// ReplacedBy is the id of the secret that took this one's place in a
-	// rotation; empty if it was never rotated.
-	ReplacedBy string
 
-	LastUsedAt time.Time  // latest recorded use; zero if never
+	LastUsedAt time.Time  // latest recorded use of any of its values; zero if never
 	LastUsedIP netip.Addr // client address of that use
 
-	// Signing reports whether this is the owner's designated secret for
-	// signing webhooks. At most one active record per keyset has it.
-	Signing bool
-
-	Hint   string         // the key's last four characters, for display
-	Digest secrets.Digest // of the full key, for lookup and comparison
-	// Sealed is the value encrypted under a key-encryption key, kept only
-	// for secrets that sign or verify HMACs; zero otherwise.
-	Sealed secrets.Sealed
+	// Current is the value the key was last given: at creation or at its
+	// latest regeneration.
+	Current Value
+	// Previous holds the values the key had before, newest first, each
+	// until the end of its grace window (Value.ExpiresAt).
+	Previous []Value
 }
 
 // Clone returns a deep copy of r.
 func (r Record) Clone() Record {
-	r.Scopes = slices.Clone(r.Scopes)
-	r.Networks = slices.Clone(r.Networks)
-	r.Metadata = maps.Clone(r.Metadata)
-	r.Sealed = r.Sealed.Clone()
+	r.Attributes = r.Attributes.Clone()
+	r.Current = r.Current.Clone()
+	if r.Previous != nil {
+		prev := make([]Value, len(r.Previous))
+		for i := range r.Previous {
+			prev[i] = r.Previous[i].Clone()
+		}
+		r.Previous = prev
+	}
 	return r
 }
 
-// HasScope reports whether the record was granted scope.
-func (r *Record) HasScope(scope string) bool { return slices.Contains(r.Scopes, scope) }
+// Values yields pointers to every value of r, the current one first and
+// then the previous ones in order. Changing a value through one changes r.
+func (r *Record) Values() iter.Seq[*Value] {
+	return func(yield func(*Value) bool) {
+		if !yield(&r.Current) {
+			return
+		}
+		for i := range r.Previous {
+			if !yield(&r.Previous[i]) {
+				return
+			}
+		}
+	}
+}
 
-// StatusAt returns the record's status at instant t. A record is revoked
-// from RevokedAt on and expired from ExpiresAt on: both bounds are
-// exclusive of validity, so a secret whose grace ends at T is refused at T.
+// Value returns a pointer to the value of r with the given id, or nil.
+func (r *Record) Value(id string) *Value {
+	for v := range r.Values() {
+		if v.ID == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// StatusAt returns the key's status at instant t. A key is revoked from
+// RevokedAt on and expired from ExpiresAt on: both bounds are exclusive
+// of validity, so a key that expires at T is refused at T.
 func (r *Record) StatusAt(t time.Time) Status {
 	switch {
 	case !r.RevokedAt.IsZero() && !t.Before(r.RevokedAt):
 		return StatusRevoked
 	case !r.ExpiresAt.IsZero() && !t.Before(r.ExpiresAt):
 		return StatusExpired
-	case r.ReplacedBy != "":
-		return StatusGrace
 	default:
 		return StatusActive
 	}
 }
 
-// ValidAt reports whether the record's key is accepted at instant t: it is
-// active or in its grace window.
-func (r *Record) ValidAt(t time.Time) bool {
-	s := r.StatusAt(t)
-	return s == StatusActive || s == StatusGrace
+// ValidAt reports whether the key is active at instant t, and so its
+// current value accepted.
+func (r *Record) ValidAt(t time.Time) bool { return r.StatusAt(t) == StatusActive }
+
+// PreviousValidAt reports whether the previous value Previous[i] is
+// accepted at instant t: the key is active and the value's grace window
+// has not ended.
+func (r *Record) PreviousValidAt(i int, t time.Time) bool {
+	return r.ValidAt(t) && t.Before(r.Previous[i].ExpiresAt)
 }
 
-// Status is where a secret stands at an instant; see [Record.StatusAt].
+// Value is the stored record of one of a key's values: its digest, its
+// hint, its own last use and, for keys that sign HMACs, the value sealed
+// under a key-encryption key. It never holds the plaintext.
+type Value struct {
+	// ID names the value, uniquely within its keyset. The sealed value is
+	// bound to it, so ciphertexts cannot be swapped between values.
+	ID     string
+	Hint   string         // the value's last four characters, for display
+	Digest secrets.Digest // of the full key, for lookup and comparison
+	// Sealed is the value encrypted under a key-encryption key, kept only
+	// for keys that sign or verify HMACs; zero otherwise.
+	Sealed secrets.Sealed
+
+	CreatedAt time.Time // when the value was issued
+	// ExpiresAt ends a previous value's grace window; zero for a key's
+	// current value, which lasts as long as the key.
+	ExpiresAt time.Time
+
+	LastUsedAt time.Time  // latest recorded use of this value; zero if never
+	LastUsedIP netip.Addr // client address of that use
+}
+
+// Clone returns a deep copy of v.
+func (v Value) Clone() Value {
+	v.Sealed = v.Sealed.Clone()
+	return v
+}
+
+// Status is where a key stands at an instant; see [Record.StatusAt].
 type Status int
 
 const (
-	// StatusActive: the secret is valid and has not been rotated.
+	// StatusActive: the key is valid.
 	StatusActive Status = iota + 1
-	// StatusGrace: the secret was rotated and stays valid until ExpiresAt.
-	StatusGrace
 	// StatusExpired: ExpiresAt has passed.
 	StatusExpired
-	// StatusRevoked: the secret was revoked.
+	// StatusRevoked: the key was revoked.
 	StatusRevoked
 )
 
-// String returns "active", "grace", "expired" or "revoked".
+// String returns "active", "expired" or "revoked".
 func (s Status) String() string {
 	switch s {
 	case StatusActive:
 		return "active"
-	case StatusGrace:
-		return "grace"
 	case StatusExpired:
 		return "expired"
 	case StatusRevoked:
@@ -150,10 +240,11 @@ func (s Status) String() string {
 	return "unknown"
 }
 
-// Use is one recorded use of a secret.
+// Use is one recorded use of a value of a key.
 type Use struct {
-	Owner    string
-	SecretID string
-	At       time.Time
-	IP       netip.Addr // the zero Addr when unknown
+	Owner   string
+	KeyID   string // the key, Record.ID
+	ValueID string // the value presented, Value.ID
+	At      time.Time
+	IP      netip.Addr // the zero Addr when unknown
 }

@@ -84,7 +84,7 @@ func run(ctx context.Context, dir, owner string) error {
 	}
 	fmt.Printf("restarted: %s has %d secret(s) in the database\n", owner, len(list))
 	for _, s := range list {
-		fmt.Printf("  %s  %-8s  created %s  key ends …%s\n", s.ID, s.Status, s.CreatedAt.Format(time.RFC3339), s.Hint)
+		fmt.Printf("  %s  %-8s  created %s  key ends …%s\n", s.ID, s.Status, s.CreatedAt.Format(time.RFC3339), s.Current.Hint)
 	}
 
 	p, err := r.Authenticate(ctx, key, rotation.Request{})
@@ -105,7 +105,7 @@ func run(ctx context.Context, dir, owner string) error {
 	if err := os.WriteFile(clientKey, []byte(res.Value.Reveal()), 0o600); err != nil {
 		return err
 	}
-	fmt.Printf("regenerated with no grace window: %s replaces %s, and the client saves the new key\n", res.ID, p.Secret.ID)
+	fmt.Printf("regenerated %s with no grace window: its new key ends …%s and replaces …%s, and the client saves it\n", res.ID, res.Current.Hint, res.Old.Hint)
 	_, err = r.Authenticate(ctx, key, rotation.Request{})
 	var refused *rotation.AuthError
 	if !errors.As(err, &refused) {

@@ -51,8 +51,8 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	say("regenerated with a 60s grace window: new %s ends in …%s; old one expires at %s",
-		res.ID, res.Hint, res.OldExpiresAt.Format(time.TimeOnly))
+	say("regenerated %s with a 60s grace window: new key ends in …%s; old one (…%s) expires at %s",
+		res.ID, res.Current.Hint, res.Old.Hint, res.Old.ExpiresAt.Format(time.TimeOnly))
 	check("old", old.Value.Reveal())
 	check("new", res.Value.Reveal())
 
@@ -71,6 +71,6 @@ func main() {
 		log.Fatal(err)
 	}
 	for _, s := range list {
-		say("%s …%s %-7s signs webhooks: %v", s.ID, s.Hint, s.Status, s.Signing)
+		say("%s …%s %-7s signs webhooks: %v, previous values in grace: %d", s.ID, s.Current.Hint, s.Status, s.Signing, len(s.Previous))
 	}
 }

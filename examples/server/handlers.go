@@ -21,8 +21,8 @@ import (
 // and logs it. No handler turns an error into text of its own.
 
 // regenerateOwn is the integrator API: the caller regenerates the secret
-// it authenticated with, and gets back the new value and, if it asked for
-// a grace window, when the old one stops working.
+// it authenticated with, by that secret's id, and gets back the new value
+// and, if it asked for a grace window, when the old one stops working.
 //
 //	POST /v1/integrator/regenerate-secret {"oldSecretValidForSeconds": 600}
 func (s *Server) regenerateOwn(w http.ResponseWriter, r *http.Request) {
@@ -35,16 +35,24 @@ func (s *Server) regenerateOwn(w http.ResponseWriter, r *http.Request) {
 		s.auth.Error(w, r, err)
 		return
 	}
-	res, err := s.rot.Regenerate(r.Context(), p.Owner, p.Secret.ID, grace)
+	// Only if the secret's value is still the one that was current when
+	// the caller was let in: of several requests racing with the same
+	// key, one regenerates and the others get 412 secret_changed, instead
+	// of each being handed a value that the next one has already replaced
+	// (and, with no grace window, killed). A caller let in with a previous
+	// value, still in its window, names the current one all the same, so
+	// one whose reply to a regeneration was lost can regenerate again.
+	res, err := s.rot.RegenerateIf(r.Context(), p.Owner, p.Secret.ID, p.Secret.Current.ID, grace)
 	if err != nil {
 		s.auth.Error(w, r, err)
 		return
 	}
-	s.reply(w, r, http.StatusOK, shownOnceOf(res))
+	s.reply(w, r, http.StatusOK, shownOnceOf(res, grace))
 }
 
-// listSecrets shows the caller's secrets: metadata and status, never a
-// value, which the store does not even hold in plaintext.
+// listSecrets shows the caller's secrets, one entry each: metadata,
+// status and the values still in a grace window, never a value itself,
+// which the store does not even hold in plaintext.
 //
 //	GET /v1/secrets
 func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
@@ -62,8 +70,8 @@ func (s *Server) listSecrets(w http.ResponseWriter, r *http.Request) {
 }
 
 // createSecret makes another secret for the caller. The Rotator enforces
-// the limit of three active secrets; secrets in a grace window do not
-// count against it.
+// the limit of three active secrets; the previous values of a
+// regenerated one, in their grace windows, do not count against it.
 //
 //	POST /v1/secrets {"name": "CI"}
 func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
@@ -96,8 +104,9 @@ func (s *Server) createSecret(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// regenerateSecret replaces any of the caller's active secrets, as the
-// portal's "Regenerate" button does. Custom secrets answer 409.
+// regenerateSecret gives any of the caller's active secrets a new value,
+// as the portal's "Regenerate" button does; the secret keeps its id, name
+// and designation. Custom secrets answer 409.
 //
 //	POST /v1/secrets/{id}/regenerate {"oldSecretValidForSeconds": 600}
 func (s *Server) regenerateSecret(w http.ResponseWriter, r *http.Request) {
@@ -112,7 +121,7 @@ func (s *Server) regenerateSecret(w http.ResponseWriter, r *http.Request) {
 		s.auth.Error(w, r, err)
 		return
 	}
-	s.reply(w, r, http.StatusOK, issuedView{secretView: viewOf(res.Secret), shownOnce: shownOnceOf(res)})
+	s.reply(w, r, http.StatusOK, issuedView{secretView: viewOf(res.Secret), shownOnce: shownOnceOf(res, grace)})
 }
 
 // useForWebhooks moves the webhook signing designation to another active
@@ -123,7 +132,7 @@ func (s *Server) useForWebhooks(w http.ResponseWriter, r *http.Request) {
 	p, _ := rotationhttp.FromContext(r.Context())
 	id := r.PathValue("id")
 	if err := s.rot.SetSigning(r.Context(), p.Owner, id); err != nil {
-		s.auth.Error(w, r, err) // 404, or 409 for a secret that is not active
+		s.auth.Error(w, r, err) // 404, or 409 for a secret that is not active or cannot sign
 		return
 	}
 	sec, err := s.rot.Get(r.Context(), p.Owner, id)
@@ -149,9 +158,9 @@ func (s *Server) deleteSecret(w http.ResponseWriter, r *http.Request) {
 
 // testWebhook signs a test event as a real delivery would be signed and
 // returns the headers and body instead of sending them, so a customer
-// can check its verifier. While a rotated secret is in its grace window,
-// webhook-signature carries two signatures: the new secret's and the old
-// one's.
+// can check its verifier. While the designated secret's previous value
+// is in its grace window, webhook-signature carries two signatures: the
+// current value's and the previous one's.
 //
 //	POST /v1/webhooks/test
 func (s *Server) testWebhook(w http.ResponseWriter, r *http.Request) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -43,13 +44,16 @@ type harness struct {
 	shown []string
 }
 
-// newHarness starts a server with opts, whose Store is a memstore unless
-// set; the keyring, clock and logger are the harness's.
+// newHarness starts a server with opts, whose Store is a memstore and
+// whose Keyring is a fresh one unless set (replicas share one); the clock
+// and logger are the harness's.
 func newHarness(t *testing.T, opts Options) *harness {
 	t.Helper()
 	is := is.New(t)
 	h := &harness{clock: rotationtest.NewClock(start), logs: &syncBuffer{}}
-	opts.Keyring = secretstest.Keyring(t)
+	if opts.Keyring == nil {
+		opts.Keyring = secretstest.Keyring(t)
+	}
 	if opts.Store == nil {
 		opts.Store = memstore.New()
 	}
@@ -106,28 +110,41 @@ func (h *harness) do(t *testing.T, method, path, key, body string) response {
 // send is do with the whole Authorization header given ("" for none).
 func (h *harness) send(t *testing.T, method, path, authorization, body string) response {
 	t.Helper()
-	is := is.New(t)
+	r, err := h.roundTrip(t.Context(), method, path, authorization, body)
+	is.New(t).NoErr(err) // the server answers, and the whole reply is read
+	return r
+}
+
+// roundTrip is send that reports failures instead of failing the test, so
+// goroutines other than the test's may call it.
+func (h *harness) roundTrip(ctx context.Context, method, path, authorization, body string) (response, error) {
 	var rd io.Reader
 	if body != "" {
 		rd = strings.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(t.Context(), method, h.url+path, rd)
-	is.NoErr(err) // a request
+	req, err := http.NewRequestWithContext(ctx, method, h.url+path, rd)
+	if err != nil {
+		return response{}, err
+	}
 	if authorization != "" {
 		req.Header.Set("Authorization", authorization)
 	}
 	res, err := h.http.Do(req)
-	is.NoErr(err) // the server answers
+	if err != nil {
+		return response{}, err
+	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
-	is.NoErr(err) // the whole reply is read
+	if err != nil {
+		return response{}, err
+	}
 	var shown struct {
 		Secret string `json:"secret"`
 	}
 	if json.Unmarshal(b, &shown) == nil && shown.Secret != "" {
 		h.remember(shown.Secret)
 	}
-	return response{status: res.StatusCode, header: res.Header, body: b}
+	return response{status: res.StatusCode, header: res.Header, body: b}, nil
 }
 
 // ok checks that r is a JSON success with the status want, and decodes it.

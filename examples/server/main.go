@@ -119,7 +119,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		// Lines a shell can eval: eval "$(server -create-owner acme)".
 		fmt.Fprintf(stdout, "owner=%s\nsecret=%s\n", iss.Owner, iss.Value.Reveal())
-		fmt.Fprintf(stderr, "created owner %s with secret %s (…%s); the secret is shown this once: keep it\n", iss.Owner, iss.ID, iss.Hint)
+		fmt.Fprintf(stderr, "created owner %s with secret %s (…%s); the secret is shown this once: keep it\n", iss.Owner, iss.ID, iss.Current.Hint)
 		return nil
 	}
 

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,7 +19,6 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/secrets/secretstest"
-	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
@@ -30,8 +28,9 @@ import (
 // secret with no grace window over HTTP, stops the server with SIGTERM,
 // checks that the new key's last use reached the database on the way
 // out, starts the server again on the same data directory, and checks
-// that the new secret works and the old one does not. No log line may
-// hold either key or the key-encryption key.
+// that the new secret works and the old one does not, and that the secret
+// kept its id throughout. No log line may hold either key or the
+// key-encryption key.
 func TestRestart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -61,6 +60,10 @@ func TestRestart(t *testing.T) {
 	is.True(strings.HasPrefix(owner, "own_"))      // the owner's id
 	is.True(strings.HasPrefix(oldKey, "sk_live_")) // and its first key, shown once
 	logs := createErr.String()
+	_, after, found := strings.Cut(logs, "with secret ")
+	is.True(found)                         // -create-owner names the secret on stderr
+	id, _, _ := strings.Cut(after, " ")    // by its id
+	is.True(strings.HasPrefix(id, "sec_")) // which is not secret
 	kek, err := os.ReadFile(filepath.Join(data, "kek"))
 	is.NoErr(err) // the key-encryption key was made on first start
 
@@ -83,15 +86,19 @@ func TestRestart(t *testing.T) {
 	st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(data, "rotor.db"))
 	is.NoErr(err) // the database the server used
 	ks, err := st.Load(t.Context(), owner)
-	is.NoErr(err)                // the owner is in it
-	is.NoErr(st.Close())         // closed before the server opens it again
-	is.Equal(len(ks.Secrets), 2) // the old secret and the new one
-	i := slices.IndexFunc(ks.Secrets, func(r store.Record) bool { return r.ReplacedBy == "" })
-	is.True(i >= 0) // the new secret is there, replaced by none
-	newRec := ks.Secrets[i]
-	is.Equal(newRec.Hint, hint(newKey))                         // the one the new key belongs to
-	is.True(!newRec.LastUsedAt.Before(newRec.CreatedAt))        // the last use was written on shutdown
-	is.Equal(newRec.LastUsedIP, netip.MustParseAddr(localhost)) // with where it came from
+	is.NoErr(err)             // the owner is in it
+	is.NoErr(st.Close())      // closed before the server opens it again
+	is.Equal(len(ks.Keys), 1) // one secret, regenerated in place
+	rec := ks.Keys[0]
+	is.Equal(rec.ID, id)                     // under the id it was created with
+	is.Equal(rec.Current.Hint, hint(newKey)) // whose current value is the new key
+	is.Equal(len(rec.Previous), 0)           // and which keeps no old value, with no window
+	// The new value was used only after the regeneration, so a use of
+	// it in the database was written by the flush on shutdown.
+	is.True(!rec.Current.LastUsedAt.IsZero())                        // the new value's last use was written on shutdown
+	is.True(!rec.Current.LastUsedAt.Before(rec.Current.CreatedAt))   // after the value was made
+	is.Equal(rec.Current.LastUsedIP, netip.MustParseAddr(localhost)) // with where it came from
+	is.True(!rec.LastUsedAt.Before(rec.Current.LastUsedAt))          // and the secret's last use is at least as late
 
 	second := startServer(t, bin, data, env)
 	is.Equal(second.get(t, newKey), http.StatusOK)           // after the restart the new key still works

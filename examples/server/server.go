@@ -49,7 +49,8 @@ type Options struct {
 	Logger *slog.Logger
 	// RateLimit is the number of requests a minute allowed to each key
 	// the service creates; 0 means no limit. A key keeps the limit it was
-	// created with through every regeneration.
+	// created with through every regeneration, and its budget too: its
+	// values, old and new, draw on one.
 	RateLimit int
 }
 
@@ -106,7 +107,8 @@ func NewServer(opts Options) (*Server, error) {
 		return nil, err
 	}
 	// The Rotator is the Signer's key source: it hands over the designated
-	// secret, and its predecessor while that is in a grace window.
+	// secret's current value, and its previous values while they are in
+	// their grace windows.
 	s.signer = hmacsign.NewSigner(s.rot, &hmacsign.SignerOptions{Now: s.now})
 
 	s.mux = http.NewServeMux()

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +22,7 @@ import (
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/memstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
 const regenerateOwn = "/v1/integrator/regenerate-secret"
@@ -30,31 +31,39 @@ func TestRegenerateWithGraceWindow(t *testing.T) {
 	is := is.New(t)
 	h := newHarness(t, Options{})
 	_, oldKey := h.owner(t, "acme")
-	old := h.list(t, oldKey)[0]
+	id := h.list(t, oldKey)[0].ID
 
+	h.clock.Advance(time.Hour)
+	regenerated := start.Add(time.Hour)
 	r := h.do(t, http.MethodPost, regenerateOwn, oldKey, `{"oldSecretValidForSeconds": 600}`)
 	reply := ok[map[string]string](t, r, http.StatusOK)
-	end := start.Add(10 * time.Minute)
+	end := regenerated.Add(10 * time.Minute)
 	newKey := reply["secret"]
 	is.True(strings.HasPrefix(newKey, "sk_live_")) // the new key is in the reply
 	if diff := cmp.Diff(map[string]string{"secret": newKey, "oldSecretExpiresAt": end.Format(time.RFC3339)}, reply); diff != "" {
 		t.Errorf("reply (-want +got):\n%s", diff)
 	}
 
+	// One entry: the same secret, created when it was, with its new value
+	// current and the old one listed until its window ends.
+	h.clock.Advance(time.Minute)
 	got := h.list(t, newKey)
-	want := []secretView{
-		{ID: old.ID, Name: "acme", Hint: hint(oldKey), CreatedAt: start, LastUsedAt: at(start), LastUsedIP: str(localhost), ExpiresAt: at(end), Status: "expiring"},
-		{ID: got[len(got)-1].ID, Name: "acme", Hint: hint(newKey), CreatedAt: start, LastUsedAt: at(start), LastUsedIP: str(localhost), Status: "active", UsedForWebhooks: true},
-	}
+	want := []secretView{{
+		ID: id, Name: "acme", Hint: hint(newKey), CreatedAt: start,
+		LastUsedAt: at(regenerated.Add(time.Minute)), LastUsedIP: str(localhost), Status: "active", UsedForWebhooks: true,
+		Previous: []previousView{{Hint: hint(oldKey), ExpiresAt: end, LastUsedAt: at(regenerated)}},
+	}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("secrets during the grace window (-want +got):\n%s", diff)
 	}
 
-	h.clock.Advance(10*time.Minute - time.Second)
+	h.clock.Advance(9*time.Minute - time.Second)
 	is.Equal(h.do(t, http.MethodGet, "/v1/secrets", oldKey, "").status, http.StatusOK) // the old key works until the window ends
-	problem(t, h.do(t, http.MethodPost, regenerateOwn, oldKey, ""), regenerateOwn, rotationhttp.Problem{
-		Status: http.StatusConflict, Code: rotationhttp.CodeSecretNotActive, ResourceType: "secret", ResourceID: old.ID,
-	}) // but, in its window, it cannot be regenerated again
+	want[0].LastUsedAt = at(end.Add(-time.Second))
+	want[0].Previous[0].LastUsedAt = at(end.Add(-time.Second))
+	if diff := cmp.Diff(want, h.list(t, newKey)); diff != "" {
+		t.Errorf("secrets at the last second of the window (-want +got):\n%s", diff) // the old value still listed, with its own last use
+	}
 
 	h.clock.Advance(time.Second)
 	r = h.do(t, http.MethodGet, "/v1/secrets", oldKey, "")
@@ -62,7 +71,11 @@ func TestRegenerateWithGraceWindow(t *testing.T) {
 		Status: http.StatusUnauthorized, Code: rotationhttp.CodeInvalidAPIToken, Realm: realm, Scope: scopeRead,
 	}) // from the instant the window ends, the old key is refused
 	is.Equal(r.header.Get("WWW-Authenticate"), `Bearer realm="rotor-example", error="invalid_token", scope="secrets:read"`) // RFC 6750
-	is.Equal(h.list(t, newKey)[0].Status, "expired")                                                                        // and listed as expired
+	want[0].LastUsedAt = at(end)
+	want[0].Previous = []previousView{}
+	if diff := cmp.Diff(want, h.list(t, newKey)); diff != "" {
+		t.Errorf("secrets after the grace window (-want +got):\n%s", diff) // the old value is gone; the secret is as it was
+	}
 }
 
 func TestRegenerateWithoutGraceWindow(t *testing.T) {
@@ -76,6 +89,7 @@ func TestRegenerateWithoutGraceWindow(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			is := is.New(t)
 			_, oldKey := h.owner(t, "acme")
+			id := h.list(t, oldKey)[0].ID
 			r := h.do(t, http.MethodPost, regenerateOwn, oldKey, body)
 			reply := ok[map[string]string](t, r, http.StatusOK)
 			is.Equal(len(reply), 1)        // only the secret: oldSecretExpiresAt is absent without a window
@@ -83,9 +97,11 @@ func TestRegenerateWithoutGraceWindow(t *testing.T) {
 
 			is.Equal(h.do(t, http.MethodGet, "/v1/secrets", oldKey, "").status, http.StatusUnauthorized) // the old key dies at once
 			list := h.list(t, reply["secret"])
-			is.Equal(list[0].Status, "revoked")            // listed as revoked
-			is.Equal(list[0].ExpiresAt, (*time.Time)(nil)) // with no expiry to show
-			is.Equal(list[1].Status, "active")             // the new one is active
+			is.Equal(len(list), 1)                        // one secret
+			is.Equal(list[0].ID, id)                      // the same one
+			is.Equal(list[0].Status, "active")            // active
+			is.Equal(list[0].Hint, hint(reply["secret"])) // with the new value
+			is.Equal(list[0].Previous, []previousView{})  // and no old value in grace
 		})
 	}
 }
@@ -100,17 +116,162 @@ func TestRegenerateByID(t *testing.T) {
 	got := ok[issuedView](t, h.do(t, http.MethodPost, path, key, `{"oldSecretValidForSeconds": 60}`), http.StatusOK)
 	newKey := got.Secret
 	want := issuedView{
-		secretView: secretView{ID: got.ID, Name: "acme", Hint: hint(newKey), CreatedAt: start, Status: "active", UsedForWebhooks: true},
-		shownOnce:  shownOnce{Secret: newKey, OldSecretExpiresAt: start.Add(time.Minute)},
+		secretView: secretView{
+			ID: id, Name: "acme", Hint: hint(newKey), CreatedAt: start, Status: "active", UsedForWebhooks: true,
+			LastUsedAt: at(start), LastUsedIP: str(localhost),
+			Previous: []previousView{{Hint: hint(key), ExpiresAt: start.Add(time.Minute), LastUsedAt: at(start)}},
+		},
+		shownOnce: shownOnce{Secret: newKey, OldSecretExpiresAt: start.Add(time.Minute)},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(issuedView{})); diff != "" {
-		t.Errorf("reply (-want +got):\n%s", diff)
+		t.Errorf("reply (-want +got):\n%s", diff) // the same secret, with a new value
 	}
-	is.True(got.ID != id) // a new secret, with a new id
 
 	h.clock.Advance(time.Minute)
 	is.Equal(h.do(t, http.MethodGet, "/v1/secrets", key, "").status, http.StatusUnauthorized) // the old key is refused after its minute
 	is.Equal(h.do(t, http.MethodGet, "/v1/secrets", newKey, "").status, http.StatusOK)        // the new one works
+}
+
+// TestRegenerationKeepsID regenerates secrets in every way the service
+// offers and checks that the list still shows the same secrets, under
+// the same ids, in the same order, with only their values changed.
+func TestRegenerationKeepsID(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, Options{})
+	_, key := h.owner(t, "acme")
+	ci := ok[issuedView](t, h.do(t, http.MethodPost, "/v1/secrets", key, `{"name": "CI"}`), http.StatusCreated)
+	before := h.list(t, key)
+
+	own := ok[map[string]string](t, h.do(t, http.MethodPost, regenerateOwn, key, `{"oldSecretValidForSeconds": 60}`), http.StatusOK)["secret"]
+	h.clock.Advance(time.Minute)
+	path := "/v1/secrets/" + ci.ID + "/regenerate"
+	first := ok[issuedView](t, h.do(t, http.MethodPost, path, own, ""), http.StatusOK)
+	second := ok[issuedView](t, h.do(t, http.MethodPost, path, own, `{"oldSecretValidForSeconds": 60}`), http.StatusOK)
+	is.Equal(first.ID, ci.ID)  // a regeneration by id answers with the same id
+	is.Equal(second.ID, ci.ID) // every time
+
+	after := h.list(t, own)
+	is.Equal(len(after), len(before)) // no secret more, none fewer
+	ids := func(list []secretView) (out []string) {
+		for _, s := range list {
+			out = append(out, s.ID)
+		}
+		return out
+	}
+	if diff := cmp.Diff(ids(before), ids(after)); diff != "" {
+		t.Errorf("ids after three regenerations (-before +after):\n%s", diff) // the same secrets, in the same order
+	}
+	is.Equal(after[0].Hint, hint(own))           // each with its latest value
+	is.Equal(after[1].Hint, hint(second.Secret)) // shown by its hint
+	for i := range after {
+		is.True(after[i].CreatedAt.Equal(before[i].CreatedAt))        // created when it was
+		is.Equal(after[i].Name, before[i].Name)                       // named as it was
+		is.Equal(after[i].UsedForWebhooks, before[i].UsedForWebhooks) // designated as it was
+	}
+}
+
+// TestConcurrentSelfRegeneration sends the integrator's regeneration
+// several times at once with the same key and no grace window. Each
+// request was let in while the key was current, so each would hand out a
+// new value; but only the first to commit may, since every later one
+// would replace, and so kill, the value the one before handed out. The
+// others answer 412, and the one value handed out is the one that works.
+// It runs over every store the service can use, the SQL ones with their
+// own compare-and-swap, and over PostgreSQL with the requests spread over
+// two replicas sharing the database.
+func TestConcurrentSelfRegeneration(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		stores func(t *testing.T) []store.Store // one per replica
+	}{
+		{"memstore", func(*testing.T) []store.Store { return []store.Store{memstore.New()} }},
+		{"sqlite", func(t *testing.T) []store.Store { return []store.Store{sqlstoretest.SQLite(t)} }},
+		{"postgres replicas", func(t *testing.T) []store.Store {
+			dsn := sqlstoretest.PostgresDSN(t) // skips without ROTOR_POSTGRES_DSN
+			return []store.Store{sqlstoretest.OpenPostgres(t, dsn), sqlstoretest.OpenPostgres(t, dsn)}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			const n = 5
+			// Every request authenticates before any regenerates, so all
+			// of them race on one current value; else a late one would be
+			// refused 401 for a key already dead, which proves nothing.
+			gate := newLookupGate()
+			ring := secretstest.Keyring(t) // replicas share one
+			var replicas []*harness
+			for _, st := range tc.stores(t) {
+				replicas = append(replicas, newHarness(t, Options{Store: &gatedStore{Store: st, gate: gate}, Keyring: ring}))
+			}
+			_, oldKey := replicas[0].owner(t, "acme")
+			id := replicas[0].list(t, oldKey)[0].ID
+
+			gate.hold(n)
+			replies := make([]response, n)
+			errs := make([]error, n)
+			ctx := t.Context()
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					h := replicas[i%len(replicas)]
+					replies[i], errs[i] = h.roundTrip(ctx, http.MethodPost, regenerateOwn, "Bearer "+oldKey, `{"oldSecretValidForSeconds": 0}`)
+				})
+			}
+			wg.Wait()
+			is.True(gate.released()) // all of them were let in before any regenerated
+
+			var winner string
+			wins := 0
+			for i, r := range replies {
+				is.NoErr(errs[i]) // every request is answered
+				if r.status == http.StatusOK {
+					wins++
+					winner = ok[map[string]string](t, r, http.StatusOK)["secret"]
+					continue
+				}
+				problem(t, r, regenerateOwn, rotationhttp.Problem{
+					Status: http.StatusPreconditionFailed, Code: rotationhttp.CodeSecretChanged, ResourceType: "secret", ResourceID: id,
+				}) // the others are told the secret changed under them
+			}
+			is.Equal(wins, 1) // exactly one request regenerated
+
+			for _, h := range replicas {
+				is.Equal(h.do(t, http.MethodGet, "/v1/secrets", oldKey, "").status, http.StatusUnauthorized) // the old key is refused, on every replica
+				list := h.list(t, winner)                                                                    // the winner's new key works
+				is.Equal(len(list), 1)                                                                       // one secret
+				is.Equal(list[0].ID, id)                                                                     // the same one
+				is.Equal(list[0].Hint, hint(winner))                                                         // whose value is the one handed out
+			}
+		})
+	}
+}
+
+// TestRegenerateOwnWithPreviousValue checks the integrator route for a
+// caller that still holds the old value inside its grace window, such
+// as one whose reply to a regeneration was lost: it may regenerate
+// again, and gets a value that works.
+func TestRegenerateOwnWithPreviousValue(t *testing.T) {
+	is := is.New(t)
+	h := newHarness(t, Options{})
+	_, oldKey := h.owner(t, "acme")
+	id := h.list(t, oldKey)[0].ID
+	lost := ok[map[string]string](t, h.do(t, http.MethodPost, regenerateOwn, oldKey, `{"oldSecretValidForSeconds": 600}`), http.StatusOK)["secret"]
+
+	h.clock.Advance(time.Minute)
+	reply := ok[map[string]string](t, h.do(t, http.MethodPost, regenerateOwn, oldKey, `{"oldSecretValidForSeconds": 60}`), http.StatusOK)
+	newKey := reply["secret"]
+	is.Equal(reply["oldSecretExpiresAt"], start.Add(2*time.Minute).Format(time.RFC3339)) // the value it replaced gets the window asked for
+
+	list := h.list(t, newKey)
+	is.Equal(len(list), 1)               // still one secret
+	is.Equal(list[0].ID, id)             // the same one
+	is.Equal(list[0].Hint, hint(newKey)) // with the value just handed out
+	var hints []string
+	for _, p := range list[0].Previous {
+		hints = append(hints, p.Hint)
+	}
+	is.Equal(hints, []string{hint(lost), hint(oldKey)})                                // the values before it, newest first, each in its own window
+	is.Equal(h.do(t, http.MethodGet, "/v1/secrets", oldKey, "").status, http.StatusOK) // the old key keeps its ten minutes
 }
 
 func TestUnauthorized(t *testing.T) {
@@ -220,7 +381,7 @@ func TestLimitOfActiveSecrets(t *testing.T) {
 
 	second := ok[issuedView](t, create("second"), http.StatusCreated)
 	want := issuedView{
-		secretView: secretView{ID: second.ID, Name: "second", Hint: hint(second.Secret), CreatedAt: start, Status: "active"},
+		secretView: secretView{ID: second.ID, Name: "second", Hint: hint(second.Secret), CreatedAt: start, Status: "active", Previous: []previousView{}},
 		shownOnce:  shownOnce{Secret: second.Secret},
 	}
 	if diff := cmp.Diff(want, second, cmp.AllowUnexported(issuedView{})); diff != "" {
@@ -232,19 +393,22 @@ func TestLimitOfActiveSecrets(t *testing.T) {
 	limit := rotationhttp.Problem{Status: http.StatusConflict, Code: rotationhttp.CodeLimitReached, Limit: 3}
 	problem(t, create("fourth"), "/v1/secrets", limit) // three are active
 
-	// A secret in its grace window does not count: regenerate one with
-	// a window, delete another, and there is room for one more active.
+	// A regeneration neither needs room nor makes any: the old value, in
+	// its grace window, is no secret of its own. Delete one, and there is
+	// room for one more.
 	ok[issuedView](t, h.do(t, http.MethodPost, "/v1/secrets/"+second.ID+"/regenerate", key, `{"oldSecretValidForSeconds": 3600}`), http.StatusOK)
-	problem(t, create("fourth"), "/v1/secrets", limit) // still three active, one expiring
+	problem(t, create("fourth"), "/v1/secrets", limit) // still three active
 	is.Equal(h.do(t, http.MethodDelete, "/v1/secrets/"+third.ID, key, "").status, http.StatusNoContent)
 	ok[issuedView](t, create("fourth"), http.StatusCreated)
 
 	var statuses []string
+	var inGrace int
 	for _, s := range h.list(t, key) {
 		statuses = append(statuses, s.Status)
+		inGrace += len(s.Previous)
 	}
-	slices.Sort(statuses)
-	is.Equal(statuses, []string{"active", "active", "active", "expiring"}) // three active and one in its window
+	is.Equal(statuses, []string{"active", "active", "active"}) // three secrets, all active
+	is.Equal(inGrace, 1)                                       // one of them with its old value in its window
 }
 
 func TestDesignation(t *testing.T) {
@@ -271,13 +435,16 @@ func TestDesignation(t *testing.T) {
 	is.Equal(len(h.list(t, second.Secret)), 1)                                                                    // for good
 	is.Equal(h.do(t, http.MethodGet, "/v1/secrets", key, "").status, http.StatusUnauthorized)                     // and its key with it
 
-	// Regenerating the designated secret moves the designation to the
-	// new one; the old one, in its window, cannot take it back.
+	// Regenerating the designated secret keeps the designation where it
+	// is: with the secret, whatever its value.
 	regen := ok[issuedView](t, h.do(t, http.MethodPost, "/v1/secrets/"+second.ID+"/regenerate", second.Secret, `{"oldSecretValidForSeconds": 60}`), http.StatusOK)
-	is.True(regen.UsedForWebhooks) // the designation moved
-	problem(t, h.do(t, http.MethodPost, path, regen.Secret, ""), path, rotationhttp.Problem{
-		Status: http.StatusConflict, Code: rotationhttp.CodeSecretNotActive, ResourceType: "secret", ResourceID: second.ID,
-	})
+	is.Equal(regen.ID, second.ID)  // the same secret
+	is.True(regen.UsedForWebhooks) // still designated
+	again := ok[secretView](t, h.do(t, http.MethodPost, path, regen.Secret, ""), http.StatusOK)
+	is.True(again.UsedForWebhooks) // designating it again changes nothing
+	problem(t, h.do(t, http.MethodDelete, "/v1/secrets/"+second.ID, regen.Secret, ""), "/v1/secrets/"+second.ID, rotationhttp.Problem{
+		Status: http.StatusConflict, Code: rotationhttp.CodeDesignatedSecret, ResourceType: "secret", ResourceID: second.ID,
+	}) // and it still cannot be deleted
 }
 
 func TestCustomSecretCannotBeRegenerated(t *testing.T) {
@@ -374,7 +541,7 @@ func TestCreateValidation(t *testing.T) {
 func TestRateLimit(t *testing.T) {
 	is := is.New(t)
 	h := newHarness(t, Options{RateLimit: 2}) // two requests a minute: one every 30 s once the burst is spent
-	_, key := h.owner(t, "acme")
+	owner, key := h.owner(t, "acme")
 	get := func() response { return h.do(t, http.MethodGet, "/v1/secrets", key, "") }
 
 	is.Equal(get().status, http.StatusOK) // the first
@@ -389,6 +556,20 @@ func TestRateLimit(t *testing.T) {
 	is.Equal(r.header.Get("Retry-After"), "1")     // one second to go
 	h.clock.Advance(time.Second)
 	is.Equal(get().status, http.StatusOK) // allowed again
+
+	// The budget is the secret's, not a value's: a regeneration gives no
+	// fresh minute, and the old value and the new share what is left.
+	h.clock.Advance(time.Minute) // the budget is whole again
+	list, err := h.srv.rot.List(t.Context(), owner)
+	is.NoErr(err) // read without a request, which would take from the budget
+	res, err := h.srv.rot.Regenerate(t.Context(), owner, list[0].ID, time.Hour)
+	is.NoErr(err) // regenerated with a window, straight through the Rotator
+	newKey := res.Value.Reveal()
+	h.remember(newKey)
+	is.Equal(get().status, http.StatusOK)                                                           // the old value takes one
+	is.Equal(h.do(t, http.MethodGet, "/v1/secrets", newKey, "").status, http.StatusOK)              // the new one takes the other
+	is.Equal(h.do(t, http.MethodGet, "/v1/secrets", newKey, "").status, http.StatusTooManyRequests) // and neither has any left
+	is.Equal(get().status, http.StatusTooManyRequests)
 }
 
 func TestWebhookTest(t *testing.T) {
@@ -488,11 +669,75 @@ func (o *outage) Load(ctx context.Context, owner string) (store.Keyset, error) {
 	return o.Store.Load(ctx, owner)
 }
 
-func (o *outage) Lookup(ctx context.Context, d secrets.Digest) (string, store.Record, error) {
+func (o *outage) Lookup(ctx context.Context, d secrets.Digest) (store.Match, error) {
 	if o.lookupsDown.Load() {
-		return "", store.Record{}, &store.OpError{Op: "lookup", Err: errUnreachable}
+		return store.Match{}, &store.OpError{Op: "lookup", Err: errUnreachable}
 	}
 	return o.Store.Lookup(ctx, d)
+}
+
+// gatedStore is a store whose lookups, which authenticate requests, wait
+// at gate with what they found.
+type gatedStore struct {
+	store.Store
+	gate *lookupGate
+}
+
+func (s *gatedStore) Lookup(ctx context.Context, d secrets.Digest) (store.Match, error) {
+	m, err := s.Store.Lookup(ctx, d)
+	if werr := s.gate.wait(ctx); werr != nil {
+		return store.Match{}, werr
+	}
+	return m, err
+}
+
+// lookupGate holds lookups, once told how many to hold, until that many
+// have arrived, and then lets them all go on together: the requests they
+// authenticate are all let in before any of them does anything. Lookups
+// pass straight through while it holds none. It is safe for concurrent
+// use; several stores, one per replica, may share one.
+type lookupGate struct {
+	mu      sync.Mutex    // guards waiting and open
+	waiting int           // lookups still to arrive before the gate opens
+	open    chan struct{} // closed when the last of them arrives
+}
+
+func newLookupGate() *lookupGate { return &lookupGate{} }
+
+// hold makes the next n lookups wait for one another.
+func (g *lookupGate) hold(n int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.waiting, g.open = n, make(chan struct{})
+}
+
+// released reports whether every lookup held has arrived.
+func (g *lookupGate) released() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.open != nil && g.waiting == 0
+}
+
+func (g *lookupGate) wait(ctx context.Context) error {
+	g.mu.Lock()
+	if g.waiting == 0 {
+		g.mu.Unlock()
+		return nil
+	}
+	g.waiting--
+	open := g.open
+	if g.waiting == 0 {
+		close(open)
+	}
+	g.mu.Unlock()
+	select {
+	case <-open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+		return nil // bounds a failure only: released then reports false
+	}
 }
 
 func TestStoreUnavailable(t *testing.T) {

@@ -22,9 +22,10 @@ import (
 func sealsForOther(t *testing.T, a, b *secrets.Keyring) bool {
 	t.Helper()
 	v := secrets.NewValue("sk_live_example_value_for_sealing")
-	sealed, err := a.Seal("sec_1", v)
+	// Bound to a value's id, as the Rotator seals each value of a secret.
+	sealed, err := a.Seal("val_1", v)
 	is.New(t).NoErr(err) // sealing works
-	opened, err := b.Open("sec_1", sealed)
+	opened, err := b.Open("val_1", sealed)
 	return err == nil && opened.Equal(v)
 }
 

@@ -55,7 +55,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	say("provider created the customer's webhook secret %s (…%s)", first.ID, first.Hint)
+	say("provider created the customer's webhook secret %s (…%s)", first.ID, first.Current.Hint)
 
 	// The customer: a receiver configured with the secret it was shown.
 	oldOnly := newReceiver("receiver with the old secret", first.Value, clock)
@@ -88,7 +88,7 @@ func main() {
 		log.Fatal(err)
 	}
 	say("provider regenerated the secret with a 60s grace window: new …%s, old one valid until %s",
-		res.Hint, res.OldExpiresAt.Format(time.TimeOnly))
+		res.Current.Hint, res.Old.ExpiresAt.Format(time.TimeOnly))
 	send(oldOnly, "invoice.created")
 
 	clock.Advance(59 * time.Second)

@@ -69,8 +69,8 @@ type Authenticator struct {
 }
 
 // NewAuthenticator returns an Authenticator over rot. A nil opts means the
-// defaults. It returns a [*rotation.ValidationError] for options out of
-// range, and panics if rot is nil. It starts no goroutines.
+// defaults. It returns an [*OptionError] for options out of range, and
+// panics if rot is nil. It starts no goroutines.
 func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, error) {
 	if rot == nil {
 		panic("rotationhttp: NewAuthenticator with a nil Rotator")
@@ -83,17 +83,17 @@ func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, err
 		a.realm = DefaultRealm
 	}
 	if strings.ContainsFunc(a.realm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return nil, &rotation.ValidationError{Field: "Realm", Reason: "must not hold control characters"}
+		return nil, &OptionError{Field: "Realm", Reason: "must not hold control characters"}
 	}
 	for _, p := range opts.TrustedProxies {
 		if !p.IsValid() {
-			return nil, &rotation.ValidationError{Field: "TrustedProxies", Reason: "must hold valid networks"}
+			return nil, &OptionError{Field: "TrustedProxies", Reason: "must hold valid networks"}
 		}
 		a.proxies = append(a.proxies, p.Masked())
 	}
 	switch {
 	case opts.MaxLimiters < 0:
-		return nil, &rotation.ValidationError{Field: "MaxLimiters", Reason: "must not be negative"}
+		return nil, &OptionError{Field: "MaxLimiters", Reason: "must not be negative"}
 	case opts.MaxLimiters == 0:
 		a.limiters = newLimiters(DefaultMaxLimiters)
 	default:

@@ -87,10 +87,8 @@ func TestRequire(t *testing.T) {
 		{
 			name: "revoked key",
 			setup: func(t *testing.T, f *fixture, id string) {
-				f.create(t, "acme", rotation.Spec{}) // takes nothing from the first, which signs
-				if err := f.rot.SetSigning(t.Context(), "acme", f.lastID(t, "acme")); err != nil {
-					t.Fatal(err)
-				}
+				// Without HMAC the key cannot sign, so it is not designated
+				// and may be revoked.
 				if err := f.rot.Revoke(t.Context(), "acme", id); err != nil {
 					t.Fatal(err)
 				}
@@ -198,21 +196,11 @@ func TestRequire(t *testing.T) {
 			is.Equal(w.Code, http.StatusOK) // let through
 			var got whoami
 			is.NoErr(json.Unmarshal(w.Body.Bytes(), &got)) // the handler ran
-			if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, IP: tt.wantIP}, got, cmp.Comparer(func(a, b netip.Addr) bool { return a == b })); diff != "" {
+			if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, IP: tt.wantIP}, got, equateAddr); diff != "" {
 				t.Errorf("principal (-want +got):\n%s", diff)
 			}
 		})
 	}
-}
-
-// lastID returns the id of the owner's newest secret.
-func (f *fixture) lastID(t *testing.T, owner string) string {
-	t.Helper()
-	list, err := f.rot.List(t.Context(), owner)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return list[len(list)-1].ID
 }
 
 func withXFF(h http.Header, xff string) http.Header {
@@ -223,17 +211,23 @@ func withXFF(h http.Header, xff string) http.Header {
 func TestRequireGraceWindow(t *testing.T) {
 	is := is.New(t)
 	f := newFixture(t, nil)
-	oldID, oldKey := f.create(t, "acme", rotation.Spec{Scopes: []string{"secrets:read", "secrets:write"}})
+	id, oldKey := f.create(t, "acme", rotation.Spec{Scopes: []string{"secrets:read", "secrets:write"}})
 
-	w := f.do(t, request{method: http.MethodPost, path: "/v1/secrets/" + oldID + "/regenerate", header: bearer(oldKey), body: `{"oldSecretValidForSeconds": 600}`})
+	w := f.do(t, request{method: http.MethodPost, path: "/v1/secrets/" + id + "/regenerate", header: bearer(oldKey), body: `{"oldSecretValidForSeconds": 600}`})
 	is.Equal(w.Code, http.StatusOK) // regenerated with a ten-minute grace window
 	var res struct{ ID, Secret string }
 	is.NoErr(json.Unmarshal(w.Body.Bytes(), &res)) // the reply holds the new key
 	f.keys = append(f.keys, res.Secret)
+	is.Equal(res.ID, id)          // the secret keeps its id
+	is.True(res.Secret != oldKey) // and has a new value
 
 	f.clock.Advance(9 * time.Minute)
-	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(oldKey)}).Code, http.StatusOK)     // the old key works inside the window
-	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(res.Secret)}).Code, http.StatusOK) // and so does the new one
+	if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, Previous: true, IP: netip.MustParseAddr(peer)}, f.principal(t, oldKey), equateAddr); diff != "" {
+		t.Errorf("old key inside its window (-want +got):\n%s", diff) // works, as a previous value of the same secret
+	}
+	if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, IP: netip.MustParseAddr(peer)}, f.principal(t, res.Secret), equateAddr); diff != "" {
+		t.Errorf("new key (-want +got):\n%s", diff) // works too, as the current value
+	}
 
 	f.clock.Advance(time.Minute)
 	w = f.do(t, request{path: "/v1/whoami", header: bearer(oldKey)})
@@ -246,6 +240,23 @@ func TestRequireGraceWindow(t *testing.T) {
 	}
 	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(res.Secret)}).Code, http.StatusOK) // the new key still works
 }
+
+// principal sends key to /v1/whoami, which must let it through, and
+// returns the principal the handler saw.
+func (f *fixture) principal(t *testing.T, key string) whoami {
+	t.Helper()
+	w := f.do(t, request{path: "/v1/whoami", header: bearer(key)})
+	if w.Code != http.StatusOK {
+		t.Fatalf("whoami: status %d: %s", w.Code, w.Body)
+	}
+	var got whoami
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatalf("whoami: %v", err)
+	}
+	return got
+}
+
+var equateAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
 
 func TestRequireBadBodyChangesNothing(t *testing.T) {
 	is := is.New(t)
@@ -264,8 +275,11 @@ func TestRequireBadBodyChangesNothing(t *testing.T) {
 	}
 	after, err := f.rot.List(t.Context(), "acme")
 	is.NoErr(err)
-	ignoreUse := cmpopts.IgnoreFields(rotation.Secret{}, "LastUsedAt", "LastUsedIP") // the request itself was a use
-	if diff := cmp.Diff(before, after, ignoreUse, cmpopts.EquateComparable(netip.Prefix{})); diff != "" {
+	ignoreUse := cmp.Options{ // the request itself was a use, of the secret and of its value
+		cmpopts.IgnoreFields(rotation.Secret{}, "LastUsedAt", "LastUsedIP"),
+		cmpopts.IgnoreFields(rotation.ValueInfo{}, "LastUsedAt", "LastUsedIP"),
+	}
+	if diff := cmp.Diff(before, after, ignoreUse, cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); diff != "" {
 		t.Errorf("secrets changed (-before +after):\n%s", diff)
 	}
 
@@ -346,6 +360,94 @@ func TestRequireRateLimitConcurrent(t *testing.T) {
 	is.Equal(limited, workers*each-limit) // and every other request is refused
 }
 
+// TestRequireRateLimitThroughRegeneration checks that the budget belongs
+// to the secret's id, which a regeneration keeps: requests before and
+// after it share one per-minute budget.
+func TestRequireRateLimitThroughRegeneration(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	id, oldKey := f.create(t, "acme", rotation.Spec{Scopes: readScope, RateLimit: 3})
+	get := func(key string) *httptest.ResponseRecorder {
+		return f.do(t, request{path: "/v1/whoami", header: bearer(key)})
+	}
+
+	is.Equal(get(oldKey).Code, http.StatusOK) // first of three
+	is.Equal(get(oldKey).Code, http.StatusOK) // second of three
+	res, err := f.rot.Regenerate(t.Context(), "acme", id, 0)
+	is.NoErr(err) // regenerated, the old value dying at once
+	newKey := res.Value.Reveal()
+	f.keys = append(f.keys, newKey)
+	is.Equal(res.ID, id) // the same secret
+
+	is.Equal(get(oldKey).Code, http.StatusUnauthorized) // the old value is refused, which takes nothing from the budget
+	is.Equal(get(newKey).Code, http.StatusOK)           // the third request of the minute
+	w := get(newKey)
+	want := withRetry(problem(429, map[string]any{
+		"code": "rate_limit_reached", "total_permitted": 3, "instance": "/v1/whoami",
+		"detail": "the API token allows 3 requests a minute; retry after 20 s",
+	}), "20")
+	if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+		t.Errorf("fourth request, the first with the new value (-want +got):\n%s", diff) // no fresh minute for a new value
+	}
+	is.True(strings.Contains(f.logs.String(), id)) // the refusal is logged with the secret's id
+
+	f.clock.Advance(20 * time.Second)
+	is.Equal(get(newKey).Code, http.StatusOK)              // the budget refills as before
+	is.Equal(get(newKey).Code, http.StatusTooManyRequests) // at the same rate
+	is.Equal(f.auth.Limiters(), 1)                         // one bucket: one secret
+}
+
+// TestRequireRateLimitSharedInGrace checks that while a previous value is
+// in its grace window, it and the current value draw on one budget: the
+// two together get exactly the limit, one after the other or at once.
+func TestRequireRateLimitSharedInGrace(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	const limit = 4
+	id, oldKey := f.create(t, "acme", rotation.Spec{Scopes: readScope, RateLimit: limit})
+	res, err := f.rot.Regenerate(t.Context(), "acme", id, 10*time.Minute)
+	is.NoErr(err) // regenerated with a ten-minute window
+	newKey := res.Value.Reveal()
+	f.keys = append(f.keys, newKey)
+	values := []string{oldKey, newKey}
+
+	for i := range limit {
+		key := values[i%2]
+		is.Equal(f.principal(t, key).SecretID, id) // old and new value alike are the one secret, within its limit
+	}
+	for _, key := range values {
+		is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(key)}).Code, http.StatusTooManyRequests) // then neither value has any left
+	}
+
+	f.clock.Advance(time.Minute) // a full budget again
+	const workers, each = 8, 5
+	answers := make([]*httptest.ResponseRecorder, workers*each)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	for g := range workers {
+		wg.Go(func() {
+			for i := range each {
+				// serve, not do: only the test's goroutine may fail the test.
+				answers[g*each+i] = f.serve(ctx, request{path: "/v1/whoami", header: bearer(values[g%2])})
+			}
+		})
+	}
+	wg.Wait()
+	var ok int
+	for _, w := range answers {
+		secretstest.NoLeak(t, w.Body.String(), f.keys...) // no answer holds a key
+		switch w.Code {
+		case http.StatusOK:
+			ok++
+		case http.StatusTooManyRequests:
+		default:
+			t.Errorf("status %d", w.Code)
+		}
+	}
+	is.Equal(ok, limit)            // at one instant, both values together get exactly the limit
+	is.Equal(f.auth.Limiters(), 1) // from one bucket
+}
+
 func TestLimitersAreBounded(t *testing.T) {
 	is := is.New(t)
 	f := newFixture(t, func(o *rotationhttp.Options) { o.MaxLimiters = 3 })
@@ -381,11 +483,14 @@ func TestNewAuthenticatorRejects(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			a, err := rotationhttp.NewAuthenticator(f.rot, &tt.opts)
-			is.True(a == nil)                               // nothing is made
-			is.True(errors.Is(err, rotation.ErrValidation)) // of options out of range
-			ve, ok := errors.AsType[*rotation.ValidationError](err)
-			is.True(ok)                  // a typed error
-			is.Equal(ve.Field, tt.field) // naming the option
+			is.True(a == nil) // nothing is made
+			oe, ok := errors.AsType[*rotationhttp.OptionError](err)
+			is.True(ok)                                        // an option error of this package
+			is.Equal(oe.Field, tt.field)                       // naming the option
+			is.True(strings.Contains(err.Error(), tt.field))   // in its text too
+			is.True(errors.Is(err, rotation.ErrMisconfigured)) // the service's mistake
+			is.True(!errors.Is(err, rotation.ErrValidation))   // not the client's
+			is.Equal(rotationhttp.ProblemFor(err).Status, 500) // so a handler that passes it on answers 500, not 422
 		})
 	}
 }

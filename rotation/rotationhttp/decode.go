@@ -14,8 +14,6 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"github.com/rotorkit/rotor/rotation"
 )
 
 // MaxBody is the largest request body, in bytes, that [DecodeJSON] and
@@ -50,9 +48,9 @@ const GraceField = "oldSecretValidForSeconds"
 // Errors never quote the body or a value from it. They name a member as
 // dst's type names it when it is one of dst's; otherwise they quote the
 // client's name only if it is at most 23 bytes long or has the shape of a
-// secret id (see [rotation.IsID]), and name "body" instead of a longer
-// one, which may be a key pasted in the wrong place. DecodeJSON panics if
-// dst is not a non-nil pointer.
+// secret id (sec_ and 26 lower-case letters and digits), and name "body"
+// instead of a longer one, which may be a key pasted in the wrong place.
+// DecodeJSON panics if dst is not a non-nil pointer.
 func DecodeJSON(r *http.Request, dst any) error {
 	if v := reflect.ValueOf(dst); v.Kind() != reflect.Pointer || v.IsNil() {
 		panic(fmt.Sprintf("rotationhttp: DecodeJSON into %T, want a non-nil pointer", dst))
@@ -99,12 +97,13 @@ func DecodeJSON(r *http.Request, dst any) error {
 // one above the bound, any other member, malformed JSON or data after the
 // object give a [*BodyError] naming the member (or "body"), which
 // [ProblemFor] maps to 422; a body over [MaxBody] gives 413. Pass the
-// Rotator's Policy().MaxGracePeriod as maxGrace; zero or less means
-// [rotation.DefaultMaxGracePeriod]. A bound that is not a whole number of
-// seconds is rounded down.
+// Rotator's Policy().MaxGracePeriod as maxGrace. It must be positive: a
+// bound of zero or less is no default, and gives an [*OptionError] (a
+// 500) without reading the body, since the service is misconfigured. A
+// bound that is not a whole number of seconds is rounded down.
 func DecodeRegenerate(r *http.Request, maxGrace time.Duration) (time.Duration, error) {
 	if maxGrace <= 0 {
-		maxGrace = rotation.DefaultMaxGracePeriod
+		return 0, &OptionError{Field: "maxGrace", Reason: "must be positive: pass the Rotator's Policy().MaxGracePeriod"}
 	}
 	limit := int64(maxGrace / time.Second)
 	var req struct {

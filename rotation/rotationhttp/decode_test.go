@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -29,7 +30,7 @@ func TestDecodeRegenerate(t *testing.T) {
 	tests := []struct {
 		name    string
 		body    string
-		max     time.Duration // zero: the default policy's bound
+		max     time.Duration // zero: rotation.DefaultMaxGracePeriod
 		want    time.Duration
 		wantErr *rotationhttp.BodyError
 		value   string // in a refused body, which must not come back; empty: none
@@ -76,7 +77,11 @@ func TestDecodeRegenerate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			got, err := rotationhttp.DecodeRegenerate(post(tt.body), tt.max)
+			bound := tt.max
+			if bound == 0 {
+				bound = rotation.DefaultMaxGracePeriod
+			}
+			got, err := rotationhttp.DecodeRegenerate(post(tt.body), bound)
 			if tt.wantErr == nil {
 				is.NoErr(err)          // accepted
 				is.Equal(got, tt.want) // as this grace window
@@ -148,7 +153,7 @@ func TestDecodeRegenerateBodies(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			_, err := rotationhttp.DecodeRegenerate(tt.req(), 0)
+			_, err := rotationhttp.DecodeRegenerate(tt.req(), rotation.DefaultMaxGracePeriod)
 			if tt.want == nil {
 				is.NoErr(err) // accepted
 				return
@@ -156,6 +161,44 @@ func TestDecodeRegenerateBodies(t *testing.T) {
 			is.True(errors.Is(err, tt.want)) // refused for the right reason
 		})
 	}
+}
+
+// TestDecodeRegenerateBadBound checks that a bound that is not positive
+// is the service's mistake, refused before the body is read: no default
+// stands in for it, and no client input could make it right.
+func TestDecodeRegenerateBadBound(t *testing.T) {
+	for _, bound := range []time.Duration{0, -time.Second, math.MinInt64} {
+		t.Run(bound.String(), func(t *testing.T) {
+			is := is.New(t)
+			body := &spyBody{Reader: strings.NewReader(`{"oldSecretValidForSeconds": 60}`)}
+			r := httptest.NewRequest(http.MethodPost, "/v1/integrator/regenerate-secret", body)
+			got, err := rotationhttp.DecodeRegenerate(r, bound)
+			is.Equal(got, time.Duration(0)) // nothing decoded
+			is.True(!body.read)             // the body was not even read
+			oe, ok := errors.AsType[*rotationhttp.OptionError](err)
+			is.True(ok)                                        // an option error
+			is.Equal(oe.Field, "maxGrace")                     // naming the argument
+			is.True(errors.Is(err, rotation.ErrMisconfigured)) // the service's mistake
+			is.True(!errors.Is(err, rotation.ErrValidation))   // not the client's
+			_, isBody := errors.AsType[*rotationhttp.BodyError](err)
+			is.True(!isBody) // nor the body's
+			p := rotationhttp.ProblemFor(err)
+			is.Equal(p.Status, http.StatusInternalServerError) // answered 500
+			is.Equal(p.Code, rotationhttp.CodeInternalError)   // that says nothing more
+			is.Equal(len(p.Errors), 0)                         // and names no field
+		})
+	}
+}
+
+// spyBody is a request body that records whether it was read.
+type spyBody struct {
+	io.Reader
+	read bool
+}
+
+func (b *spyBody) Read(p []byte) (int, error) {
+	b.read = true
+	return b.Reader.Read(p)
 }
 
 func TestDecodeJSON(t *testing.T) {
@@ -243,7 +286,7 @@ func FuzzDecodeRegenerate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
-		got, err := rotationhttp.DecodeRegenerate(post(body), 0)
+		got, err := rotationhttp.DecodeRegenerate(post(body), rotation.DefaultMaxGracePeriod)
 		if err != nil {
 			if _, ok := errors.AsType[*rotationhttp.BodyError](err); !ok {
 				t.Fatalf("untyped error %v", err)

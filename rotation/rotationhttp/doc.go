@@ -57,10 +57,12 @@
 // A key with a rate limit of n (rotation.Spec.RateLimit) gets n requests a
 // minute, refilled evenly: a token bucket from golang.org/x/time/rate of
 // size n, kept per secret id. The clock is [Options].Now, so tests step
-// through a minute without waiting. A regenerated key has a new id and a
-// fresh bucket. Buckets are kept for at most [Options].MaxLimiters keys. A
-// request refused for the rate limit was still authenticated, so it is
-// recorded as the key's last use.
+// through a minute without waiting. A key keeps its id through
+// regeneration, and so its bucket: a regenerated key does not start a
+// fresh minute, and while a previous value is in its grace window the old
+// and the new value share the one budget. Buckets are kept for at most
+// [Options].MaxLimiters keys. A request refused for the rate limit was
+// still authenticated, so it is recorded as the key's last use.
 //
 // # Request bodies
 //
@@ -79,10 +81,10 @@
 // Text the client chose is repeated, in problems, errors and logs, only
 // when it cannot be a key: a path segment (in instance and in the logged
 // path) or a member name is repeated if it is at most 23 bytes long or
-// has the shape of a secret id ([rotation.IsID]); a longer segment
-// becomes "REDACTED", and a longer member name is not named. A member of
-// the decoded struct is named as the struct names it. Values from a body
-// are never repeated.
+// has the shape of a secret id (sec_ and 26 lower-case letters and
+// digits); a longer segment becomes "REDACTED", and a longer member name
+// is not named. A member of the decoded struct is named as the struct
+// names it. Values from a body are never repeated.
 //
 // # Concurrency
 //

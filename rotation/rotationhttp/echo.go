@@ -3,7 +3,7 @@ package rotationhttp
 import (
 	"strings"
 
-	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/internal/secretid"
 )
 
 // maxEchoed is the longest text from a request, such as a path segment
@@ -17,7 +17,7 @@ const maxEchoed = 23
 // problem, an error or a log: it is at most [maxEchoed] bytes long, or
 // has the shape of a secret id, which is not secret.
 func mayEcho(s string) bool {
-	return len(s) <= maxEchoed || rotation.IsID(s)
+	return len(s) <= maxEchoed || secretid.Is(s)
 }
 
 // redacted stands in for a path segment that [mayEcho] refuses.

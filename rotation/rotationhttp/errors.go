@@ -83,3 +83,22 @@ func (e *RateLimitError) Error() string {
 
 // Is reports whether target is [ErrRateLimited].
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// OptionError reports an argument of this package's configuration that
+// cannot work: an [Options] field out of range given to [NewAuthenticator],
+// or a bound such as [DecodeRegenerate]'s maxGrace that is not positive.
+// It is the service's mistake, never the client's: it matches
+// [rotation.ErrMisconfigured], and [ProblemFor] answers it with a bare
+// 500. It names the field and what is wrong, never a value.
+type OptionError struct {
+	Field  string // the option or argument, such as "MaxLimiters" or "maxGrace"
+	Reason string
+}
+
+// Error returns "rotationhttp: invalid option field: reason".
+func (e *OptionError) Error() string {
+	return "rotationhttp: invalid option " + e.Field + ": " + e.Reason
+}
+
+// Is reports whether target is [rotation.ErrMisconfigured].
+func (e *OptionError) Is(target error) bool { return target == rotation.ErrMisconfigured }

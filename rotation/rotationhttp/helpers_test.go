@@ -45,8 +45,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// fixture is a Rotator over a memstore with a stepped clock, an
-// Authenticator over it that logs everything, and a mux of test routes.
+// fixture is a Rotator over a memstore with a stepped clock and a keyring
+// (so that secrets created with HMAC can be designated), an Authenticator
+// over it that logs everything, and a mux of test routes.
 type fixture struct {
 	clock *rotationtest.Clock
 	rot   *rotation.Rotator
@@ -61,7 +62,7 @@ func newFixture(t *testing.T, edit func(*rotationhttp.Options)) *fixture {
 	t.Helper()
 	f := &fixture{clock: rotationtest.NewClock(t0), logs: &syncBuffer{}}
 	var err error
-	f.rot, err = rotation.New(memstore.New(), &rotation.Options{Now: f.clock.Now})
+	f.rot, err = rotation.New(memstore.New(), &rotation.Options{Now: f.clock.Now, Keyring: secretstest.Keyring(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,12 +92,15 @@ func (f *fixture) whoami(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(whoami{Owner: p.Owner, SecretID: p.Secret.ID, IP: f.auth.ClientIP(r)})
+	_ = json.NewEncoder(w).Encode(whoami{Owner: p.Owner, SecretID: p.Secret.ID, Previous: p.Previous, IP: f.auth.ClientIP(r)})
 }
 
 type whoami struct {
-	Owner    string     `json:"owner"`
-	SecretID string     `json:"secretId"`
+	Owner    string `json:"owner"`
+	SecretID string `json:"secretId"`
+	// Previous reports whether the key presented is a previous value of
+	// the secret, inside its grace window.
+	Previous bool       `json:"previous"`
 	IP       netip.Addr `json:"ip"`
 }
 

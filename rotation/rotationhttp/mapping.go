@@ -9,6 +9,7 @@ import (
 
 	"github.com/rotorkit/rotor/hmacsign"
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/internal/secretid"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 )
@@ -41,6 +42,8 @@ const conflictRetry = time.Second
 //	rotation.ErrDesignated                    409     designated_secret (resourceType, resourceId)
 //	rotation.ErrNotManaged                    409     custom_secret (resourceType, resourceId)
 //	rotation.ErrNotActive                     409     secret_not_active (resourceType, resourceId)
+//	rotation.ErrCannotSign                    409     secret_cannot_sign (resourceType, resourceId)
+//	rotation.ErrStale                         412     secret_changed (resourceType, resourceId)
 //	hmacsign.ErrNoKeys (from a Signer)        409     no_signing_secret
 //	ErrUnreadableBody                         400     unreadable_body
 //	ErrBodyTooLarge                           413     body_too_large
@@ -49,6 +52,7 @@ const conflictRetry = time.Second
 //	rotation.ErrConflict, store.ErrConflict   503     service_unavailable (Retry-After: 1)
 //	context.Canceled, DeadlineExceeded        503     service_unavailable
 //	a store backend's failure                 503     service_unavailable
+//	rotation.ErrMisconfigured, OptionError    500     internal_error
 //	anything else                             500     internal_error
 //
 // A 401 gets [DefaultRealm]; [Authenticator.Error] puts its own realm and
@@ -185,7 +189,7 @@ func secretProblem(err error) *Problem {
 		switch secErr.ID {
 		case "":
 			p.Detail = "no such secret"
-		case rotation.NotAnID:
+		case secretid.NotAnID:
 			// The id given may be a key pasted in its place, so it is not repeated.
 			p.Detail = "no secret has that id; secret ids are sec_ and 26 lower-case letters and digits"
 		default:
@@ -204,7 +208,13 @@ func secretProblem(err error) *Problem {
 	case errors.Is(err, rotation.ErrNotManaged):
 		return conflict(CodeCustomSecret, "the secret is custom: it can be deleted, not regenerated; create a new one instead")
 	case errors.Is(err, rotation.ErrNotActive):
-		return conflict(CodeSecretNotActive, "the secret is "+statusPhrase(secErr.Status)+"; only an active secret can be regenerated or designated")
+		return conflict(CodeSecretNotActive, "the secret is "+statusPhrase(secErr.Status)+"; only an active secret can be regenerated, updated or designated")
+	case errors.Is(err, rotation.ErrCannotSign):
+		return conflict(CodeSecretCannotSign, "the secret keeps no value to sign with; only a secret created to sign webhooks can be designated")
+	case errors.Is(err, rotation.ErrStale):
+		p := conflict(CodeSecretChanged, "the secret was regenerated meanwhile; read it again and retry")
+		p.Status = http.StatusPreconditionFailed
+		return p
 	case errors.Is(err, hmacsign.ErrNoKeys):
 		return &Problem{Status: http.StatusConflict, Code: CodeNoSigningSecret, Detail: "no valid secret can sign webhooks for this owner"}
 	}
@@ -213,8 +223,6 @@ func secretProblem(err error) *Problem {
 
 func statusPhrase(s rotation.Status) string {
 	switch s {
-	case rotation.StatusGrace:
-		return "in its grace window"
 	case rotation.StatusExpired:
 		return "expired"
 	case rotation.StatusRevoked:

@@ -94,14 +94,16 @@ const (
 // The machine codes of [Problem].Code for conflicts with an owner's
 // secrets (409), for request bodies, and for internal errors.
 const (
-	CodeLimitReached     = "limit_reached"     // 409: the owner has the most active secrets allowed
-	CodeDesignatedSecret = "designated_secret" // 409: it signs webhooks; designate another first
-	CodeCustomSecret     = "custom_secret"     // 409: a custom secret cannot be regenerated
-	CodeSecretNotActive  = "secret_not_active" // 409: in grace, expired or revoked
-	CodeNoSigningSecret  = "no_signing_secret" // 409: the owner has no secret that can sign
-	CodeUnreadableBody   = "unreadable_body"   // 400: the body could not be read
-	CodeBodyTooLarge     = "body_too_large"    // 413: the body is larger than MaxBody
-	CodeInternalError    = "internal_error"    // 500: nothing more is said
+	CodeLimitReached     = "limit_reached"      // 409: the owner has the most active secrets allowed
+	CodeDesignatedSecret = "designated_secret"  // 409: it signs webhooks; designate another first
+	CodeCustomSecret     = "custom_secret"      // 409: a custom secret cannot be regenerated
+	CodeSecretNotActive  = "secret_not_active"  // 409: expired or revoked
+	CodeSecretCannotSign = "secret_cannot_sign" // 409: only a secret that can sign is designated
+	CodeSecretChanged    = "secret_changed"     // 412: regenerated since the caller read it
+	CodeNoSigningSecret  = "no_signing_secret"  // 409: the owner has no secret that can sign
+	CodeUnreadableBody   = "unreadable_body"    // 400: the body could not be read
+	CodeBodyTooLarge     = "body_too_large"     // 413: the body is larger than MaxBody
+	CodeInternalError    = "internal_error"     // 500: nothing more is said
 )
 
 // The machine codes of [Problem].Code for signed requests that do not

@@ -20,6 +20,7 @@ import (
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/memstore"
 )
 
 // rotorErrors returns errors made by a real Rotator, so the mapping is
@@ -28,7 +29,7 @@ func rotorErrors(t *testing.T, f *fixture) map[string]error {
 	t.Helper()
 	ctx := t.Context()
 	out := make(map[string]error)
-	designated, _ := f.create(t, "acme", rotation.Spec{})
+	designated, _ := f.create(t, "acme", rotation.Spec{HMAC: true}) // the first that can sign
 	custom, _ := f.create(t, "acme", rotation.Spec{Custom: true})
 	revoked, _ := f.create(t, "acme", rotation.Spec{})
 	if err := f.rot.Revoke(ctx, "acme", revoked); err != nil {
@@ -44,6 +45,18 @@ func rotorErrors(t *testing.T, f *fixture) map[string]error {
 	_, out["custom"] = f.rot.Regenerate(ctx, "acme", custom, 0)
 	_, out["not active"] = f.rot.Regenerate(ctx, "acme", revoked, 0)
 	_, out["grace"] = f.rot.Regenerate(ctx, "acme", designated, 2*time.Hour)
+	out["cannot sign"] = f.rot.SetSigning(ctx, "acme", custom) // created without HMAC
+	changed, _ := f.create(t, "changed", rotation.Spec{})
+	seen, err := f.rot.Get(ctx, "changed", changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.rot.Regenerate(ctx, "changed", changed, 0) // by someone else, after seen was read
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.keys = append(f.keys, res.Value.Reveal())
+	_, out["stale"] = f.rot.RegenerateIf(ctx, "changed", changed, seen.Current.ID, 0)
 	_, out["malformed key"] = f.rot.Authenticate(ctx, "sk_live_nope", rotation.Request{})
 	unknown, err := rotation.DefaultFormat.Generate()
 	if err != nil {
@@ -116,7 +129,7 @@ func TestProblemFor(t *testing.T) {
 			"detail": "no secret has the id sec_nosuchsecretnosuchsecretxx",
 		})},
 		{"not an id", real["not an id"], problem(404, map[string]any{
-			"code": "api_token_not_found", "resourceType": "secret", "resourceId": rotation.NotAnID,
+			"code": "api_token_not_found", "resourceType": "secret", "resourceId": "(not a secret id)",
 			"detail": "no secret has that id; secret ids are sec_ and 26 lower-case letters and digits",
 		})},
 		{"limit", real["limit"], problem(409, map[string]any{
@@ -133,7 +146,15 @@ func TestProblemFor(t *testing.T) {
 		})},
 		{"not active", real["not active"], problem(409, map[string]any{
 			"code": "secret_not_active", "resourceType": "secret", "resourceId": idOf(real["not active"]),
-			"detail": "the secret is revoked; only an active secret can be regenerated or designated",
+			"detail": "the secret is revoked; only an active secret can be regenerated, updated or designated",
+		})},
+		{"cannot sign", real["cannot sign"], problem(409, map[string]any{
+			"code": "secret_cannot_sign", "resourceType": "secret", "resourceId": idOf(real["cannot sign"]),
+			"detail": "the secret keeps no value to sign with; only a secret created to sign webhooks can be designated",
+		})},
+		{"stale", real["stale"], problem(412, map[string]any{
+			"code": "secret_changed", "resourceType": "secret", "resourceId": idOf(real["stale"]),
+			"detail": "the secret was regenerated meanwhile; read it again and retry",
 		})},
 		{"no signing key", fmt.Errorf("hmacsign: signing for owner %q: %w", "acme", hmacsign.ErrNoKeys), problem(409, map[string]any{
 			"code": "no_signing_secret", "detail": "no valid secret can sign webhooks for this owner",
@@ -204,10 +225,71 @@ func TestProblemFor(t *testing.T) {
 			statuses[got.Status] = true
 		})
 	}
-	for _, s := range []int{400, 401, 403, 404, 409, 413, 422, 429, 500, 503} {
+	for _, s := range []int{400, 401, 403, 404, 409, 412, 413, 422, 429, 500, 503} {
 		if !statuses[s] {
 			t.Errorf("no case answers %d", s)
 		}
+	}
+}
+
+// TestProblemForMisconfigured checks that options that cannot work, the
+// Rotator's or this package's, are answered as the service's fault: a
+// bare 500 that says nothing of the error, never a 422 that would blame
+// the client. The operator finds the field in the log.
+func TestProblemForMisconfigured(t *testing.T) {
+	ctx := t.Context()
+	f := newFixture(t, nil)
+	// A Rotator with no keyring, asked for a secret that must sign.
+	noKeyring, err := rotation.New(memstore.New(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sealing := noKeyring.Create(ctx, "acme", rotation.Spec{HMAC: true})
+	_, policy := rotation.New(memstore.New(), &rotation.Options{Policy: rotation.Policy{MaxActive: -1}})
+	_, options := rotationhttp.NewAuthenticator(f.rot, &rotationhttp.Options{MaxLimiters: -1})
+	_, bound := rotationhttp.DecodeRegenerate(post(`{"oldSecretValidForSeconds": 60}`), 0)
+	tests := []struct {
+		name  string
+		err   error
+		field string
+	}{
+		{"HMAC secret without a keyring", sealing, "Keyring"},
+		{"rotation option out of range", policy, "Policy.MaxActive"},
+		{"rotationhttp option out of range", options, "MaxLimiters"},
+		{"regenerate bound not positive", bound, "maxGrace"},
+		{"wrapped", fmt.Errorf("create for acme: %w", sealing), "Keyring"},
+	}
+	want := problem(500, map[string]any{
+		"code": "internal_error", "detail": "an internal error occurred", "instance": "/v1/secrets",
+	})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			is.True(tt.err != nil)                                // the mistake is reported
+			is.True(errors.Is(tt.err, rotation.ErrMisconfigured)) // as a misconfiguration
+			is.True(!errors.Is(tt.err, rotation.ErrValidation))   // not as the client's invalid input
+			var field string
+			if oe, ok := errors.AsType[*rotation.OptionError](tt.err); ok {
+				field = oe.Field
+			} else if oe, ok := errors.AsType[*rotationhttp.OptionError](tt.err); ok {
+				field = oe.Field
+			}
+			is.Equal(field, tt.field) // a typed error naming the field
+
+			logged := len(f.logs.String())
+			w := httptest.NewRecorder()
+			f.auth.Error(w, httptest.NewRequest(http.MethodPost, "/v1/secrets", nil), tt.err)
+			if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff) // a bare 500, not a 422
+			}
+			body := w.Body.String()
+			is.True(!strings.Contains(body, tt.err.Error()))   // the error's text stays out of the answer
+			is.True(!strings.Contains(body, tt.field))         // even the field it names
+			is.True(!strings.Contains(body, "option"))         // and that an option is at fault
+			logs := f.logs.String()[logged:]                   // this subtest's line
+			is.True(strings.Contains(logs, `"level":"ERROR"`)) // but the operator hears of it
+			is.True(strings.Contains(logs, tt.field))          // with the field to fix
+		})
 	}
 }
 

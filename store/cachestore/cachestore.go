@@ -68,9 +68,9 @@ type OptionError struct {
 	Reason string // what is wrong with it
 }
 
-// Error returns "cachestore: Options.Field reason".
+// Error returns "cachestore: invalid option Field: reason".
 func (e *OptionError) Error() string {
-	return "cachestore: Options." + e.Field + " " + e.Reason
+	return "cachestore: invalid option " + e.Field + ": " + e.Reason
 }
 
 // Store is a [store.Store] that keeps copies of another store's keysets
@@ -245,25 +245,34 @@ func (s *Store) fill(ctx context.Context, owner string) (*entry, error) {
 	// An invalidation may take e out of owners before these are stored.
 	// It marks e gone first, so lookups that find e through them pass it
 	// by, and the first to do so removes the digest.
-	for i := range e.ks.Secrets {
-		s.digests.Store(e.ks.Secrets[i].Digest, e)
-	}
+	s.index(e)
 	if had {
 		s.unindex(prev.(*entry))
 	}
 	return e, nil
 }
 
+// index points the digest of every value in e at e.
+func (s *Store) index(e *entry) {
+	for i := range e.ks.Keys {
+		for v := range e.ks.Keys[i].Values() {
+			s.digests.Store(v.Digest, e)
+		}
+	}
+}
+
 // unindex marks an entry no longer stored as gone and removes its
 // digests, leaving those a newer entry has taken.
 func (s *Store) unindex(e *entry) {
 	e.gone.Store(true)
-	for i := range e.ks.Secrets {
-		s.digests.CompareAndDelete(e.ks.Secrets[i].Digest, e)
+	for i := range e.ks.Keys {
+		for v := range e.ks.Keys[i].Values() {
+			s.digests.CompareAndDelete(v.Digest, e)
+		}
 	}
 }
 
-// Lookup finds the record whose key has digest d. A digest of a fresh
+// Lookup finds the key that has a value whose digest is d. A digest of a fresh
 // cached keyset is answered from memory. Any other is asked of the inner
 // store, and then:
 //   - a digest it does not know is remembered as unknown for
@@ -274,38 +283,43 @@ func (s *Store) unindex(e *entry) {
 //
 // So a key created by another process is found at once, and a flood of
 // made-up keys costs one inner lookup each and no reloads.
-func (s *Store) Lookup(ctx context.Context, d secrets.Digest) (string, store.Record, error) {
+func (s *Store) Lookup(ctx context.Context, d secrets.Digest) (store.Match, error) {
 	if err := ctx.Err(); err != nil {
-		return "", store.Record{}, &store.OpError{Op: "lookup", Err: err}
+		return store.Match{}, &store.OpError{Op: "lookup", Err: err}
 	}
 	now := s.set.now()
 	if v, ok := s.digests.Load(d); ok {
 		e := v.(*entry)
 		if s.fresh(e, now) {
 			if i := indexOf(&e.ks, d); i >= 0 {
-				return e.ks.Owner, e.ks.Secrets[i].Clone(), nil
+				m := store.Match{Owner: e.ks.Owner, Key: e.ks.Keys[i].Clone(), Signing: e.ks.Signing}
+				if j := e.ks.Find(e.ks.Signing); j >= 0 {
+					m.SigningExpiresAt = e.ks.Keys[j].ExpiresAt
+				}
+				return m, nil
 			}
 		} else if e.gone.Load() {
 			s.digests.CompareAndDelete(d, e) // left behind by a replaced entry
 		}
 	}
 	if s.misses.has(d, now) {
-		return "", store.Record{}, &store.OpError{Op: "lookup", Err: store.ErrNotFound}
+		return store.Match{}, &store.OpError{Op: "lookup", Err: store.ErrNotFound}
 	}
-	owner, rec, err := s.inner.Lookup(ctx, d)
+	m, err := s.inner.Lookup(ctx, d)
 	if errors.Is(err, store.ErrNotFound) {
 		s.misses.add(d, now)
 	}
 	if err != nil {
-		return "", store.Record{}, err
+		return store.Match{}, err
 	}
+	owner := m.Owner
 	if s.shouldReload(owner, d, now) {
 		if _, err := s.fill(ctx, owner); err != nil {
 			// The lookup stands: it came from the store itself.
 			s.set.log.DebugContext(ctx, "cachestore: reload after lookup failed", "owner", owner, "err", err)
 		}
 	}
-	return owner, rec, nil
+	return m, nil
 }
 
 // shouldReload reports whether a lookup the inner store answered with a
@@ -321,13 +335,15 @@ func (s *Store) shouldReload(owner string, d secrets.Digest, now time.Time) bool
 	return now.Sub(e.loaded) >= s.set.reloadInterval
 }
 
-// indexOf returns the index of the record of ks whose digest is d, or -1.
-// Every digest is compared in constant time.
+// indexOf returns the index of the key of ks that has a value whose
+// digest is d, or -1. Every digest is compared in constant time.
 func indexOf(ks *store.Keyset, d secrets.Digest) int {
 	found := -1
-	for i := range ks.Secrets {
-		if ks.Secrets[i].Digest.Equal(d) {
-			found = i
+	for i := range ks.Keys {
+		for v := range ks.Keys[i].Values() {
+			if v.Digest.Equal(d) {
+				found = i
+			}
 		}
 	}
 	return found
@@ -339,8 +355,10 @@ func indexOf(ks *store.Keyset, d secrets.Digest) int {
 // unknown.
 func (s *Store) Save(ctx context.Context, ks store.Keyset) error {
 	err := s.inner.Save(ctx, ks)
-	for i := range ks.Secrets {
-		s.misses.forget(ks.Secrets[i].Digest)
+	for i := range ks.Keys {
+		for v := range ks.Keys[i].Values() {
+			s.misses.forget(v.Digest)
+		}
 	}
 	s.Invalidate(ks.Owner)
 	return err
@@ -376,11 +394,20 @@ func (s *Store) withUses(owner string, uses []store.Use, now time.Time) {
 	next := &entry{ks: cur.ks.Clone(), loaded: cur.loaded, epoch: cur.epoch}
 	changed := false
 	for _, u := range uses {
-		i := next.ks.Find(u.SecretID)
+		i := next.ks.Find(u.KeyID)
 		if i < 0 || u.At.IsZero() {
 			continue
 		}
-		if r := &next.ks.Secrets[i]; u.At.After(r.LastUsedAt) {
+		r := &next.ks.Keys[i]
+		v := r.Value(u.ValueID)
+		if v == nil {
+			continue
+		}
+		if u.At.After(v.LastUsedAt) {
+			v.LastUsedAt, v.LastUsedIP = u.At, u.IP
+			changed = true
+		}
+		if u.At.After(r.LastUsedAt) {
 			r.LastUsedAt, r.LastUsedIP = u.At, u.IP
 			changed = true
 		}
@@ -388,9 +415,7 @@ func (s *Store) withUses(owner string, uses []store.Use, now time.Time) {
 	if !changed || !s.owners.CompareAndSwap(owner, cur, next) {
 		return
 	}
-	for i := range next.ks.Secrets {
-		s.digests.Store(next.ks.Secrets[i].Digest, next)
-	}
+	s.index(next)
 	s.unindex(cur) // marks it gone; its digests are next's now
 }
 

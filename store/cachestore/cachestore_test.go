@@ -58,12 +58,12 @@ func TestLoadServesCopy(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	f := newFixture(t, cachestore.Options{})
-	is.NoErr(f.cache.Save(ctx, store.Keyset{Owner: "acme", Secrets: []store.Record{record("a")}}))
+	is.NoErr(f.cache.Save(ctx, store.Keyset{Owner: "acme", Keys: []store.Record{record("a")}}))
 
 	first, err := f.cache.Load(ctx, "acme")
 	is.NoErr(err)
-	first.Secrets[0].Name = "scribbled" // must not reach the cached copy
-	first.Secrets = append(first.Secrets, record("b"))
+	first.Keys[0].Name = "scribbled" // must not reach the cached copy
+	first.Keys = append(first.Keys, record("b"))
 	second, err := f.cache.Load(ctx, "acme")
 	is.NoErr(err)
 	loads, _ := f.calls()
@@ -92,9 +92,10 @@ func TestLookupServedFromCache(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	f := newFixture(t, cachestore.Options{})
-	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets = []store.Record{record("a"), record("b")} })
+	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys = []store.Record{record("a"), record("b")} })
 
-	owner, rec, err := f.cache.Lookup(ctx, digest("a"))
+	m, err := f.cache.Lookup(ctx, digest("a"))
+	owner, rec := m.Owner, m.Key
 	is.NoErr(err)                 // a key the store knows is found at once
 	is.Equal(owner, "acme")       // with its owner
 	is.Equal(rec.ID, "a")         // and record
@@ -105,7 +106,8 @@ func TestLookupServedFromCache(t *testing.T) {
 
 	for range 10 {
 		for _, id := range []string{"a", "b"} {
-			owner, rec, err := f.cache.Lookup(ctx, digest(id))
+			m, err := f.cache.Lookup(ctx, digest(id))
+			owner, rec := m.Owner, m.Key
 			is.NoErr(err)
 			is.Equal(owner, "acme")
 			is.Equal(rec.ID, id)
@@ -122,20 +124,22 @@ func TestMaxAgeBoundsStaleness(t *testing.T) {
 	ctx := t.Context()
 	const maxAge = 10 * time.Second
 	f := newFixture(t, cachestore.Options{MaxAge: maxAge})
-	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets = []store.Record{record("a")} })
-	_, _, err := f.cache.Lookup(ctx, digest("a"))
+	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys = []store.Record{record("a")} })
+	_, err := f.cache.Lookup(ctx, digest("a"))
 	is.NoErr(err)
 
 	// Another replica revokes the key; this cache is not told.
-	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets[0].RevokedAt = t0 })
+	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys[0].RevokedAt = t0 })
 
 	f.clock.Advance(maxAge - time.Nanosecond)
-	_, rec, err := f.cache.Lookup(ctx, digest("a"))
+	m, err := f.cache.Lookup(ctx, digest("a"))
+	rec := m.Key
 	is.NoErr(err)
 	is.True(rec.RevokedAt.IsZero()) // within MaxAge the cached copy may be served
 
 	f.clock.Advance(time.Nanosecond)
-	_, rec, err = f.cache.Lookup(ctx, digest("a"))
+	m, err = f.cache.Lookup(ctx, digest("a"))
+	rec = m.Key
 	is.NoErr(err)
 	is.Equal(rec.RevokedAt, t0) // at MaxAge the copy is read again and the revocation seen
 	ks, err := f.cache.Load(ctx, "acme")
@@ -148,14 +152,15 @@ func TestKeyCreatedElsewhereFoundAtOnce(t *testing.T) {
 	ctx := t.Context()
 	const reload = 5 * time.Second
 	f := newFixture(t, cachestore.Options{ReloadInterval: reload})
-	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets = []store.Record{record("a")} })
-	_, _, err := f.cache.Lookup(ctx, digest("a"))
+	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys = []store.Record{record("a")} })
+	_, err := f.cache.Lookup(ctx, digest("a"))
 	is.NoErr(err)
 	f.clock.Advance(reload)
 
 	// Another replica creates a key: the cache's copy of acme lacks it.
-	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets = append(ks.Secrets, record("b")) })
-	owner, rec, err := f.cache.Lookup(ctx, digest("b"))
+	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys = append(ks.Keys, record("b")) })
+	m, err := f.cache.Lookup(ctx, digest("b"))
+	owner, rec := m.Owner, m.Key
 	is.NoErr(err) // a key created elsewhere is found at once
 	is.Equal(owner, "acme")
 	is.Equal(rec.ID, "b")
@@ -166,8 +171,9 @@ func TestKeyCreatedElsewhereFoundAtOnce(t *testing.T) {
 	// read: each is found, and the owner is not read again.
 	for i := range 50 {
 		id := fmt.Sprintf("new-%d", i)
-		f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets = append(ks.Secrets, record(id)) })
-		_, rec, err := f.cache.Lookup(ctx, digest(id))
+		f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys = append(ks.Keys, record(id)) })
+		m, err := f.cache.Lookup(ctx, digest(id))
+		rec := m.Key
 		is.NoErr(err)         // every new key is found at once
 		is.Equal(rec.ID, id)  //
 		f.clock.Advance(50e6) // 50 keys over 2.5 s
@@ -176,14 +182,14 @@ func TestKeyCreatedElsewhereFoundAtOnce(t *testing.T) {
 	is.Equal(loads, int64(2)) // reloads are limited to one per ReloadInterval
 
 	f.clock.Advance(reload)
-	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets = append(ks.Secrets, record("late")) })
-	_, _, err = f.cache.Lookup(ctx, digest("late"))
+	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys = append(ks.Keys, record("late")) })
+	_, err = f.cache.Lookup(ctx, digest("late"))
 	is.NoErr(err)
 	loads, _ = f.calls()
 	is.Equal(loads, int64(3)) // once ReloadInterval has passed, the owner is read again
 
 	_, lookups := f.calls()
-	_, _, err = f.cache.Lookup(ctx, digest("new-7"))
+	_, err = f.cache.Lookup(ctx, digest("new-7"))
 	is.NoErr(err)
 	_, after := f.calls()
 	is.Equal(after, lookups) // and keys in that copy are served from memory again
@@ -196,7 +202,7 @@ func TestUnknownDigestRemembered(t *testing.T) {
 	f := newFixture(t, cachestore.Options{MissTTL: ttl})
 
 	for range 5 {
-		_, _, err := f.cache.Lookup(ctx, digest("made-up"))
+		_, err := f.cache.Lookup(ctx, digest("made-up"))
 		is.True(errors.Is(err, store.ErrNotFound)) // an unknown key is not found
 		var oe *store.OpError
 		is.True(errors.As(err, &oe)) // as a store error
@@ -207,7 +213,7 @@ func TestUnknownDigestRemembered(t *testing.T) {
 	is.Equal(loads, int64(0))   // and none reads an owner
 
 	f.clock.Advance(ttl)
-	_, _, err := f.cache.Lookup(ctx, digest("made-up"))
+	_, err := f.cache.Lookup(ctx, digest("made-up"))
 	is.True(errors.Is(err, store.ErrNotFound))
 	_, lookups = f.calls()
 	is.Equal(lookups, int64(2)) // after MissTTL the store is asked again
@@ -217,7 +223,7 @@ func TestUnknownDigestsNotRemembered(t *testing.T) {
 	is := is.New(t)
 	f := newFixture(t, cachestore.Options{MissTTL: -1})
 	for range 3 {
-		_, _, err := f.cache.Lookup(t.Context(), digest("made-up"))
+		_, err := f.cache.Lookup(t.Context(), digest("made-up"))
 		is.True(errors.Is(err, store.ErrNotFound))
 	}
 	_, lookups := f.calls()
@@ -229,15 +235,15 @@ func TestRememberedMissesBounded(t *testing.T) {
 	ctx := t.Context()
 	f := newFixture(t, cachestore.Options{MaxMisses: 3})
 	for _, name := range []string{"x1", "x2", "x3", "x4"} {
-		_, _, err := f.cache.Lookup(ctx, digest(name))
+		_, err := f.cache.Lookup(ctx, digest(name))
 		is.True(errors.Is(err, store.ErrNotFound))
 	}
 	_, before := f.calls()
-	_, _, _ = f.cache.Lookup(ctx, digest("x4"))
-	_, _, _ = f.cache.Lookup(ctx, digest("x2"))
+	_, _ = f.cache.Lookup(ctx, digest("x4"))
+	_, _ = f.cache.Lookup(ctx, digest("x2"))
 	_, after := f.calls()
 	is.Equal(after, before) // the latest three are remembered
-	_, _, _ = f.cache.Lookup(ctx, digest("x1"))
+	_, _ = f.cache.Lookup(ctx, digest("x1"))
 	_, after = f.calls()
 	is.Equal(after, before+1) // the oldest was forgotten to keep within MaxMisses
 }
@@ -246,11 +252,12 @@ func TestSaveForgetsMiss(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	f := newFixture(t, cachestore.Options{MissTTL: time.Hour})
-	_, _, err := f.cache.Lookup(ctx, digest("a"))
+	_, err := f.cache.Lookup(ctx, digest("a"))
 	is.True(errors.Is(err, store.ErrNotFound)) // not yet created
 
-	is.NoErr(f.cache.Save(ctx, store.Keyset{Owner: "acme", Secrets: []store.Record{record("a")}}))
-	owner, _, err := f.cache.Lookup(ctx, digest("a"))
+	is.NoErr(f.cache.Save(ctx, store.Keyset{Owner: "acme", Keys: []store.Record{record("a")}}))
+	m, err := f.cache.Lookup(ctx, digest("a"))
+	owner := m.Owner
 	is.NoErr(err) // a key saved through the cache is found, however recently it was unknown
 	is.Equal(owner, "acme")
 }
@@ -260,17 +267,18 @@ func TestSaveDropsOwnCopy(t *testing.T) {
 	ctx := t.Context()
 	f := newFixture(t, cachestore.Options{})
 	inv := watch(f.cache)
-	is.NoErr(f.cache.Save(ctx, store.Keyset{Owner: "acme", Secrets: []store.Record{record("a")}}))
+	is.NoErr(f.cache.Save(ctx, store.Keyset{Owner: "acme", Keys: []store.Record{record("a")}}))
 	ks, err := f.cache.Load(ctx, "acme")
 	is.NoErr(err)
 
-	ks.Secrets[0].RevokedAt = t0
+	ks.Keys[0].RevokedAt = t0
 	is.NoErr(f.cache.Save(ctx, ks))
-	_, rec, err := f.cache.Lookup(ctx, digest("a"))
+	m, err := f.cache.Lookup(ctx, digest("a"))
+	rec := m.Key
 	is.NoErr(err)
 	is.Equal(rec.RevokedAt, t0) // the saving process sees its own change at once
 
-	ks.Secrets[0].Name = "lost the race"
+	ks.Keys[0].Name = "lost the race"
 	err = f.cache.Save(ctx, ks) // ks.Version is stale now
 	is.True(errors.Is(err, store.ErrConflict))
 	fresh, err := f.cache.Load(ctx, "acme")
@@ -289,30 +297,32 @@ func TestOtherReplicaSeenAfterInvalidate(t *testing.T) {
 	ctx := t.Context()
 	f := newFixture(t, cachestore.Options{MaxAge: time.Hour})
 	inv := watch(f.cache)
-	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets = []store.Record{record("a")} })
-	f.saveElsewhere(t, "globex", func(ks *store.Keyset) { ks.Secrets = []store.Record{record("g")} })
+	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys = []store.Record{record("a")} })
+	f.saveElsewhere(t, "globex", func(ks *store.Keyset) { ks.Keys = []store.Record{record("g")} })
 	for _, id := range []string{"a", "g"} {
-		_, _, err := f.cache.Lookup(ctx, digest(id))
+		_, err := f.cache.Lookup(ctx, digest(id))
 		is.NoErr(err)
 	}
-	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Secrets[0].RevokedAt = t0 })
+	f.saveElsewhere(t, "acme", func(ks *store.Keyset) { ks.Keys[0].RevokedAt = t0 })
 
-	_, rec, err := f.cache.Lookup(ctx, digest("a"))
+	m, err := f.cache.Lookup(ctx, digest("a"))
+	rec := m.Key
 	is.NoErr(err)
 	is.True(rec.RevokedAt.IsZero()) // unannounced, the change is not seen within MaxAge
 
 	f.cache.Invalidate("acme")
-	_, rec, err = f.cache.Lookup(ctx, digest("a"))
+	m, err = f.cache.Lookup(ctx, digest("a"))
+	rec = m.Key
 	is.NoErr(err)
 	is.Equal(rec.RevokedAt, t0) // announced, it is seen at the next lookup
 	_, lookups := f.calls()
-	_, _, err = f.cache.Lookup(ctx, digest("g"))
+	_, err = f.cache.Lookup(ctx, digest("g"))
 	is.NoErr(err)
 	_, after := f.calls()
 	is.Equal(after, lookups) // other owners stay cached
 
 	f.cache.InvalidateAll()
-	_, _, err = f.cache.Lookup(ctx, digest("g"))
+	_, err = f.cache.Lookup(ctx, digest("g"))
 	is.NoErr(err)
 	_, after = f.calls()
 	is.Equal(after, lookups+1) // InvalidateAll drops every owner
@@ -354,7 +364,7 @@ func TestReadBeforeInvalidateNotKept(t *testing.T) {
 			is := is.New(t)
 			ctx := t.Context()
 			inner := memstore.New()
-			is.NoErr(inner.Save(ctx, store.Keyset{Owner: "acme", Secrets: []store.Record{record("a")}}))
+			is.NoErr(inner.Save(ctx, store.Keyset{Owner: "acme", Keys: []store.Record{record("a")}}))
 			g := &gatedLoads{Store: inner, armed: make(chan struct{}), release: make(chan struct{})}
 			clock := rotationtest.NewClock(t0)
 			c, err := cachestore.New(g, &cachestore.Options{MaxAge: time.Minute, Now: clock.Now})
@@ -378,7 +388,7 @@ func TestReadBeforeInvalidateNotKept(t *testing.T) {
 			g.gated.Store(false)
 			ks, err := inner.Load(ctx, "acme")
 			is.NoErr(err)
-			ks.Secrets[0].RevokedAt = t0
+			ks.Keys[0].RevokedAt = t0
 			is.NoErr(inner.Save(ctx, ks)) // another replica saves version 2
 			c.Invalidate("acme")          // and the cache hears of it
 			close(g.release)
@@ -387,7 +397,8 @@ func TestReadBeforeInvalidateNotKept(t *testing.T) {
 			got, err := c.Load(ctx, "acme")
 			is.NoErr(err)
 			is.Equal(got.Version, int64(2)) // but did not store it over the invalidation
-			_, rec, err := c.Lookup(ctx, digest("a"))
+			m, err := c.Lookup(ctx, digest("a"))
+			rec := m.Key
 			is.NoErr(err)
 			is.Equal(rec.RevokedAt, t0) // nor index its keys
 		})
@@ -406,7 +417,7 @@ func TestReadersNeverSeeHalfRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyset := func(version int64, gen int) store.Keyset {
-		return store.Keyset{Owner: "acme", Version: version, Secrets: []store.Record{
+		return store.Keyset{Owner: "acme", Version: version, Keys: []store.Record{
 			record("anchor"), record(fmt.Sprintf("g%d-1", gen)), record(fmt.Sprintf("g%d-2", gen)),
 		}}
 	}
@@ -448,11 +459,12 @@ func TestReadersNeverSeeHalfRefresh(t *testing.T) {
 				default:
 				}
 				ks, err := c.Load(ctx, "acme")
-				if err != nil || len(ks.Secrets) != 3 || ks.Secrets[0].ID != "anchor" {
-					t.Errorf("load during refresh: %d records, err %v", len(ks.Secrets), err)
+				if err != nil || len(ks.Keys) != 3 || ks.Keys[0].ID != "anchor" {
+					t.Errorf("load during refresh: %d records, err %v", len(ks.Keys), err)
 					return
 				}
-				owner, _, err := c.Lookup(ctx, digest("anchor"))
+				m, err := c.Lookup(ctx, digest("anchor"))
+				owner := m.Owner
 				if err != nil || owner != "acme" {
 					t.Errorf("lookup of the anchor during refresh: owner %q, err %v", owner, err)
 					return
@@ -473,9 +485,9 @@ type failing struct {
 
 var errDown = errors.New("database unreachable")
 
-func (f *failing) Lookup(ctx context.Context, d secrets.Digest) (string, store.Record, error) {
+func (f *failing) Lookup(ctx context.Context, d secrets.Digest) (store.Match, error) {
 	if f.down {
-		return "", store.Record{}, &store.OpError{Op: "lookup", Err: errDown}
+		return store.Match{}, &store.OpError{Op: "lookup", Err: errDown}
 	}
 	return f.Store.Lookup(ctx, d)
 }
@@ -486,17 +498,18 @@ func TestFailedLookupNotRemembered(t *testing.T) {
 	inner := &failing{Store: memstore.New(), down: true}
 	c, err := cachestore.New(inner, &cachestore.Options{MissTTL: time.Hour})
 	is.NoErr(err)
-	is.NoErr(inner.Save(ctx, store.Keyset{Owner: "acme", Secrets: []store.Record{record("a")}}))
+	is.NoErr(inner.Save(ctx, store.Keyset{Owner: "acme", Keys: []store.Record{record("a")}}))
 
-	_, _, err = c.Lookup(ctx, digest("a"))
+	_, err = c.Lookup(ctx, digest("a"))
 	is.True(errors.Is(err, errDown)) // the store's failure is reported as it is
 	inner.down = false
-	owner, _, err := c.Lookup(ctx, digest("a"))
+	m, err := c.Lookup(ctx, digest("a"))
+	owner := m.Owner
 	is.NoErr(err) // and not remembered as an unknown key
 	is.Equal(owner, "acme")
 
 	canceled, cancel := context.WithCancel(ctx)
 	cancel()
-	_, _, err = c.Lookup(canceled, digest("a"))
+	_, err = c.Lookup(canceled, digest("a"))
 	is.True(errors.Is(err, context.Canceled)) // a done context is reported even for a cached key
 }

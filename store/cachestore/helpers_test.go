@@ -22,9 +22,15 @@ func digest(name string) secrets.Digest {
 	return secrets.Digest(sha256.Sum256([]byte("cachestore test " + name)))
 }
 
-// record returns a record whose id is name and whose digest is digest(name).
+// record returns a key whose id is name, with one value whose digest is
+// digest(name).
 func record(name string) store.Record {
-	return store.Record{ID: name, Name: "key " + name, CreatedAt: t0, Hint: "abcd", Digest: digest(name)}
+	return store.Record{
+		ID:         name,
+		Attributes: store.Attributes{Name: "key " + name, Format: "sk_live"},
+		CreatedAt:  t0,
+		Current:    store.Value{ID: name + ".v0", Hint: "abcd", Digest: digest(name), CreatedAt: t0},
+	}
 }
 
 // counting is a Store that counts the calls that reach it.
@@ -38,7 +44,7 @@ func (c *counting) Load(ctx context.Context, owner string) (store.Keyset, error)
 	return c.Store.Load(ctx, owner)
 }
 
-func (c *counting) Lookup(ctx context.Context, d secrets.Digest) (string, store.Record, error) {
+func (c *counting) Lookup(ctx context.Context, d secrets.Digest) (store.Match, error) {
 	c.lookups.Add(1)
 	return c.Store.Lookup(ctx, d)
 }

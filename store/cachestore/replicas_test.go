@@ -326,9 +326,10 @@ func TestReplicasPollOnSQLite(t *testing.T) {
 }
 
 // TestReplicasRegenerateConcurrently: two replicas, each with 20
-// goroutines, regenerate whichever secret of one owner is designated.
-// Every call succeeds or is refused with a typed error, and the owner's
-// invariants hold afterwards.
+// goroutines, regenerate the owner's designated secret on the condition
+// that its value is still the one they listed. Of the calls that name one
+// value, exactly one wins; the others are refused with ErrStale (or give
+// up with ErrConflict), and the owner's invariants hold afterwards.
 func TestReplicasRegenerateConcurrently(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
@@ -341,14 +342,22 @@ func TestReplicasRegenerateConcurrently(t *testing.T) {
 	for _, rp := range replicas {
 		rp.run(t)
 	}
+	var first *rotation.Issued
 	for range 3 {
-		_, err := replicas[0].r.Create(ctx, "acme", rotation.Spec{HMAC: true})
+		iss, err := replicas[0].r.Create(ctx, "acme", rotation.Spec{HMAC: true})
 		is.NoErr(err)
+		if first == nil {
+			first = iss
+		}
 	}
 
+	type win struct {
+		saw string // the value id the winner listed
+		res *rotation.Regenerated
+	}
 	var (
 		mu     sync.Mutex
-		won    []*rotation.Regenerated
+		won    []win
 		start  = make(chan struct{})
 		wg     sync.WaitGroup
 		failed = make(chan error, 40)
@@ -367,15 +376,15 @@ func TestReplicasRegenerateConcurrently(t *testing.T) {
 				failed <- errors.New("no designated secret listed")
 				return
 			}
-			res, err := rp.r.Regenerate(ctx, "acme", list[j].ID, time.Minute)
-			var refused *rotation.SecretError
+			saw := list[j].Current.ID
+			res, err := rp.r.RegenerateIf(ctx, "acme", list[j].ID, saw, time.Minute)
 			switch {
 			case err == nil:
 				mu.Lock()
-				won = append(won, res)
+				won = append(won, win{saw, res})
 				mu.Unlock()
-			case errors.As(err, &refused), errors.Is(err, rotation.ErrConflict):
-				// another replica rotated that secret first
+			case errors.Is(err, rotation.ErrStale), errors.Is(err, rotation.ErrConflict):
+				// another call rotated that value first
 			default:
 				failed <- err
 			}
@@ -385,34 +394,40 @@ func TestReplicasRegenerateConcurrently(t *testing.T) {
 	wg.Wait()
 	close(failed)
 	for err := range failed {
-		t.Errorf("a regenerate failed with an untyped error: %v", err)
+		t.Errorf("a regenerate failed with an unexpected error: %v", err)
 	}
 	is.True(len(won) > 0) // at least one regeneration won
 
 	// Read the truth from the database, past both caches.
 	ks, err := sqlstoretest.OpenPostgres(t, dsn).Load(ctx, "acme")
 	is.NoErr(err)
-	var active, grace, designated int
-	replaced := map[string]bool{}
-	for _, rec := range ks.Secrets {
-		switch rec.StatusAt(sh.clock.Now()) {
-		case store.StatusActive:
+	now := sh.clock.Now()
+	var active, grace int
+	for i := range ks.Keys {
+		k := &ks.Keys[i]
+		if k.ValidAt(now) {
 			active++
-			if rec.Signing {
-				designated++
+		}
+		for j := range k.Previous {
+			if k.PreviousValidAt(j, now) {
+				grace++
 			}
-		case store.StatusGrace:
-			grace++
 		}
 	}
-	is.Equal(active, 3)     // the active count holds
-	is.True(grace <= 3)     // and so does the grace bound
-	is.Equal(designated, 1) // one designated secret
-	for _, res := range won {
-		is.True(!replaced[res.OldID]) // no secret was replaced twice: no lost update
-		replaced[res.OldID] = true
+	is.Equal(active, 3)            // the active count holds
+	is.True(grace <= 3)            // and so does the grace bound
+	is.Equal(ks.Signing, first.ID) // the designated secret is the same secret throughout
+	replaced := map[string]bool{}
+	for _, w := range won {
+		is.Equal(w.res.ID, first.ID)     // a regeneration keeps the secret's id
+		is.Equal(w.res.Old.ID, w.saw)    // and replaced the value its caller saw
+		is.True(!replaced[w.res.Old.ID]) // no value was replaced twice: no lost update
+		replaced[w.res.Old.ID] = true
 	}
-	is.Equal(ks.Version, int64(3+len(won))) // one save per creation and per winning regeneration
+	current := ks.Keys[ks.Find(first.ID)].Current.ID
+	is.True(!replaced[current])                                                                // the current value is one no winner replaced
+	is.True(slices.ContainsFunc(won, func(w win) bool { return w.res.Current.ID == current })) // and a winner's
+	is.Equal(ks.Version, int64(3+len(won)))                                                    // one save per creation and per winning regeneration
 }
 
 // schemaOf returns the schema a connection string from

@@ -133,7 +133,7 @@ func (f *feed) save(t *testing.T, owner string, n int) {
 	if err != nil {
 		ks = store.Keyset{Owner: owner}
 	}
-	ks.Secrets = []store.Record{record(owner + strconv.Itoa(n))}
+	ks.Keys = []store.Record{record(owner + strconv.Itoa(n))}
 	if err := f.Save(t.Context(), ks); err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,12 @@ func Example() {
 	s := memstore.New()
 	digest := secrets.Digest(sha256.Sum256([]byte("sk_test_example")))
 	err := s.Save(ctx, store.Keyset{
-		Owner:   "acct_42",
-		Secrets: []store.Record{{ID: "key_1", Name: "CI", Hint: "mple", Digest: digest}},
+		Owner: "acct_42",
+		Keys: []store.Record{{
+			ID:         "key_1",
+			Attributes: store.Attributes{Name: "CI", Format: "sk_test"},
+			Current:    store.Value{ID: "key_1.v0", Hint: "mple", Digest: digest},
+		}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -32,19 +36,19 @@ func Example() {
 	}
 	second := first.Clone()
 
-	first.Secrets[0].Name = "CI pipeline"
+	first.Keys[0].Name = "CI pipeline"
 	if err := s.Save(ctx, first); err != nil {
 		log.Fatal(err)
 	}
-	second.Secrets[0].Name = "Deploys"
+	second.Keys[0].Name = "Deploys"
 	err = s.Save(ctx, second)
 	fmt.Println("second save conflicts:", errors.Is(err, store.ErrConflict))
 
-	owner, rec, err := s.Lookup(ctx, digest)
+	m, err := s.Lookup(ctx, digest)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(owner, rec.ID, rec.Name, rec.Hint)
+	fmt.Println(m.Owner, m.Key.ID, m.Key.Name, m.Key.Current.Hint)
 	// Output:
 	// second save conflicts: true
 	// acct_42 key_1 CI pipeline mple

@@ -20,7 +20,7 @@ func TestZeroValue(t *testing.T) {
 }
 
 // BenchmarkLookup looks digests up in a store of 10,000 owners with three
-// secrets each.
+// keys each.
 func BenchmarkLookup(b *testing.B) {
 	const owners = 10_000
 	ctx := b.Context()
@@ -32,13 +32,15 @@ func BenchmarkLookup(b *testing.B) {
 			id := fmt.Sprintf("sec-%05d-%d", i, j)
 			d := secrets.Digest(sha256.Sum256([]byte(id)))
 			digests = append(digests, d)
-			ks.Secrets = append(ks.Secrets, store.Record{
-				ID:       id,
-				Name:     "key " + id,
-				Scopes:   []string{"read", "write"},
-				Metadata: map[string]string{"team": "payments"},
-				Hint:     id[len(id)-4:],
-				Digest:   d,
+			ks.Keys = append(ks.Keys, store.Record{
+				ID: id,
+				Attributes: store.Attributes{
+					Name:     "key " + id,
+					Format:   "sk_live",
+					Scopes:   []string{"read", "write"},
+					Metadata: map[string]string{"team": "payments"},
+				},
+				Current: store.Value{ID: id + ".v0", Hint: id[len(id)-4:], Digest: d},
 			})
 		}
 		if err := s.Save(ctx, ks); err != nil {
@@ -48,7 +50,7 @@ func BenchmarkLookup(b *testing.B) {
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
-		if _, _, err := s.Lookup(ctx, digests[i%len(digests)]); err != nil {
+		if _, err := s.Lookup(ctx, digests[i%len(digests)]); err != nil {
 			b.Fatal(err)
 		}
 		i += 7919 // a prime stride, so successive lookups touch different owners

@@ -133,15 +133,12 @@ const (
 	// maxChannel is the longest identifier PostgreSQL keeps whole, in
 	// bytes: LISTEN truncates a longer one and pg_notify refuses it.
 	maxChannel = 63
-	// maxPayload is the longest owner a notification carries, in bytes,
-	// well within PostgreSQL's limit of 8000 for a payload. A longer one
-	// is sent as "", which tells listeners that any owner may have
-	// changed.
-	maxPayload = 4000
 )
 
 // notifyChange tells listeners on channel $1 that owner $2 was saved;
-// PostgreSQL delivers it when the transaction commits.
+// PostgreSQL delivers it when the transaction commits. An owner is at most
+// store.MaxOwnerLen bytes, well within PostgreSQL's limit of 8000 for a
+// payload.
 const notifyChange = `SELECT pg_notify($1, $2)`
 
 // currentSchema names the schema in which New found or created the
@@ -159,20 +156,10 @@ func channelName(schema string) string {
 	return hashedChannelPrefix + hex.EncodeToString(sum[:16])
 }
 
-// notifyPayload returns what a notification says of owner: the owner, or
-// "" if it is too long to send.
-func notifyPayload(owner string) string {
-	if len(owner) > maxPayload {
-		return ""
-	}
-	return owner
-}
-
 // Listen calls changed with the owner of each keyset saved through any
 // Store over the same PostgreSQL schema, as [store.Notifier] describes:
 // from the moment it calls ready, one call at a time on the caller's
-// goroutine, until ctx is done or the connection fails. An owner longer
-// than 4000 bytes is reported as "", meaning any owner. changed should
+// goroutine, until ctx is done or the connection fails. changed should
 // return quickly: notifications wait in the server while it runs.
 //
 // Listen holds a connection of the pool for as long as it runs, and

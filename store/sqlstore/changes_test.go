@@ -81,7 +81,7 @@ func within(owners []string, allowed ...string) bool {
 // saveNew saves a new keyset of owner with one record, id, at version 0.
 func saveNew(t *testing.T, s *sqlstore.Store, owner, id string) {
 	t.Helper()
-	if err := s.Save(t.Context(), store.Keyset{Owner: owner, Secrets: []store.Record{testRecord(id)}}); err != nil {
+	if err := s.Save(t.Context(), store.Keyset{Owner: owner, Keys: []store.Record{testRecord(id)}}); err != nil {
 		t.Fatalf("save %s: %v", owner, err)
 	}
 }
@@ -120,7 +120,7 @@ func TestChanges(t *testing.T) {
 			// change what the second reports: uses are not changes.
 			before, _, err := s.Changes(ctx, cursor)
 			is.NoErr(err) // the changes before a use are asked for
-			is.NoErr(s.RecordUses(ctx, []store.Use{{Owner: "a", SecretID: "a1", At: base.Add(time.Hour)}}))
+			is.NoErr(s.RecordUses(ctx, []store.Use{{Owner: "a", KeyID: "a1", ValueID: "a1.v0", At: base.Add(time.Hour)}}))
 			after, _, err := s.Changes(ctx, cursor)
 			is.NoErr(err) // and after it
 			if diff := cmp.Diff(distinct(before), distinct(after)); diff != "" {
@@ -345,9 +345,9 @@ func TestListenPostgres(t *testing.T) {
 			// committed first, would come first if it came at all.
 			is.Equal(receive(t, l.changed, "notification"), "acme") // a save through another Store is heard, and one in another schema is not
 
-			longOwner := strings.Repeat("o", 5000)
+			longOwner := strings.Repeat("ö", store.MaxOwnerLen/2)
 			saveNew(t, writer, longOwner, "o1")
-			is.Equal(receive(t, l.changed, "notification"), "") // an owner too long to send is reported as any owner
+			is.Equal(receive(t, l.changed, "notification"), longOwner) // the longest owner is sent whole
 
 			l.cancel()
 			err := receive(t, l.done, "return from Listen")

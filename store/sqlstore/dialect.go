@@ -37,43 +37,52 @@ func (d Dialect) String() string {
 // valid reports whether d is one of the dialects this package speaks.
 func (d Dialect) valid() bool { return d == SQLite || d == Postgres }
 
-// lockRowsQuery returns the ids of an owner's stored records and, on
-// PostgreSQL, locks their rows for the rest of the transaction. The lock
-// order is the byte order of the ids, the same order in which
-// [Store.RecordUses] updates rows, so the two never deadlock. SQLite needs
-// no row locks: a write transaction there holds the whole database.
-func (d Dialect) lockRowsQuery() string {
+// lockKeysQuery returns the ids of an owner's stored keys and
+// lockValuesQuery those of its values; on PostgreSQL they also lock the
+// rows for the rest of the transaction, keys first and then values, each
+// in the byte order of the ids: the order in which [Store.RecordUses]
+// updates rows, so the two never deadlock. SQLite needs no row locks: a
+// write transaction there holds the whole database.
+func (d Dialect) lockKeysQuery() string {
 	if d == Postgres {
 		return `SELECT id FROM secrets WHERE owner = $1 ORDER BY id COLLATE "C" FOR UPDATE`
 	}
 	return `SELECT id FROM secrets WHERE owner = $1`
 }
 
-// insertOwnerQuery creates the owner at version 1, or does nothing if it
-// exists: a save at version 0 of an existing owner is a conflict. It
-// marks the owner changed, as [Dialect.bumpVersionQuery] does.
+func (d Dialect) lockValuesQuery() string {
+	if d == Postgres {
+		return `SELECT id FROM secret_values WHERE owner = $1 ORDER BY secret_id COLLATE "C", id COLLATE "C" FOR UPDATE`
+	}
+	return `SELECT id FROM secret_values WHERE owner = $1`
+}
+
+// insertOwnerQuery creates the owner at version 1 with its designation
+// ($2), or does nothing if it exists: a save at version 0 of an existing
+// owner is a conflict. It marks the owner changed, as
+// [Dialect.bumpVersionQuery] does.
 func (d Dialect) insertOwnerQuery() string {
 	if d == Postgres {
-		return `INSERT INTO owners (owner, version, changed_xid) VALUES ($1, 1, pg_current_xact_id())
+		return `INSERT INTO owners (owner, version, signing, changed_xid) VALUES ($1, 1, $2, pg_current_xact_id())
 ON CONFLICT (owner) DO NOTHING`
 	}
-	return `INSERT INTO owners (owner, version, change_seq) VALUES ($1, 1, (SELECT coalesce(max(change_seq), 0) + 1 FROM owners))
+	return `INSERT INTO owners (owner, version, signing, change_seq) VALUES ($1, 1, $2, (SELECT coalesce(max(change_seq), 0) + 1 FROM owners))
 ON CONFLICT (owner) DO NOTHING`
 }
 
 // bumpVersionQuery is the compare-and-swap: it changes one row only if
-// the version is still the one the keyset was read at. On PostgreSQL a
-// concurrent save of the same owner waits for the row lock and then finds
-// the version moved. It marks the owner changed for [Store.Changes]: on
-// PostgreSQL with the id of the saving transaction, on SQLite with the
-// next number of a sequence, which grows in commit order because SQLite
-// has one writer at a time.
+// the version is still the one the keyset was read at ($2), and sets the
+// designation ($3). On PostgreSQL a concurrent save of the same owner
+// waits for the row lock and then finds the version moved. It marks the
+// owner changed for [Store.Changes]: on PostgreSQL with the id of the
+// saving transaction, on SQLite with the next number of a sequence, which
+// grows in commit order because SQLite has one writer at a time.
 func (d Dialect) bumpVersionQuery() string {
 	if d == Postgres {
-		return `UPDATE owners SET version = version + 1, changed_xid = pg_current_xact_id()
+		return `UPDATE owners SET version = version + 1, signing = $3, changed_xid = pg_current_xact_id()
 WHERE owner = $1 AND version = $2`
 	}
-	return `UPDATE owners SET version = version + 1, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM owners)
+	return `UPDATE owners SET version = version + 1, signing = $3, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM owners)
 WHERE owner = $1 AND version = $2`
 }
 

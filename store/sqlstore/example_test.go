@@ -31,8 +31,12 @@ func Example() {
 	}
 	digest := secrets.Digest(sha256.Sum256([]byte("sk_test_example")))
 	err = s.Save(ctx, store.Keyset{
-		Owner:   "acct_42",
-		Secrets: []store.Record{{ID: "key_1", Name: "CI", Hint: "mple", Digest: digest}},
+		Owner: "acct_42",
+		Keys: []store.Record{{
+			ID:         "key_1",
+			Attributes: store.Attributes{Name: "CI", Format: "sk_test"},
+			Current:    store.Value{ID: "key_1.v0", Hint: "mple", Digest: digest},
+		}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -51,22 +55,22 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("version", ks.Version, "holds", ks.Secrets[0].ID)
+	fmt.Println("version", ks.Version, "holds", ks.Keys[0].ID)
 
 	stale := ks.Clone()
-	ks.Secrets[0].Name = "CI pipeline"
+	ks.Keys[0].Name = "CI pipeline"
 	if err := s.Save(ctx, ks); err != nil {
 		log.Fatal(err)
 	}
-	stale.Secrets[0].Name = "Deploys"
+	stale.Keys[0].Name = "Deploys"
 	err = s.Save(ctx, stale)
 	fmt.Println("stale save conflicts:", errors.Is(err, store.ErrConflict))
 
-	owner, rec, err := s.Lookup(ctx, digest)
+	m, err := s.Lookup(ctx, digest)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(owner, rec.ID, rec.Name, rec.Hint)
+	fmt.Println(m.Owner, m.Key.ID, m.Key.Name, m.Key.Current.Hint)
 	// Output:
 	// version 1 holds key_1
 	// stale save conflicts: true

@@ -4,28 +4,28 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 )
 
-// loadKeyset reads an owner's version and records in one statement, and
-// so from one snapshot: a save committed meanwhile is seen whole or not at
-// all. An owner without records gives one row whose record columns are
-// NULL.
-const loadKeyset = `SELECT o.version, s.id, s.name, s.format_prefix, s.format_env, s.custom, s.scopes, s.networks,
-	s.rate_limit, s.metadata, s.created_at, s.updated_at, s.expires_at, s.revoked_at, s.replaced_by,
-	s.last_used_at, s.last_used_ip, s.signing, s.hint, s.digest, s.sealed_kek_id, s.sealed_ciphertext
-FROM owners o LEFT JOIN secrets s ON s.owner = o.owner
+// loadKeyset reads an owner's version, designation, keys and values in
+// one statement, and so from one snapshot: a save committed meanwhile is
+// seen whole or not at all. An owner without keys gives one row whose key
+// and value columns are NULL.
+const loadKeyset = `SELECT o.version, o.signing, ` + keyColumns + `, ` + valueColumns + `
+FROM owners o
+LEFT JOIN secrets s ON s.owner = o.owner
+LEFT JOIN secret_values v ON v.owner = s.owner AND v.secret_id = s.id
 WHERE o.owner = $1
-ORDER BY s.position`
+ORDER BY s.position, v.position`
 
-// Load returns the owner's keyset, with its records in the order they
-// were saved, or an error matching [store.ErrNotFound] if the owner has
-// never been saved.
+// Load returns the owner's keyset, with its keys and their values in the
+// order they were saved, or an error matching [store.ErrNotFound] if the
+// owner has never been saved.
 func (s *Store) Load(ctx context.Context, owner string) (store.Keyset, error) {
 	if err := ctx.Err(); err != nil {
 		return store.Keyset{}, opError(ctx, "load", owner, err)
@@ -38,28 +38,28 @@ func (s *Store) Load(ctx context.Context, owner string) (store.Keyset, error) {
 }
 
 func (s *Store) load(ctx context.Context, owner string) (store.Keyset, error) {
+	if !store.ValidOwner(owner) {
+		// Never saved, and PostgreSQL refuses some such text outright.
+		return store.Keyset{}, store.ErrNotFound
+	}
 	rows, err := s.loadStmt.QueryContext(ctx, owner)
 	if err != nil {
 		return store.Keyset{}, err
 	}
 	defer rows.Close()
 	ks := store.Keyset{Owner: owner}
+	var signing sql.NullString
+	var scan keyScan
+	dest := scan.val.dest(scan.key.dest(&ks.Version, &signing)...)
 	found := false
-	var row recordRow
-	dest := row.dest(&ks.Version)
 	for rows.Next() {
 		found = true
 		if err := rows.Scan(dest...); err != nil {
 			return store.Keyset{}, err
 		}
-		if !row.id.Valid {
-			continue // the owner has no records
-		}
-		rec, err := row.record()
-		if err != nil {
+		if err := scan.add(); err != nil {
 			return store.Keyset{}, err
 		}
-		ks.Secrets = append(ks.Secrets, rec)
 	}
 	if err := rows.Err(); err != nil {
 		return store.Keyset{}, err
@@ -67,53 +67,91 @@ func (s *Store) load(ctx context.Context, owner string) (store.Keyset, error) {
 	if !found {
 		return store.Keyset{}, store.ErrNotFound
 	}
+	ks.Signing = signing.String
+	ks.Keys = scan.keys
 	return ks, nil
 }
 
-// lookupDigest finds a record by digest through the unique index.
-const lookupDigest = `SELECT owner, ` + recordColumns + ` FROM secrets WHERE digest = $1`
+// lookupDigest finds the value with a digest through its unique index,
+// and returns its key with every value of it, its owner's designation and
+// the expiry of the designated key.
+const lookupDigest = `SELECT o.owner, o.signing, g.expires_at, ` + keyColumns + `, ` + valueColumns + `
+FROM secret_values d
+JOIN owners o ON o.owner = d.owner
+LEFT JOIN secrets g ON g.owner = o.owner AND g.id = o.signing
+JOIN secrets s ON s.owner = d.owner AND s.id = d.secret_id
+JOIN secret_values v ON v.owner = s.owner AND v.secret_id = s.id
+WHERE d.digest = $1
+ORDER BY v.position`
 
-// Lookup returns the owner and the record whose key has digest d, in one
+// Lookup returns the key that has a value whose digest is d, in one
 // indexed query, or an error matching [store.ErrNotFound].
-func (s *Store) Lookup(ctx context.Context, d secrets.Digest) (owner string, rec store.Record, err error) {
+func (s *Store) Lookup(ctx context.Context, d secrets.Digest) (store.Match, error) {
 	if err := ctx.Err(); err != nil {
-		return "", store.Record{}, opError(ctx, "lookup", "", err)
+		return store.Match{}, opError(ctx, "lookup", "", err)
 	}
-	var row recordRow
-	err = s.lookupStmt.QueryRowContext(ctx, d[:]).Scan(row.dest(&owner)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		err = store.ErrNotFound
-	}
-	if err == nil {
-		rec, err = row.record()
-	}
+	m, err := s.lookup(ctx, d)
 	if err != nil {
 		// The owner is not known until the row is read, and is not told
 		// when it cannot be: the error names no one.
-		return "", store.Record{}, opError(ctx, "lookup", "", err)
+		return store.Match{}, opError(ctx, "lookup", "", err)
 	}
-	return owner, rec, nil
+	return m, nil
 }
 
-const deleteRecord = `DELETE FROM secrets WHERE owner = $1 AND id = $2`
+func (s *Store) lookup(ctx context.Context, d secrets.Digest) (store.Match, error) {
+	rows, err := s.lookupStmt.QueryContext(ctx, d[:])
+	if err != nil {
+		return store.Match{}, err
+	}
+	defer rows.Close()
+	var m store.Match
+	var signing sql.NullString
+	var signingExpires sql.NullInt64
+	var scan keyScan
+	dest := scan.val.dest(scan.key.dest(&m.Owner, &signing, &signingExpires)...)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return store.Match{}, err
+		}
+		if err := scan.add(); err != nil {
+			return store.Match{}, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return store.Match{}, err
+	}
+	if len(scan.keys) != 1 {
+		return store.Match{}, store.ErrNotFound
+	}
+	m.Key = scan.keys[0]
+	m.Signing = signing.String
+	m.SigningExpiresAt = fromMicros(signingExpires)
+	return m, nil
+}
+
+// deleteKey removes a key, and with it (ON DELETE CASCADE) its values;
+// deleteValue removes one value.
+const (
+	deleteKey   = `DELETE FROM secrets WHERE owner = $1 AND id = $2`
+	deleteValue = `DELETE FROM secret_values WHERE owner = $1 AND id = $2`
+)
 
 // Save stores ks, making its stored version ks.Version+1, if the stored
 // version of ks.Owner is still ks.Version (0 for an owner never saved):
-// the version check, the records and the digest index change in one
-// transaction. A refused save changes nothing. It fails with an error
-// matching
-//   - [store.ErrInvalid] for a keyset without an owner, with a negative
-//     version, or with a record that lacks an id or a digest, and, on
-//     PostgreSQL, for one holding text the database cannot store (a NUL
-//     byte, say);
-//   - [store.ErrDuplicate] for a keyset that repeats an id or a digest, or
-//     that gives a record a digest held by any other record in the store,
-//     even one this save removes;
+// the version check, the keys, their values and the digest index change
+// in one transaction. A refused save changes nothing. It fails with an
+// error matching
+//   - [store.ErrInvalid] for a keyset that [store.Keyset.Validate]
+//     refuses;
+//   - [store.ErrDuplicate] for a keyset that gives a value a digest held
+//     by another owner's value, or by a value this save removes;
 //   - [store.ErrConflict] when the stored version is not ks.Version.
 //
 // A recorded use survives a save that carries an older one: when the
-// stored record with the same id was last used later than ks says, its
-// LastUsedAt and LastUsedIP are kept. Times are kept to the microsecond.
+// stored key, or value, with the same id was last used later than ks
+// says, its LastUsedAt and LastUsedIP are kept. Times are kept to the
+// microsecond.
 //
 // A save that succeeds is reported by [Store.Changes] and, on PostgreSQL,
 // to every [Store.Listen] over the same schema once it commits.
@@ -121,7 +159,7 @@ func (s *Store) Save(ctx context.Context, ks store.Keyset) error {
 	if err := ctx.Err(); err != nil {
 		return opError(ctx, "save", ks.Owner, err)
 	}
-	if err := validate(&ks); err != nil {
+	if err := ks.Validate(); err != nil {
 		return opError(ctx, "save", ks.Owner, err)
 	}
 	err := s.inTx(ctx, func(q querier) error { return s.save(ctx, q, &ks) })
@@ -134,15 +172,13 @@ func (s *Store) Save(ctx context.Context, ks store.Keyset) error {
 func (s *Store) save(ctx context.Context, q querier, ks *store.Keyset) error {
 	var res sql.Result
 	var err error
+	signing := nullText(ks.Signing)
 	if ks.Version == 0 {
-		res, err = q.ExecContext(ctx, s.dialect.insertOwnerQuery(), ks.Owner)
+		res, err = q.ExecContext(ctx, s.dialect.insertOwnerQuery(), ks.Owner, signing)
 	} else {
-		res, err = q.ExecContext(ctx, s.dialect.bumpVersionQuery(), ks.Owner, ks.Version)
+		res, err = q.ExecContext(ctx, s.dialect.bumpVersionQuery(), ks.Owner, ks.Version, signing)
 	}
 	if err != nil {
-		if isDataException(err) {
-			return fmt.Errorf("%w: the owner holds text the database cannot store", store.ErrInvalid)
-		}
 		return err
 	}
 	if n, err := res.RowsAffected(); err != nil {
@@ -151,103 +187,116 @@ func (s *Store) save(ctx context.Context, q querier, ks *store.Keyset) error {
 		return store.ErrConflict
 	}
 
-	stored, err := lockRecords(ctx, q, s.dialect, ks.Owner)
+	storedKeys, err := lockIDs(ctx, q, s.dialect.lockKeysQuery(), ks.Owner)
 	if err != nil {
 		return err
 	}
-	for i := range ks.Secrets {
-		r := &ks.Secrets[i]
-		if _, err := q.ExecContext(ctx, upsertRecord, recordArgs(ks.Owner, i, r)...); err != nil {
-			switch {
-			case isUniqueViolation(err):
-				// The primary key is the conflict target and the ids were
-				// checked, so the unique index that refused is the digest's.
-				return fmt.Errorf("%w: record %q has a digest already in use", store.ErrDuplicate, r.ID)
-			case isDataException(err):
-				return fmt.Errorf("%w: record %q holds text the database cannot store", store.ErrInvalid, r.ID)
+	storedValues, err := lockIDs(ctx, q, s.dialect.lockValuesQuery(), ks.Owner)
+	if err != nil {
+		return err
+	}
+	if len(ks.Keys) > 0 {
+		keys := make([]any, 0, len(ks.Keys)*keyArgCount)
+		var values []any
+		n := 0
+		for i := range ks.Keys {
+			r := &ks.Keys[i]
+			keys = keyArgs(keys, ks.Owner, i, r)
+			delete(storedKeys, r.ID)
+			pos := 0
+			for v := range r.Values() {
+				values = valueArgs(values, ks.Owner, r.ID, pos, v)
+				delete(storedValues, v.ID)
+				pos++
+				n++
 			}
-			return err
 		}
-		if j := slices.Index(stored, r.ID); j >= 0 {
-			stored = slices.Delete(stored, j, j+1)
+		if _, err := q.ExecContext(ctx, upsertKeys(len(ks.Keys)), keys...); err != nil {
+			return saveError(err)
+		}
+		if _, err := q.ExecContext(ctx, upsertValues(n), values...); err != nil {
+			return saveError(err)
 		}
 	}
-	// Removed after the upserts, so a record cannot take the digest of one
+	// Removed after the upserts, so a value cannot take the digest of one
 	// removed in the same save, as with memstore.
-	for _, id := range stored {
-		if _, err := q.ExecContext(ctx, deleteRecord, ks.Owner, id); err != nil {
+	for _, id := range slices.Sorted(maps.Keys(storedValues)) {
+		if _, err := q.ExecContext(ctx, deleteValue, ks.Owner, id); err != nil {
+			return err
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(storedKeys)) {
+		if _, err := q.ExecContext(ctx, deleteKey, ks.Owner, id); err != nil {
 			return err
 		}
 	}
 	if s.dialect == Postgres {
 		// Delivered to listeners when the transaction commits, and
 		// dropped if it rolls back.
-		if _, err := q.ExecContext(ctx, notifyChange, s.channel, notifyPayload(ks.Owner)); err != nil {
+		if _, err := q.ExecContext(ctx, notifyChange, s.channel, ks.Owner); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// lockRecords returns the ids of the owner's stored records, locking
-// their rows where the dialect needs it (see [Dialect.lockRowsQuery]).
-func lockRecords(ctx context.Context, q querier, d Dialect, owner string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, d.lockRowsQuery(), owner)
+// saveError says what a database's refusal to write a keyset's keys or
+// values means for the contract.
+func saveError(err error) error {
+	switch {
+	case isUniqueViolation(err):
+		// The primary keys are the conflict targets and the ids were
+		// checked, so the unique index that refused is the digest's.
+		return fmt.Errorf("%w: a value has a digest already in use by another owner's", store.ErrDuplicate)
+	case isDataException(err):
+		// Validate admits only what both dialects store; this is a bug.
+		return fmt.Errorf("%w: the keyset holds what the database cannot store", store.ErrInvalid)
+	}
+	return err
+}
+
+// nullText returns s, or nil (NULL) when it is empty.
+func nullText(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// lockIDs runs query, one of the dialect's lock queries, for owner and
+// returns the ids it gives.
+func lockIDs(ctx context.Context, q querier, query, owner string) (map[string]bool, error) {
+	rows, err := q.QueryContext(ctx, query, owner)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []string
+	ids := make(map[string]bool)
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		ids[id] = true
 	}
 	return ids, rows.Err()
 }
 
-// validate checks what Save can check before it asks the database: an
-// owner, a version that can have been read, and records with distinct ids
-// and distinct, non-zero digests. Messages name records by id and never
-// show a digest.
-func validate(ks *store.Keyset) error {
-	if ks.Owner == "" {
-		return fmt.Errorf("%w: no owner", store.ErrInvalid)
-	}
-	if ks.Version < 0 {
-		return fmt.Errorf("%w: negative version %d", store.ErrInvalid, ks.Version)
-	}
-	ids := make(map[string]bool, len(ks.Secrets))
-	digests := make(map[secrets.Digest]bool, len(ks.Secrets))
-	for i := range ks.Secrets {
-		r := &ks.Secrets[i]
-		switch {
-		case r.ID == "":
-			return fmt.Errorf("%w: record %d has no id", store.ErrInvalid, i)
-		case r.Digest.IsZero():
-			return fmt.Errorf("%w: record %q has no digest", store.ErrInvalid, r.ID)
-		case ids[r.ID]:
-			return fmt.Errorf("%w: id %q appears twice", store.ErrDuplicate, r.ID)
-		case digests[r.Digest]:
-			return fmt.Errorf("%w: record %q repeats the digest of another record", store.ErrDuplicate, r.ID)
-		}
-		ids[r.ID] = true
-		digests[r.Digest] = true
-	}
-	return nil
-}
+// recordKeyUse and recordValueUse move a key's, and a value's, last use
+// forward, never back.
+const (
+	recordKeyUse = `UPDATE secrets SET last_used_at = $3, last_used_ip = $4
+WHERE owner = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3)
+	AND EXISTS (SELECT 1 FROM secret_values v WHERE v.owner = $1 AND v.secret_id = $2 AND v.id = $5)`
+	recordValueUse = `UPDATE secret_values SET last_used_at = $4, last_used_ip = $5
+WHERE owner = $1 AND secret_id = $2 AND id = $3 AND (last_used_at IS NULL OR last_used_at < $4)`
+)
 
-// recordUse moves one record's last use forward, never back.
-const recordUse = `UPDATE secrets SET last_used_at = $3, last_used_ip = $4
-WHERE owner = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3)`
-
-// RecordUses sets LastUsedAt and LastUsedIP of each named record to its
-// latest use, in one transaction, leaving every version as it is: a use
-// is not a change that [Store.Changes] or [Store.Listen] reports. Uses of
-// unknown owners or records, uses no later than the one stored, and uses
-// at the zero time are ignored.
+// RecordUses sets LastUsedAt and LastUsedIP of each named value, and of
+// its key, to its latest use, in one transaction, leaving every version
+// as it is: a use is not a change that [Store.Changes] or [Store.Listen]
+// reports. Uses of unknown owners, keys or values, uses no later than the
+// one stored, and uses at the zero time are ignored.
 func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 	if err := ctx.Err(); err != nil {
 		return opError(ctx, "record uses", "", err)
@@ -258,7 +307,11 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 	}
 	err := s.inTx(ctx, func(q querier) error {
 		for _, u := range latest {
-			if _, err := q.ExecContext(ctx, recordUse, u.Owner, u.SecretID, u.At.UnixMicro(), addrColumn(u.IP)); err != nil {
+			at, ip := u.At.UnixMicro(), addrColumn(u.IP)
+			if _, err := q.ExecContext(ctx, recordKeyUse, u.Owner, u.KeyID, at, ip, u.ValueID); err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, recordValueUse, u.Owner, u.KeyID, u.ValueID, at, ip); err != nil {
 				return err
 			}
 		}
@@ -270,19 +323,22 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 	return nil
 }
 
-// latestUses returns the latest use of each record in uses (the first of
-// equals), skipping uses at the zero time, ordered by owner and then id:
-// the order in which Save locks an owner's rows, so that the two never
-// wait for each other in a cycle on PostgreSQL.
+// latestUses returns the latest use of each value in uses (the first of
+// equals), skipping uses at the zero time and of owners no keyset has,
+// ordered by owner, key and
+// value. Each use updates its key's row and then its value's, so the rows
+// are updated in the order in which Save locks an owner's rows (every key
+// by id, then every value), and the two never wait for each other in a
+// cycle on PostgreSQL.
 func latestUses(uses []store.Use) []store.Use {
-	type ref struct{ owner, id string }
+	type ref struct{ owner, key, value string }
 	index := make(map[ref]int, len(uses))
 	out := make([]store.Use, 0, len(uses))
 	for _, u := range uses {
-		if u.At.IsZero() {
+		if u.At.IsZero() || !store.ValidOwner(u.Owner) {
 			continue
 		}
-		k := ref{u.Owner, u.SecretID}
+		k := ref{u.Owner, u.KeyID, u.ValueID}
 		if i, ok := index[k]; !ok {
 			index[k] = len(out)
 			out = append(out, u)
@@ -291,7 +347,7 @@ func latestUses(uses []store.Use) []store.Use {
 		}
 	}
 	slices.SortFunc(out, func(a, b store.Use) int {
-		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.SecretID, b.SecretID))
+		return cmp.Or(cmp.Compare(a.Owner, b.Owner), cmp.Compare(a.KeyID, b.KeyID), cmp.Compare(a.ValueID, b.ValueID))
 	})
 	return out
 }

@@ -143,7 +143,7 @@ func TestReopen(t *testing.T) {
 			open, db := reopen[name](t)
 			s, err := open()
 			is.NoErr(err) // a new database opens
-			want := store.Keyset{Owner: "acme", Secrets: []store.Record{testRecord("a1")}}
+			want := store.Keyset{Owner: "acme", Keys: []store.Record{testRecord("a1")}}
 			is.NoErr(s.Save(ctx, want)) // and takes a save
 			is.NoErr(s.Close())         // and closes
 			applied := appliedMigrations(t, db)
@@ -152,10 +152,10 @@ func TestReopen(t *testing.T) {
 			is.NoErr(err) // it opens again
 			defer s.Close()
 			got, err := s.Load(ctx, "acme")
-			is.NoErr(err)                                       // with the keyset saved before
-			is.Equal(got.Version, int64(1))                     // at its version
-			is.Equal(got.Secrets[0].Name, want.Secrets[0].Name) // and contents
-			is.Equal(appliedMigrations(t, db), applied)         // and no migration was applied twice
+			is.NoErr(err)                                 // with the keyset saved before
+			is.Equal(got.Version, int64(1))               // at its version
+			is.Equal(got.Keys[0].Name, want.Keys[0].Name) // and contents
+			is.Equal(appliedMigrations(t, db), applied)   // and no migration was applied twice
 		})
 	}
 }

@@ -43,24 +43,32 @@ func saveSealedSecrets(t *testing.T, s *sqlstore.Store) []plainSecret {
 			t.Fatal(err)
 		}
 		id := "sec_" + f.String()
-		sealed, err := ring.Seal(id, v)
+		sealed, err := ring.Seal(id+".v0", v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		rec := store.Record{
-			ID:        id,
-			Name:      "canary name " + id,
-			Format:    f,
-			Scopes:    []string{"read"},
-			Networks:  []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
-			Metadata:  map[string]string{"team": "payments"},
+			ID: id,
+			Attributes: store.Attributes{
+				Name:     "canary name " + id,
+				Format:   f,
+				HMAC:     true,
+				Scopes:   []string{"read"},
+				Networks: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")},
+				Metadata: map[string]string{"team": "payments"},
+			},
 			CreatedAt: base.Add(time.Duration(i) * time.Minute),
-			Signing:   i == 0,
-			Hint:      v.Hint(),
-			Digest:    digester.DigestValue(v),
-			Sealed:    sealed,
+			Current: store.Value{
+				ID:     id + ".v0",
+				Hint:   v.Hint(),
+				Digest: digester.DigestValue(v),
+				Sealed: sealed,
+			},
 		}
-		ks.Secrets = append(ks.Secrets, rec)
+		if i == 0 {
+			ks.Signing = id
+		}
+		ks.Keys = append(ks.Keys, rec)
 		out = append(out, plainSecret{value: v, record: rec})
 	}
 	if err := s.Save(ctx, ks); err != nil {
@@ -68,11 +76,11 @@ func saveSealedSecrets(t *testing.T, s *sqlstore.Store) []plainSecret {
 	}
 	// A second version and a recorded use write every row again.
 	ks.Version = 1
-	ks.Secrets[1].Name += " renamed"
+	ks.Keys[1].Name += " renamed"
 	if err := s.Save(ctx, ks); err != nil {
 		t.Fatal(err)
 	}
-	err := s.RecordUses(ctx, []store.Use{{Owner: "acme", SecretID: ks.Secrets[0].ID, At: base.Add(time.Hour), IP: netip.MustParseAddr("203.0.113.9")}})
+	err := s.RecordUses(ctx, []store.Use{{Owner: "acme", KeyID: ks.Keys[0].ID, ValueID: ks.Keys[0].Current.ID, At: base.Add(time.Hour), IP: netip.MustParseAddr("203.0.113.9")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +120,7 @@ func checkNoPlaintext(t *testing.T, where string, dump []byte, saved []plainSecr
 	t.Helper()
 	lower := asciiLower(dump)
 	for _, p := range saved {
-		d := p.record.Digest
+		d := p.record.Current.Digest
 		if !bytes.Contains(lower, asciiLower(digestAs(d))) {
 			t.Errorf("%s: no digest of %s found; the search reads the wrong bytes", where, p.record.ID)
 		}
@@ -201,8 +209,8 @@ func dumpSchema(t *testing.T, db *sql.DB) []byte {
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		t.Fatal(err)
 	}
-	if len(tables) < 3 {
-		t.Fatalf("found tables %q; want owners, secrets and rotor_migrations", tables)
+	if len(tables) < 4 {
+		t.Fatalf("found tables %q; want owners, secrets, secret_values and rotor_migrations", tables)
 	}
 	var dump bytes.Buffer
 	for _, table := range tables {

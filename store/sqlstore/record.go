@@ -5,124 +5,201 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 )
 
-// recordColumns are the columns of secrets that make a [store.Record], in
-// the order recordRow.dest scans them.
-const recordColumns = `id, name, format_prefix, format_env, custom, scopes, networks, rate_limit, metadata,
-	created_at, updated_at, expires_at, revoked_at, replaced_by, last_used_at, last_used_ip,
-	signing, hint, digest, sealed_kek_id, sealed_ciphertext`
+// keyColumns are the columns of secrets that make a [store.Record] but
+// its values, in the order keyRow.dest scans them; valueColumns are those
+// of secret_values that make a [store.Value], in the order of
+// valueRow.dest. Both are qualified by the aliases s and v.
+const (
+	keyColumns = `s.id, s.name, s.format, s.custom, s.hmac, s.scopes, s.networks, s.rate_limit, s.metadata,
+	s.created_at, s.updated_at, s.expires_at, s.revoked_at, s.last_used_at, s.last_used_ip`
+	valueColumns = `v.id, v.hint, v.digest, v.sealed_kek_id, v.sealed_ciphertext,
+	v.created_at, v.expires_at, v.last_used_at, v.last_used_ip`
+)
 
-// recordRow receives the columns of one record. Every field may be NULL,
-// as in a left join that found no record.
-type recordRow struct {
-	id, name, formatPrefix, formatEnv          sql.NullString
-	custom                                     sql.NullBool
-	scopes, networks                           sql.NullString
-	rateLimit                                  sql.NullInt64
-	metadata                                   sql.NullString
-	createdAt, updatedAt, expiresAt, revokedAt sql.NullInt64
-	replacedBy                                 sql.NullString
-	lastUsedAt                                 sql.NullInt64
-	lastUsedIP                                 sql.NullString
-	signing                                    sql.NullBool
-	hint                                       sql.NullString
-	digest                                     []byte
-	sealedKEKID                                sql.NullString
-	sealedCiphertext                           []byte
+// keyRow receives the columns of one key. Every field may be NULL, as in
+// a left join that found no key.
+type keyRow struct {
+	id, name, format                                       sql.NullString
+	custom, hmac                                           sql.NullBool
+	scopes, networks                                       sql.NullString
+	rateLimit                                              sql.NullInt64
+	metadata                                               sql.NullString
+	createdAt, updatedAt, expiresAt, revokedAt, lastUsedAt sql.NullInt64
+	lastUsedIP                                             sql.NullString
 }
 
-// dest returns pointers to r's fields in the order of recordColumns,
-// appended to dst.
-func (r *recordRow) dest(dst ...any) []any {
+func (r *keyRow) dest(dst ...any) []any {
 	return append(dst,
-		&r.id, &r.name, &r.formatPrefix, &r.formatEnv, &r.custom, &r.scopes, &r.networks, &r.rateLimit, &r.metadata,
-		&r.createdAt, &r.updatedAt, &r.expiresAt, &r.revokedAt, &r.replacedBy, &r.lastUsedAt, &r.lastUsedIP,
-		&r.signing, &r.hint, &r.digest, &r.sealedKEKID, &r.sealedCiphertext)
+		&r.id, &r.name, &r.format, &r.custom, &r.hmac, &r.scopes, &r.networks, &r.rateLimit, &r.metadata,
+		&r.createdAt, &r.updatedAt, &r.expiresAt, &r.revokedAt, &r.lastUsedAt, &r.lastUsedIP)
 }
 
-// record decodes r. database/sql copied every byte slice it scanned, so
-// the record shares no memory with the driver.
-func (r *recordRow) record() (store.Record, error) {
+// record decodes r into a key without values. Messages name the key and
+// the column, never what it holds.
+func (r *keyRow) record() (store.Record, error) {
 	rec := store.Record{
-		ID:         r.id.String,
-		Name:       r.name.String,
-		Format:     joinFormat(r.formatPrefix.String, r.formatEnv.String),
-		Custom:     r.custom.Bool,
-		RateLimit:  int(r.rateLimit.Int64),
+		ID: r.id.String,
+		Attributes: store.Attributes{
+			Name:      r.name.String,
+			Format:    secrets.Format(r.format.String),
+			Custom:    r.custom.Bool,
+			HMAC:      r.hmac.Bool,
+			RateLimit: int(r.rateLimit.Int64),
+			ExpiresAt: fromMicros(r.expiresAt),
+		},
 		CreatedAt:  fromMicros(r.createdAt),
 		UpdatedAt:  fromMicros(r.updatedAt),
-		ExpiresAt:  fromMicros(r.expiresAt),
 		RevokedAt:  fromMicros(r.revokedAt),
-		ReplacedBy: r.replacedBy.String,
 		LastUsedAt: fromMicros(r.lastUsedAt),
-		Signing:    r.signing.Bool,
-		Hint:       r.hint.String,
-		Sealed:     secrets.Sealed{KEKID: r.sealedKEKID.String, Ciphertext: r.sealedCiphertext},
 	}
-	// Messages name the record and the column, never what it holds.
-	if len(r.digest) != len(rec.Digest) {
-		return store.Record{}, fmt.Errorf("sqlstore: record %q has a malformed digest", rec.ID)
-	}
-	copy(rec.Digest[:], r.digest)
 	if err := unmarshalColumn(r.scopes, &rec.Scopes); err != nil {
-		return store.Record{}, fmt.Errorf("sqlstore: record %q has malformed scopes", rec.ID)
+		return store.Record{}, fmt.Errorf("sqlstore: key %q has malformed scopes", rec.ID)
 	}
 	if err := unmarshalColumn(r.networks, &rec.Networks); err != nil {
-		return store.Record{}, fmt.Errorf("sqlstore: record %q has malformed networks", rec.ID)
+		return store.Record{}, fmt.Errorf("sqlstore: key %q has malformed networks", rec.ID)
 	}
 	if err := unmarshalColumn(r.metadata, &rec.Metadata); err != nil {
-		return store.Record{}, fmt.Errorf("sqlstore: record %q has malformed metadata", rec.ID)
+		return store.Record{}, fmt.Errorf("sqlstore: key %q has malformed metadata", rec.ID)
 	}
-	if r.lastUsedIP.Valid {
-		if err := rec.LastUsedIP.UnmarshalText([]byte(r.lastUsedIP.String)); err != nil {
-			return store.Record{}, fmt.Errorf("sqlstore: record %q has a malformed last used address", rec.ID)
-		}
+	var err error
+	if rec.LastUsedIP, err = addrOf(r.lastUsedIP); err != nil {
+		return store.Record{}, fmt.Errorf("sqlstore: key %q has a malformed last used address", rec.ID)
 	}
 	return rec, nil
 }
 
-// joinFormat is the Format stored in the columns format_prefix and
-// format_env, which [secrets.Format.Prefix] and [secrets.Format.Env] split
-// it into; [secrets.Webhook] has no env.
-func joinFormat(prefix, env string) secrets.Format {
-	if env == "" {
-		return secrets.Format(prefix)
-	}
-	return secrets.Format(prefix + "_" + env)
+// valueRow receives the columns of one value; NULL in a left join that
+// found none.
+type valueRow struct {
+	id, hint, sealedKEKID            sql.NullString
+	digest, sealedCiphertext         []byte
+	createdAt, expiresAt, lastUsedAt sql.NullInt64
+	lastUsedIP                       sql.NullString
 }
 
-// recordArgs returns the arguments of upsertRecord for r, the record at
+func (r *valueRow) dest(dst ...any) []any {
+	return append(dst,
+		&r.id, &r.hint, &r.digest, &r.sealedKEKID, &r.sealedCiphertext,
+		&r.createdAt, &r.expiresAt, &r.lastUsedAt, &r.lastUsedIP)
+}
+
+// value decodes r. database/sql copied every byte slice it scanned, so
+// the value shares no memory with the driver.
+func (r *valueRow) value(key string) (store.Value, error) {
+	v := store.Value{
+		ID:         r.id.String,
+		Hint:       r.hint.String,
+		Sealed:     secrets.Sealed{KEKID: r.sealedKEKID.String, Ciphertext: r.sealedCiphertext},
+		CreatedAt:  fromMicros(r.createdAt),
+		ExpiresAt:  fromMicros(r.expiresAt),
+		LastUsedAt: fromMicros(r.lastUsedAt),
+	}
+	if len(r.digest) != len(v.Digest) {
+		return store.Value{}, fmt.Errorf("sqlstore: a value of key %q has a malformed digest", key)
+	}
+	copy(v.Digest[:], r.digest)
+	var err error
+	if v.LastUsedIP, err = addrOf(r.lastUsedIP); err != nil {
+		return store.Value{}, fmt.Errorf("sqlstore: a value of key %q has a malformed last used address", key)
+	}
+	return v, nil
+}
+
+// keyScan reads the rows of a query that returns keyColumns and then
+// valueColumns, a row per value, ordered by key and then value position,
+// into keys.
+type keyScan struct {
+	key  keyRow
+	val  valueRow
+	keys []store.Record
+}
+
+// add decodes the row just scanned: a new key, or another value of the
+// last one. A row without a key (an owner with none) adds nothing.
+func (k *keyScan) add() error {
+	if !k.key.id.Valid {
+		return nil
+	}
+	if n := len(k.keys); n == 0 || k.keys[n-1].ID != k.key.id.String {
+		rec, err := k.key.record()
+		if err != nil {
+			return err
+		}
+		k.keys = append(k.keys, rec)
+	}
+	rec := &k.keys[len(k.keys)-1]
+	if !k.val.id.Valid {
+		return fmt.Errorf("sqlstore: key %q has no value", rec.ID)
+	}
+	v, err := k.val.value(rec.ID)
+	if err != nil {
+		return err
+	}
+	if rec.Current.ID == "" {
+		rec.Current = v
+	} else {
+		rec.Previous = append(rec.Previous, v)
+	}
+	return nil
+}
+
+// keyArgs appends to dst the arguments of upsertKeys for r, the key at
 // position pos of owner's keyset.
-func recordArgs(owner string, pos int, r *store.Record) []any {
-	return []any{
-		owner, pos, r.ID, r.Name, r.Format.Prefix(), r.Format.Env(), r.Custom,
+func keyArgs(dst []any, owner string, pos int, r *store.Record) []any {
+	return append(dst,
+		owner, pos, r.ID, r.Name, string(r.Format), r.Custom, r.HMAC,
 		jsonColumn(len(r.Scopes), r.Scopes), jsonColumn(len(r.Networks), r.Networks),
 		int64(r.RateLimit), jsonColumn(len(r.Metadata), r.Metadata),
 		micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.ExpiresAt), micros(r.RevokedAt),
-		r.ReplacedBy, micros(r.LastUsedAt), addrColumn(r.LastUsedIP),
-		r.Signing, r.Hint, r.Digest[:], r.Sealed.KEKID, bytesColumn(r.Sealed.Ciphertext),
-	}
+		micros(r.LastUsedAt), addrColumn(r.LastUsedIP),
+	)
 }
 
-// upsertRecord writes one record of a keyset. A stored use later than
-// the one the record carries is kept, as [store.Store] promises; in SET,
-// secrets.* is the stored row and excluded.* the one being saved. The
-// owner's row is locked by the caller, so no other save runs at once, but
-// uses may be recorded meanwhile: comparing here, in the statement that
-// writes, loses none of them.
-const upsertRecord = `INSERT INTO secrets (owner, position, ` + recordColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+// valueArgs appends to dst the arguments of upsertValues for v, the value
+// at position pos (0 for the current one) of the key id of owner.
+func valueArgs(dst []any, owner, id string, pos int, v *store.Value) []any {
+	return append(dst,
+		owner, id, v.ID, pos, v.Hint, v.Digest[:], v.Sealed.KEKID, bytesColumn(v.Sealed.Ciphertext),
+		micros(v.CreatedAt), micros(v.ExpiresAt), micros(v.LastUsedAt), addrColumn(v.LastUsedIP),
+	)
+}
+
+// The columns upsertKeys and upsertValues write, in the order of keyArgs
+// and valueArgs.
+const (
+	keyInsertColumns = `owner, position, id, name, format, custom, hmac, scopes, networks,
+	rate_limit, metadata, created_at, updated_at, expires_at, revoked_at, last_used_at, last_used_ip`
+	keyArgCount        = 17
+	valueInsertColumns = `owner, secret_id, id, position, hint, digest, sealed_kek_id,
+	sealed_ciphertext, created_at, expires_at, last_used_at, last_used_ip`
+	valueArgCount = 12
+)
+
+// upsertKeys returns the statement that writes n keys of a keyset, and
+// upsertValues the one that writes n values: one statement for all of a
+// save's rows of a table, rather than a round trip per row. A stored use
+// later than the one being saved is kept, as [store.Store] promises; in
+// SET, the table's name is the stored row and excluded the one being
+// saved. The owner's row is locked by the caller, so no other save runs
+// at once, but uses may be recorded meanwhile: comparing here, in the
+// statement that writes, loses none of them.
+func upsertKeys(n int) string {
+	return `INSERT INTO secrets (` + keyInsertColumns + `)
+VALUES ` + placeholders(n, keyArgCount) + `
 ON CONFLICT (owner, id) DO UPDATE SET
 	position = excluded.position,
 	name = excluded.name,
-	format_prefix = excluded.format_prefix,
-	format_env = excluded.format_env,
+	format = excluded.format,
 	custom = excluded.custom,
+	hmac = excluded.hmac,
 	scopes = excluded.scopes,
 	networks = excluded.networks,
 	rate_limit = excluded.rate_limit,
@@ -131,18 +208,53 @@ ON CONFLICT (owner, id) DO UPDATE SET
 	updated_at = excluded.updated_at,
 	expires_at = excluded.expires_at,
 	revoked_at = excluded.revoked_at,
-	replaced_by = excluded.replaced_by,
-	last_used_at = CASE WHEN ` + storedUseIsLater + ` THEN secrets.last_used_at ELSE excluded.last_used_at END,
-	last_used_ip = CASE WHEN ` + storedUseIsLater + ` THEN secrets.last_used_ip ELSE excluded.last_used_ip END,
-	signing = excluded.signing,
+	last_used_at = CASE WHEN ` + keyUseIsLater + ` THEN secrets.last_used_at ELSE excluded.last_used_at END,
+	last_used_ip = CASE WHEN ` + keyUseIsLater + ` THEN secrets.last_used_ip ELSE excluded.last_used_ip END`
+}
+
+func upsertValues(n int) string {
+	return `INSERT INTO secret_values (` + valueInsertColumns + `)
+VALUES ` + placeholders(n, valueArgCount) + `
+ON CONFLICT (owner, id) DO UPDATE SET
+	secret_id = excluded.secret_id,
+	position = excluded.position,
 	hint = excluded.hint,
 	digest = excluded.digest,
 	sealed_kek_id = excluded.sealed_kek_id,
-	sealed_ciphertext = excluded.sealed_ciphertext`
+	sealed_ciphertext = excluded.sealed_ciphertext,
+	created_at = excluded.created_at,
+	expires_at = excluded.expires_at,
+	last_used_at = CASE WHEN ` + valueUseIsLater + ` THEN secret_values.last_used_at ELSE excluded.last_used_at END,
+	last_used_ip = CASE WHEN ` + valueUseIsLater + ` THEN secret_values.last_used_ip ELSE excluded.last_used_ip END`
+}
 
-// storedUseIsLater is true when the stored row was used later than the
-// one being saved says (NULL: never used).
-const storedUseIsLater = `secrets.last_used_at IS NOT NULL AND (excluded.last_used_at IS NULL OR secrets.last_used_at > excluded.last_used_at)`
+// placeholders returns n rows of width parameters, numbered from $1:
+// "($1, $2), ($3, $4)" for n 2 and width 2.
+func placeholders(n, width int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for j := range width {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(i*width + j + 1))
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// keyUseIsLater and valueUseIsLater are true when the stored row was used
+// later than the one being saved says (NULL: never used).
+const (
+	keyUseIsLater   = `secrets.last_used_at IS NOT NULL AND (excluded.last_used_at IS NULL OR secrets.last_used_at > excluded.last_used_at)`
+	valueUseIsLater = `secret_values.last_used_at IS NOT NULL AND (excluded.last_used_at IS NULL OR secret_values.last_used_at > excluded.last_used_at)`
+)
 
 // micros returns t as microseconds since the Unix epoch, or nil (NULL)
 // for the zero time.
@@ -162,7 +274,9 @@ func fromMicros(n sql.NullInt64) time.Time {
 }
 
 // jsonColumn returns v as JSON text, or nil (NULL) when it has no
-// elements (n). Text, not bytes, so that SQLite keeps it as TEXT.
+// elements (n). Text, not bytes, so that SQLite keeps it as TEXT. The
+// text [store.Attributes.Validate] allows (valid UTF-8 without NUL)
+// encodes and decodes unchanged.
 func jsonColumn(n int, v any) any {
 	if n == 0 {
 		return nil
@@ -190,6 +304,16 @@ func addrColumn(a netip.Addr) any {
 		return nil
 	}
 	return a.String()
+}
+
+// addrOf decodes a column that addrColumn wrote; NULL is the zero Addr.
+func addrOf(s sql.NullString) (netip.Addr, error) {
+	var a netip.Addr
+	if !s.Valid {
+		return a, nil
+	}
+	err := a.UnmarshalText([]byte(s.String))
+	return a, err
 }
 
 // bytesColumn returns b, or nil (NULL) when it is empty.

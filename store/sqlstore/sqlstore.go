@@ -225,11 +225,22 @@ type querier interface {
 }
 
 // inTx runs fn in a write transaction and commits it if fn returns nil.
+//
+// The statements fn runs heed ctx, and so does waiting for a connection,
+// but the COMMIT does not: once asked for, it finishes, so that a context
+// done at that moment cannot leave the caller told that a save failed
+// while the server commits it. database/sql would otherwise cancel the
+// COMMIT with the context the transaction was begun with.
 func (s *Store) inTx(ctx context.Context, fn func(q querier) error) error {
 	if s.dialect == SQLite {
 		return s.inSQLiteTx(ctx, fn)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		return err
 	}

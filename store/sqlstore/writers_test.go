@@ -24,7 +24,7 @@ func TestSQLiteWaitsForOtherWriter(t *testing.T) {
 	s, err := sqlstore.OpenSQLite(ctx, path)
 	is.NoErr(err) // a new database opens
 	defer s.Close()
-	ks := store.Keyset{Owner: "acme", Secrets: []store.Record{testRecord("a1")}}
+	ks := store.Keyset{Owner: "acme", Keys: []store.Record{testRecord("a1")}}
 	is.NoErr(s.Save(ctx, ks)) // and takes a save
 	ks.Version = 1
 
@@ -42,7 +42,7 @@ func TestSQLiteWaitsForOtherWriter(t *testing.T) {
 	defer cancel()
 	err = s.Save(short, ks)
 	is.True(errors.Is(err, context.DeadlineExceeded)) // a save that waits past its deadline reports the deadline
-	err = s.RecordUses(short, []store.Use{{Owner: "acme", SecretID: "a1", At: base}})
+	err = s.RecordUses(short, []store.Use{{Owner: "acme", KeyID: "a1", ValueID: "a1.v0", At: base}})
 	is.True(errors.Is(err, context.DeadlineExceeded)) // and so does recording a use
 
 	done := make(chan error, 1)
@@ -52,9 +52,9 @@ func TestSQLiteWaitsForOtherWriter(t *testing.T) {
 	is.NoErr(<-done) // and the save, waiting or not, goes through
 
 	got, err := s.Load(ctx, "acme")
-	is.NoErr(err)                               // the keyset loads
-	is.Equal(got.Version, int64(2))             // with the one save that succeeded
-	is.True(got.Secrets[0].LastUsedAt.IsZero()) // and no use recorded past its deadline
+	is.NoErr(err)                            // the keyset loads
+	is.Equal(got.Version, int64(2))          // with the one save that succeeded
+	is.True(got.Keys[0].LastUsedAt.IsZero()) // and no use recorded past its deadline
 }
 
 func TestOpenSQLiteUsesWAL(t *testing.T) {
@@ -81,7 +81,7 @@ func TestOpenSQLiteFileModes(t *testing.T) {
 	s, err := sqlstore.OpenSQLite(t.Context(), path)
 	is.NoErr(err)
 	defer s.Close()
-	is.NoErr(s.Save(t.Context(), store.Keyset{Owner: "acme", Secrets: []store.Record{testRecord("a")}})) // a write makes the write-ahead log
+	is.NoErr(s.Save(t.Context(), store.Keyset{Owner: "acme", Keys: []store.Record{testRecord("a")}})) // a write makes the write-ahead log
 
 	for _, p := range []string{path, path + "-wal"} {
 		info, err := os.Stat(p)

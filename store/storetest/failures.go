@@ -30,26 +30,26 @@ func testCancelledContext(t *testing.T, newStore func(t *testing.T) store.Store)
 		{
 			name: "SaveNewOwner",
 			call: func(ctx context.Context, s store.Store) error {
-				return s.Save(ctx, keyset("globex", 0, record("g1")))
+				return s.Save(ctx, keyset("globex", 0, key("g1")))
 			},
 		},
 		{
 			name: "SaveExistingOwner",
 			call: func(ctx context.Context, s store.Store) error {
-				return s.Save(ctx, keyset("acme", 1, record("a1"), record("a2")))
+				return s.Save(ctx, keyset("acme", 1, key("a1"), key("a2")))
 			},
 		},
 		{
 			name: "Lookup",
 			call: func(ctx context.Context, s store.Store) error {
-				_, _, err := s.Lookup(ctx, digest("a1"))
+				_, err := s.Lookup(ctx, digest("a1"))
 				return err
 			},
 		},
 		{
 			name: "RecordUses",
 			call: func(ctx context.Context, s store.Store) error {
-				return s.RecordUses(ctx, []store.Use{{Owner: "acme", SecretID: "a1", At: at(time.Hour), IP: ipv4}})
+				return s.RecordUses(ctx, []store.Use{use("acme", "a1", "a1.v0", time.Hour, ipv4)})
 			},
 		},
 	}
@@ -57,23 +57,23 @@ func testCancelledContext(t *testing.T, newStore func(t *testing.T) store.Store)
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			s := newStore(t)
-			save(t, s, keyset("acme", 0, record("a1")))
-			around := keyset("globex", 0, record("a2"), record("g1"))
-			before := observeAround(t, s, around, keyset("acme", 0, record("a1")))
+			save(t, s, keyset("acme", 0, key("a1")))
+			around := keyset("globex", 0, key("a2"), key("g1"))
+			before := observeAround(t, s, around, keyset("acme", 0, key("a1")))
 
 			ctx, cancel := context.WithCancel(t.Context())
 			cancel()
 			err := tt.call(ctx, s)
 			is.True(errors.Is(err, context.Canceled)) // a cancelled context stops the call and shows through the error
 
-			checkUnchanged(t, before, observeAround(t, s, around, keyset("acme", 0, record("a1"))))
+			checkUnchanged(t, before, observeAround(t, s, around, keyset("acme", 0, key("a1"))))
 		})
 	}
 }
 
 func testErrorsOmitDigests(t *testing.T, newStore func(t *testing.T) store.Store) {
 	s := newStore(t)
-	save(t, s, keyset("globex", 0, record("g1")))
+	save(t, s, keyset("globex", 0, key("g1")))
 	tests := []struct {
 		name string
 		d    secrets.Digest
@@ -83,7 +83,7 @@ func testErrorsOmitDigests(t *testing.T, newStore func(t *testing.T) store.Store
 			name: "LookupNotFound",
 			d:    digest("nobody"),
 			call: func(ctx context.Context) error {
-				_, _, err := s.Lookup(ctx, digest("nobody"))
+				_, err := s.Lookup(ctx, digest("nobody"))
 				return err
 			},
 		},
@@ -91,14 +91,14 @@ func testErrorsOmitDigests(t *testing.T, newStore func(t *testing.T) store.Store
 			name: "DuplicateAcrossOwners",
 			d:    digest("g1"),
 			call: func(ctx context.Context) error {
-				return s.Save(ctx, keyset("acme", 0, withDigest(record("a1"), "g1")))
+				return s.Save(ctx, keyset("acme", 0, withDigest(key("a1"), "g1")))
 			},
 		},
 		{
 			name: "DuplicateInKeyset",
 			d:    digest("a1"),
 			call: func(ctx context.Context) error {
-				return s.Save(ctx, keyset("acme", 0, record("a1"), withDigest(record("a2"), "a1")))
+				return s.Save(ctx, keyset("acme", 0, key("a1"), withDigest(key("a2"), "a1")))
 			},
 		},
 	}
@@ -128,16 +128,19 @@ func testErrorsOmitDigests(t *testing.T, newStore func(t *testing.T) store.Store
 func testOpErrors(t *testing.T, newStore func(t *testing.T) store.Store) {
 	s := newStore(t)
 	ctx := t.Context()
-	if err := s.Save(ctx, keyset("acme", 0, record("k1"))); err != nil {
+	if err := s.Save(ctx, keyset("acme", 0, key("k1"))); err != nil {
 		t.Fatal(err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	_, loadErr := s.Load(ctx, "globex")
 	saveErr := s.Save(ctx, keyset("acme", 0))
-	dupErr := s.Save(ctx, keyset("globex", 0, record("k1")))
-	_, _, lookupErr := s.Lookup(ctx, digest("never saved"))
-	usesErr := s.RecordUses(cancelled, []store.Use{{Owner: "acme", SecretID: "k1", At: base}})
+	dupErr := s.Save(ctx, keyset("globex", 0, key("k1")))
+	zero := key("g1")
+	zero.Current.Digest = secrets.Digest{}
+	invalidErr := s.Save(ctx, keyset("globex", 0, zero))
+	_, lookupErr := s.Lookup(ctx, digest("never saved"))
+	usesErr := s.RecordUses(cancelled, []store.Use{use("acme", "k1", "k1.v0", 0, ipv4)})
 
 	tests := []struct {
 		name  string
@@ -149,6 +152,7 @@ func testOpErrors(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Load", loadErr, "load", "globex", store.ErrNotFound},
 		{"SaveConflict", saveErr, "save", "acme", store.ErrConflict},
 		{"SaveDuplicate", dupErr, "save", "globex", store.ErrDuplicate},
+		{"SaveInvalid", invalidErr, "save", "globex", store.ErrInvalid},
 		{"Lookup", lookupErr, "lookup", "", store.ErrNotFound},
 		{"RecordUses", usesErr, "record uses", "", context.Canceled},
 	}

@@ -3,7 +3,9 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 
@@ -14,41 +16,96 @@ import (
 func testLoadUnknownOwner(t *testing.T, newStore func(t *testing.T) store.Store) {
 	is := is.New(t)
 	s := newStore(t)
-	save(t, s, store.Keyset{Owner: "acme", Secrets: []store.Record{record("a1")}})
+	save(t, s, keyset("acme", 0, key("a1")))
 
 	_, err := s.Load(t.Context(), "globex")
 	is.True(errors.Is(err, store.ErrNotFound)) // an owner never saved is not found
+
+	for _, owner := range []string{"", "ac\x00me", "ac\xffme", strings.Repeat("o", store.MaxOwnerLen+1)} {
+		_, err := s.Load(t.Context(), owner)
+		is.True(errors.Is(err, store.ErrNotFound)) // nor is one no keyset may have, whatever the backend's rules for text
+	}
+	err = s.RecordUses(t.Context(), []store.Use{use("ac\x00me", "a1", "a1.v0", time.Hour, ipv4), use("acme", "a1", "a1.v0", time.Hour, ipv4)})
+	is.NoErr(err)                                                       // a use of such an owner is ignored like any unknown owner's
+	is.True(load(t, s, "acme").Keys[0].LastUsedAt.Equal(at(time.Hour))) // and the others of the batch are kept
 }
 
 func testSaveLoadRoundTrip(t *testing.T, newStore func(t *testing.T) store.Store) {
 	is := is.New(t)
 	s := newStore(t)
-	bare := store.Record{ID: "a2", Digest: digest("a2")}
-	ks := store.Keyset{Owner: "acme", Secrets: []store.Record{fullRecord("a1"), bare, record("a3")}}
+	revoked := fullKey("a3")
+	revoked.RevokedAt = at(30*24*time.Hour + time.Microsecond)
+	webhook := key("a4")
+	webhook.Format, webhook.HMAC, webhook.Current.Sealed = secrets.Webhook, true, sealed(9)
+	ks := keyset("acme", 0, fullKey("a1"), key("a2"), revoked, webhook)
+	ks.Signing = "a1"
 	save(t, s, ks)
 
 	got := load(t, s, "acme")
 	is.Equal(got.Version, int64(1)) // the first save makes version 1
 	checkKeyset(t, saved(ks), got)
 
-	for _, want := range ks.Secrets {
-		owner, rec := lookup(t, s, want.Digest)
-		is.Equal(owner, "acme") // lookup names the owner of the record
-		checkRecord(t, want, rec)
+	for i := range ks.Keys {
+		want := ks.Keys[i]
+		for v := range want.Values() {
+			m := lookup(t, s, v.Digest)
+			is.Equal(m.Owner, "acme") // lookup names the owner of the key
+			checkKey(t, want, m.Key)  // and finds the whole key by any of its values
+		}
 	}
+
+	got.Signing = "a4"
+	got.Keys = got.Keys[1:] // the designation may move, and keys go
+	save(t, s, got)
+	checkKeyset(t, saved(got), load(t, s, "acme"))
+}
+
+func testTextRoundTrip(t *testing.T, newStore func(t *testing.T) store.Store) {
+	// Text at the edges of what Validate allows: every backend must keep
+	// it byte for byte, or refuse none of it.
+	texts := []string{
+		"café", "e\u0301", "東京", "😀", "\u2028\u2029", "\x01\x1f\x7f", `\`, `"`, "'", "<script>&amp;",
+		"%s %v", "\t\n\r", " leading and trailing ", "\uFEFF", "\U0010FFFF",
+	}
+	k := key("a1")
+	k.Name = strings.Repeat("é", store.MaxNameLen/2) // exactly MaxNameLen bytes
+	k.Scopes = append([]string(nil), texts...)
+	k.Scopes = append(k.Scopes, strings.Repeat("s", store.MaxScopeLen))
+	k.Metadata = make(map[string]string)
+	for i, text := range texts {
+		k.Metadata[fmt.Sprintf("k%02d %s", i, text)] = text
+	}
+	k.Metadata[strings.Repeat("k", store.MaxMetadataKeyLen)] = strings.Repeat("v", store.MaxMetadataValueLen)
+	k.Metadata["empty"] = ""
+	others := make([]store.Record, 0, len(texts))
+	for i, text := range texts {
+		o := key(fmt.Sprintf("t%02d", i))
+		o.Name = text
+		others = append(others, o)
+	}
+	ks := keyset("Ünïcødé owner ✓", 0, append([]store.Record{k}, others...)...)
+	if err := ks.Validate(); err != nil {
+		t.Fatalf("storetest: the text case is not a valid keyset: %v", err)
+	}
+
+	s := newStore(t)
+	save(t, s, ks)
+	checkKeyset(t, saved(ks), load(t, s, ks.Owner))
+	m := lookup(t, s, digest("a1"))
+	is.New(t).Equal(m.Owner, ks.Owner) // the owner's text comes back as saved
+	checkKey(t, k, m.Key)
 }
 
 func testSaveCountsVersions(t *testing.T, newStore func(t *testing.T) store.Store) {
 	is := is.New(t)
 	s := newStore(t)
-	ks := store.Keyset{Owner: "acme", Secrets: []store.Record{record("a1")}}
-	save(t, s, ks)
+	save(t, s, keyset("acme", 0, key("a1")))
 
 	for want := int64(2); want <= 4; want++ {
-		ks = load(t, s, "acme")
+		ks := load(t, s, "acme")
 		is.Equal(ks.Version, want-1) // load shows the version of the last save
-		ks.Secrets[0].Name = fmt.Sprintf("renamed for version %d", want)
-		ks.Secrets = append(ks.Secrets, record(fmt.Sprintf("a%d", want)))
+		ks.Keys[0].Name = fmt.Sprintf("renamed for version %d", want)
+		ks.Keys = append(ks.Keys, key(fmt.Sprintf("a%d", want)))
 		save(t, s, ks)
 
 		got := load(t, s, "acme")
@@ -60,22 +117,28 @@ func testSaveCountsVersions(t *testing.T, newStore func(t *testing.T) store.Stor
 func testSaveEmptyKeyset(t *testing.T, newStore func(t *testing.T) store.Store) {
 	is := is.New(t)
 	s := newStore(t)
-	save(t, s, store.Keyset{Owner: "acme"})
+	save(t, s, keyset("acme", 0))
 	got := load(t, s, "acme")
-	is.Equal(got.Version, int64(1)) // an owner with no secrets is still saved
-	is.Equal(len(got.Secrets), 0)   // and has none
+	is.Equal(got.Version, int64(1)) // an owner with no keys is still saved
+	is.Equal(len(got.Keys), 0)      // and has none
 
-	got.Secrets = []store.Record{record("a1")}
+	full := fullKey("a1")
+	got.Keys, got.Signing = []store.Record{full}, "a1"
 	save(t, s, got)
 	got = load(t, s, "acme")
-	got.Secrets = nil
-	save(t, s, got)
+	got.Keys, got.Signing = nil, ""
+	save(t, s, got) // how an owner is deleted
 
 	got = load(t, s, "acme")
-	is.Equal(got.Version, int64(3)) // removing every secret is a save like any other
-	is.Equal(len(got.Secrets), 0)   // and leaves none
-	_, _, err := s.Lookup(t.Context(), digest("a1"))
-	is.True(errors.Is(err, store.ErrNotFound)) // the removed secret is not found by digest
+	is.Equal(got.Version, int64(3)) // removing every key is a save like any other, and the version goes on
+	is.Equal(len(got.Keys), 0)      // leaving none
+	is.Equal(got.Signing, "")       // and no designation
+	for v := range full.Values() {
+		_, err := s.Lookup(t.Context(), v.Digest)
+		is.True(errors.Is(err, store.ErrNotFound)) // no value of a removed key is found by digest
+	}
+	err := s.Save(t.Context(), keyset("acme", 0, key("a1")))
+	is.True(errors.Is(err, store.ErrConflict)) // a writer cannot start the owner over at version 0
 }
 
 func testConflictStaleVersion(t *testing.T, newStore func(t *testing.T) store.Store) {
@@ -92,16 +155,17 @@ func testConflictStaleVersion(t *testing.T, newStore func(t *testing.T) store.St
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			s := newStore(t)
-			ks := store.Keyset{Owner: "acme", Secrets: []store.Record{record("a1")}}
+			ks := keyset("acme", 0, key("a1"))
 			for range tt.saves {
 				save(t, s, ks)
 				ks.Version++
-				ks.Secrets[0].Name += "+"
+				ks.Keys[0].Name += "+"
 			}
 			stale := load(t, s, "acme")
 			stale.Version = tt.version
-			stale.Secrets[0].Name = "lost update"
-			stale.Secrets = append(stale.Secrets, record("a2"))
+			stale.Keys[0].Name = "lost update"
+			stale.Keys = append(stale.Keys, fullKey("a2"))
+			stale.Signing = "a2"
 			before := observeAround(t, s, stale)
 
 			err := s.Save(t.Context(), stale)
@@ -117,15 +181,13 @@ func testConflictStaleVersion(t *testing.T, newStore func(t *testing.T) store.St
 func testConflictNewOwner(t *testing.T, newStore func(t *testing.T) store.Store) {
 	is := is.New(t)
 	s := newStore(t)
-	ks := store.Keyset{Owner: "acme", Version: 5, Secrets: []store.Record{record("a1")}}
-
-	err := s.Save(t.Context(), ks)
+	err := s.Save(t.Context(), keyset("acme", 5, key("a1")))
 	is.True(errors.Is(err, store.ErrConflict)) // an owner never saved is at version 0, not 5
 
 	_, err = s.Load(t.Context(), "acme")
 	is.True(errors.Is(err, store.ErrNotFound)) // the refused owner was not created
-	_, _, err = s.Lookup(t.Context(), digest("a1"))
-	is.True(errors.Is(err, store.ErrNotFound)) // and its secret is not found by digest
+	_, err = s.Lookup(t.Context(), digest("a1"))
+	is.True(errors.Is(err, store.ErrNotFound)) // and its key is not found by digest
 }
 
 // scribble changes every part of r, including the memory its slices and
@@ -137,23 +199,28 @@ func scribble(r *store.Record) {
 	r.Networks[1] = r.Networks[0]
 	r.Metadata["team"] = "scribbled"
 	r.Metadata["scribbled"] = "yes"
-	r.Sealed.Ciphertext[0] ^= 0xff
 	r.LastUsedAt = r.LastUsedAt.Add(1)
-	r.Digest = secrets.Digest{1}
+	r.Current.Sealed.Ciphertext[0] ^= 0xff
+	r.Current.Digest = secrets.Digest{1}
+	r.Previous[0].Sealed.Ciphertext[0] ^= 0xff
+	r.Previous[1].Hint = "scribbled"
+	r.Previous = append(r.Previous, value("scribbled"))
 }
 
 // scribbleKeyset changes every part of ks that can share memory.
 func scribbleKeyset(ks *store.Keyset) {
 	ks.Owner = "scribbled"
 	ks.Version = 99
-	scribble(&ks.Secrets[0])
-	ks.Secrets[1].ID = "scribbled"
-	ks.Secrets = append(ks.Secrets, record("scribbled"))
+	ks.Signing = "scribbled"
+	scribble(&ks.Keys[0])
+	ks.Keys[1].ID = "scribbled"
+	ks.Keys = append(ks.Keys, key("scribbled"))
 }
 
 func testIsolationOfSavedKeyset(t *testing.T, newStore func(t *testing.T) store.Store) {
 	s := newStore(t)
-	ks := store.Keyset{Owner: "acme", Secrets: []store.Record{fullRecord("a1"), fullRecord("a2")}}
+	ks := keyset("acme", 0, fullKey("a1"), fullKey("a2"))
+	ks.Signing = "a1"
 	want := saved(ks)
 	save(t, s, ks)
 
@@ -163,7 +230,7 @@ func testIsolationOfSavedKeyset(t *testing.T, newStore func(t *testing.T) store.
 
 func testIsolationOfLoadedKeyset(t *testing.T, newStore func(t *testing.T) store.Store) {
 	s := newStore(t)
-	ks := store.Keyset{Owner: "acme", Secrets: []store.Record{fullRecord("a1"), fullRecord("a2")}}
+	ks := keyset("acme", 0, fullKey("a1"), fullKey("a2"))
 	want := saved(ks)
 	save(t, s, ks)
 
@@ -172,14 +239,14 @@ func testIsolationOfLoadedKeyset(t *testing.T, newStore func(t *testing.T) store
 	checkKeyset(t, want, load(t, s, "acme"))
 }
 
-func testIsolationOfLookedUpRecord(t *testing.T, newStore func(t *testing.T) store.Store) {
+func testIsolationOfLookedUpKey(t *testing.T, newStore func(t *testing.T) store.Store) {
 	s := newStore(t)
-	want := fullRecord("a1")
-	save(t, s, store.Keyset{Owner: "acme", Secrets: []store.Record{want}})
+	want := fullKey("a1")
+	save(t, s, keyset("acme", 0, want))
 
-	_, rec := lookup(t, s, want.Digest)
-	scribble(&rec)
-	_, rec = lookup(t, s, want.Digest)
-	checkRecord(t, want, rec)
-	checkKeyset(t, store.Keyset{Owner: "acme", Version: 1, Secrets: []store.Record{want}}, load(t, s, "acme"))
+	m := lookup(t, s, want.Current.Digest)
+	scribble(&m.Key)
+	m = lookup(t, s, want.Previous[1].Digest)
+	checkKey(t, want, m.Key)
+	checkKeyset(t, keyset("acme", 1, want), load(t, s, "acme"))
 }

@@ -36,15 +36,17 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}{
 		{"LoadUnknownOwner", testLoadUnknownOwner},
 		{"SaveLoadRoundTrip", testSaveLoadRoundTrip},
+		{"TextRoundTrip", testTextRoundTrip},
 		{"SaveCountsVersions", testSaveCountsVersions},
 		{"SaveEmptyKeyset", testSaveEmptyKeyset},
 		{"ConflictStaleVersion", testConflictStaleVersion},
-		{"ConflictNewOwnerAtNonZeroVersion", testConflictNewOwner},
+		{"ConflictNewOwner", testConflictNewOwner},
 		{"IsolationOfSavedKeyset", testIsolationOfSavedKeyset},
 		{"IsolationOfLoadedKeyset", testIsolationOfLoadedKeyset},
-		{"IsolationOfLookedUpRecord", testIsolationOfLookedUpRecord},
+		{"IsolationOfLookedUpKey", testIsolationOfLookedUpKey},
 		{"LookupUnknownDigest", testLookupUnknownDigest},
 		{"LookupFollowsSaves", testLookupFollowsSaves},
+		{"LookupReportsSigning", testLookupReportsSigning},
 		{"RefuseDuplicates", testRefuseDuplicates},
 		{"RefuseInvalid", testRefuseInvalid},
 		{"RecordUsesBatch", testRecordUsesBatch},
@@ -72,50 +74,79 @@ func digest(name string) secrets.Digest {
 	return secrets.Digest(sha256.Sum256([]byte("storetest key " + name)))
 }
 
-// record returns a valid record with few fields set, whose digest is
+// value returns a value whose id is id and whose digest is digest(id).
+func value(id string) store.Value {
+	return store.Value{ID: id, Hint: "abcd", Digest: digest(id), CreatedAt: base}
+}
+
+// key returns a valid key with few fields set: the id, a name, the
+// format, and one value whose id is id+".v0" and whose digest is
 // digest(id).
-func record(id string) store.Record {
+func key(id string) store.Record {
+	v := value(id + ".v0")
+	v.Digest = digest(id)
 	return store.Record{
-		ID:        id,
-		Name:      "key " + id,
-		CreatedAt: base,
-		UpdatedAt: base,
-		Hint:      "abcd",
-		Digest:    digest(id),
+		ID:         id,
+		Attributes: store.Attributes{Name: "key " + id, Format: "sk_live"},
+		CreatedAt:  base,
+		UpdatedAt:  base,
+		Current:    v,
 	}
 }
 
-// fullRecord returns a record with every field set, whose digest is
-// digest(id).
-func fullRecord(id string) store.Record {
-	return store.Record{
-		ID:     id,
+// sealed returns bytes that stand for a sealed value: not text, so a
+// backend must store them as bytes.
+func sealed(n byte) secrets.Sealed {
+	return secrets.Sealed{
+		KEKID:      "kek-2025-03",
+		Ciphertext: []byte{0x00, 0xff, n, 0x80, 0x7f, 0x0a, 0x0d, 0x27, 0x22, 0x5c, 0xc3, 0x28, 0x01, 0xfe},
+	}
+}
+
+// fullKey returns a key with every field set, that signs HMACs and so may
+// be designated: a current value whose digest is digest(id) and two
+// previous ones, each with every field set.
+func fullKey(id string) store.Record {
+	r := key(id)
+	r.Attributes = store.Attributes{
 		Name:   "Production key " + id,
 		Format: "sk_live",
 		Custom: true,
+		HMAC:   true,
 		Scopes: []string{"account:api:key:read", "account:api:key:update"},
 		Networks: []netip.Prefix{
 			netip.MustParsePrefix("192.0.2.0/24"),
 			netip.MustParsePrefix("2001:db8::/32"),
 		},
-		RateLimit:  600,
-		Metadata:   map[string]string{"team": "payments", "ticket": "OPS-42", "note": ""},
-		CreatedAt:  at(0),
-		UpdatedAt:  at(time.Hour),
-		ExpiresAt:  at(90 * 24 * time.Hour),
-		RevokedAt:  at(30*24*time.Hour + time.Microsecond),
-		ReplacedBy: id + "-next",
-		LastUsedAt: at(2*time.Hour + 123*time.Microsecond),
-		LastUsedIP: netip.MustParseAddr("203.0.113.9"),
-		Signing:    true,
-		Hint:       "x7Qa",
-		Digest:     digest(id),
-		Sealed: secrets.Sealed{
-			KEKID: "kek-2025-03",
-			// Bytes that are not text: a backend must store them as bytes.
-			Ciphertext: []byte{0x00, 0xff, 0x10, 0x80, 0x7f, 0x0a, 0x0d, 0x27, 0x22, 0x5c, 0xc3, 0x28, 0x01, 0xfe},
-		},
+		RateLimit: 600,
+		Metadata:  map[string]string{"team": "payments", "ticket": "OPS-42", "note": ""},
+		ExpiresAt: at(90 * 24 * time.Hour),
 	}
+	r.CreatedAt = at(0)
+	r.UpdatedAt = at(time.Hour)
+	r.LastUsedAt = at(2*time.Hour + 123*time.Microsecond)
+	r.LastUsedIP = netip.MustParseAddr("203.0.113.9")
+	r.Current.Hint = "x7Qa"
+	r.Current.Sealed = sealed(1)
+	r.Current.CreatedAt = at(time.Hour)
+	r.Current.LastUsedAt = r.LastUsedAt
+	r.Current.LastUsedIP = r.LastUsedIP
+	for i, name := range []string{".p1", ".p2"} {
+		p := value(id + name)
+		p.Hint = []string{"é€😀x", `a"'\`}[i] // characters of every width, and quotes
+		p.Sealed = sealed(byte(2 + i))
+		p.CreatedAt = at(-time.Duration(i+1) * time.Hour)
+		p.ExpiresAt = at(time.Duration(2-i) * time.Hour)
+		p.LastUsedAt = at(time.Duration(i+1) * time.Minute)
+		p.LastUsedIP = netip.MustParseAddr("2001:db8:4006:812::200e")
+		r.Previous = append(r.Previous, p)
+	}
+	return r
+}
+
+// keyset returns a keyset of the owner at the version, holding keys.
+func keyset(owner string, version int64, keys ...store.Record) store.Keyset {
+	return store.Keyset{Owner: owner, Version: version, Keys: keys}
 }
 
 // cmpOpts compare what a store hands back with what was saved: times by
@@ -145,13 +176,13 @@ func load(t *testing.T, s store.Store, owner string) store.Keyset {
 }
 
 // lookup looks d up and fails the test if that fails.
-func lookup(t *testing.T, s store.Store, d secrets.Digest) (string, store.Record) {
+func lookup(t *testing.T, s store.Store, d secrets.Digest) store.Match {
 	t.Helper()
-	owner, rec, err := s.Lookup(t.Context(), d)
+	m, err := s.Lookup(t.Context(), d)
 	if err != nil {
 		t.Fatalf("lookup of a stored digest: %v", err)
 	}
-	return owner, rec
+	return m
 }
 
 // checkKeyset reports how got differs from want.
@@ -162,11 +193,11 @@ func checkKeyset(t *testing.T, want, got store.Keyset) {
 	}
 }
 
-// checkRecord reports how got differs from want.
-func checkRecord(t *testing.T, want, got store.Record) {
+// checkKey reports how got differs from want.
+func checkKey(t *testing.T, want, got store.Record) {
 	t.Helper()
 	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
-		t.Errorf("record %q differs (-want +got):\n%s", want.ID, diff)
+		t.Errorf("key %q differs (-want +got):\n%s", want.ID, diff)
 	}
 }
 
@@ -177,11 +208,21 @@ func saved(ks store.Keyset) store.Keyset {
 	return out
 }
 
+// digestsOf returns the digests of every value of every key in ks.
+func digestsOf(ks store.Keyset) []secrets.Digest {
+	var ds []secrets.Digest
+	for i := range ks.Keys {
+		for v := range ks.Keys[i].Values() {
+			ds = append(ds, v.Digest)
+		}
+	}
+	return ds
+}
+
 // state is what a store shows of some owners and digests.
 type state struct {
-	Keysets map[string]store.Keyset         // the owners that load
-	Holders map[secrets.Digest]string       // "owner/id" of the digests found
-	Records map[secrets.Digest]store.Record // the records found by digest
+	Keysets map[string]store.Keyset        // the owners that load
+	Matches map[secrets.Digest]store.Match // what the digests find
 }
 
 // observe loads each owner and looks each digest up, treating not found
@@ -190,8 +231,7 @@ func observe(t *testing.T, s store.Store, owners []string, digests []secrets.Dig
 	t.Helper()
 	st := state{
 		Keysets: make(map[string]store.Keyset),
-		Holders: make(map[secrets.Digest]string),
-		Records: make(map[secrets.Digest]store.Record),
+		Matches: make(map[secrets.Digest]store.Match),
 	}
 	for _, o := range owners {
 		ks, err := s.Load(t.Context(), o)
@@ -204,14 +244,13 @@ func observe(t *testing.T, s store.Store, owners []string, digests []secrets.Dig
 		}
 	}
 	for _, d := range digests {
-		owner, rec, err := s.Lookup(t.Context(), d)
+		m, err := s.Lookup(t.Context(), d)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 		case err != nil:
 			t.Fatalf("lookup: %v", err)
 		default:
-			st.Holders[d] = owner + "/" + rec.ID
-			st.Records[d] = rec
+			st.Matches[d] = m
 		}
 	}
 	return st
@@ -223,14 +262,12 @@ func observeAround(t *testing.T, s store.Store, ks store.Keyset, setup ...store.
 	var owners []string
 	var digests []secrets.Digest
 	for _, k := range append([]store.Keyset{ks}, setup...) {
-		// A keyset without an owner is never stored, and what loading
-		// the empty owner does is up to the store.
-		if k.Owner != "" {
+		// A keyset without a valid owner is never stored, and what
+		// loading such an owner does is up to the store.
+		if (&store.Keyset{Owner: k.Owner}).Validate() == nil {
 			owners = append(owners, k.Owner)
 		}
-		for _, r := range k.Secrets {
-			digests = append(digests, r.Digest)
-		}
+		digests = append(digests, digestsOf(k)...)
 	}
 	return observe(t, s, owners, digests)
 }

@@ -15,37 +15,50 @@ var (
 	ipv6 = netip.MustParseAddr("2001:db8:4006:812::200e")
 )
 
+// use returns a use of the value of owner's key at d after base.
+func use(owner, key, value string, d time.Duration, ip netip.Addr) store.Use {
+	return store.Use{Owner: owner, KeyID: key, ValueID: value, At: at(d), IP: ip}
+}
+
 func testRecordUsesBatch(t *testing.T, newStore func(t *testing.T) store.Store) {
 	is := is.New(t)
 	s := newStore(t)
-	acme := keyset("acme", 0, record("a1"), fullRecord("a2"), record("a3"))
-	globex := keyset("globex", 0, record("g1"))
+	acme := keyset("acme", 0, key("a1"), fullKey("a2"), key("a3"))
+	globex := keyset("globex", 0, key("g1"))
 	save(t, s, acme)
 	save(t, s, globex)
 
 	err := s.RecordUses(t.Context(), []store.Use{
-		{Owner: "acme", SecretID: "a1", At: at(2 * time.Hour), IP: ipv4},
-		{Owner: "acme", SecretID: "a2", At: at(30 * 24 * time.Hour), IP: ipv6},
-		{Owner: "globex", SecretID: "g1", At: at(3 * time.Hour), IP: ipv6},
-		{Owner: "acme", SecretID: "a1", At: at(time.Hour), IP: ipv6}, // older than the first use of a1
-		{Owner: "nobody", SecretID: "a1", At: at(4 * time.Hour), IP: ipv4},
-		{Owner: "acme", SecretID: "gone", At: at(4 * time.Hour), IP: ipv4},
-		{Owner: "globex", SecretID: "a1", At: at(4 * time.Hour), IP: ipv4},
+		use("acme", "a1", "a1.v0", 2*time.Hour, ipv4),
+		use("acme", "a2", "a2.p1", 30*24*time.Hour, ipv6), // a previous value: its key was used too
+		use("acme", "a2", "a2.v0", 3*time.Hour, ipv4),
+		use("globex", "g1", "g1.v0", 3*time.Hour, ipv6),
+		use("acme", "a1", "a1.v0", time.Hour, ipv6), // older than the first use of a1
+		use("nobody", "a1", "a1.v0", 4*time.Hour, ipv4),
+		use("acme", "gone", "gone.v0", 4*time.Hour, ipv4),
+		use("acme", "a3", "a1.v0", 4*time.Hour, ipv4), // a value of another key
+		use("acme", "a3", "gone", 4*time.Hour, ipv4),
+		use("globex", "a1", "a1.v0", 4*time.Hour, ipv4),
 	})
-	is.NoErr(err) // uses of unknown owners and records are ignored, not refused
+	is.NoErr(err) // uses of unknown owners, keys and values are ignored, not refused
 
 	acme = saved(acme)
-	acme.Secrets[0].LastUsedAt, acme.Secrets[0].LastUsedIP = at(2*time.Hour), ipv4
-	acme.Secrets[1].LastUsedAt, acme.Secrets[1].LastUsedIP = at(30*24*time.Hour), ipv6
+	a1, a2 := &acme.Keys[0], &acme.Keys[1]
+	a1.LastUsedAt, a1.LastUsedIP = at(2*time.Hour), ipv4
+	a1.Current.LastUsedAt, a1.Current.LastUsedIP = at(2*time.Hour), ipv4
+	a2.LastUsedAt, a2.LastUsedIP = at(30*24*time.Hour), ipv6
+	a2.Current.LastUsedAt, a2.Current.LastUsedIP = at(3*time.Hour), ipv4
+	a2.Previous[0].LastUsedAt, a2.Previous[0].LastUsedIP = at(30*24*time.Hour), ipv6
 	globex = saved(globex)
-	globex.Secrets[0].LastUsedAt, globex.Secrets[0].LastUsedIP = at(3*time.Hour), ipv6
-	checkKeyset(t, acme, load(t, s, "acme")) // the latest use of each record, at the same version
+	g1 := &globex.Keys[0]
+	g1.LastUsedAt, g1.LastUsedIP = at(3*time.Hour), ipv6
+	g1.Current.LastUsedAt, g1.Current.LastUsedIP = at(3*time.Hour), ipv6
+	checkKeyset(t, acme, load(t, s, "acme")) // the latest use of each value and of each key, at the same version
 	checkKeyset(t, globex, load(t, s, "globex"))
 
 	for _, ks := range []store.Keyset{acme, globex} {
-		for _, want := range ks.Secrets {
-			_, rec := lookup(t, s, want.Digest)
-			checkRecord(t, want, rec)
+		for _, want := range ks.Keys {
+			checkKey(t, want, lookup(t, s, want.Current.Digest).Key)
 		}
 	}
 
@@ -54,6 +67,11 @@ func testRecordUsesBatch(t *testing.T, newStore func(t *testing.T) store.Store) 
 }
 
 func testRecordUsesNeverMoveBack(t *testing.T, newStore func(t *testing.T) store.Store) {
+	usedAt := func(r store.Record, d time.Duration, ip netip.Addr) store.Record {
+		r.LastUsedAt, r.LastUsedIP = at(d), ip
+		r.Current.LastUsedAt, r.Current.LastUsedIP = at(d), ip
+		return r
+	}
 	tests := []struct {
 		name   string
 		stored store.Record  // saved first
@@ -61,26 +79,24 @@ func testRecordUsesNeverMoveBack(t *testing.T, newStore func(t *testing.T) store
 	}{
 		{
 			name:   "LaterBatch",
-			stored: record("a1"),
+			stored: key("a1"),
 			uses: [][]store.Use{
-				{{Owner: "acme", SecretID: "a1", At: at(2 * time.Hour), IP: ipv4}},
-				{{Owner: "acme", SecretID: "a1", At: at(time.Hour), IP: ipv6}},
+				{use("acme", "a1", "a1.v0", 2*time.Hour, ipv4)},
+				{use("acme", "a1", "a1.v0", time.Hour, ipv6)},
 			},
 		},
 		{
 			name:   "SameBatch",
-			stored: record("a1"),
+			stored: key("a1"),
 			uses: [][]store.Use{{
-				{Owner: "acme", SecretID: "a1", At: at(2 * time.Hour), IP: ipv4},
-				{Owner: "acme", SecretID: "a1", At: at(time.Hour), IP: ipv6},
+				use("acme", "a1", "a1.v0", 2*time.Hour, ipv4),
+				use("acme", "a1", "a1.v0", time.Hour, ipv6),
 			}},
 		},
 		{
 			name:   "OlderThanSaved",
-			stored: usedAt(record("a1"), at(2*time.Hour), ipv4),
-			uses: [][]store.Use{
-				{{Owner: "acme", SecretID: "a1", At: at(time.Hour), IP: ipv6}},
-			},
+			stored: usedAt(key("a1"), 2*time.Hour, ipv4),
+			uses:   [][]store.Use{{use("acme", "a1", "a1.v0", time.Hour, ipv6)}},
 		},
 	}
 	for _, tt := range tests {
@@ -92,10 +108,12 @@ func testRecordUsesNeverMoveBack(t *testing.T, newStore func(t *testing.T) store
 				is.NoErr(s.RecordUses(t.Context(), batch)) // recording uses works
 			}
 
-			got := load(t, s, "acme")
-			is.True(got.Secrets[0].LastUsedAt.Equal(at(2 * time.Hour))) // an older use does not move LastUsedAt back
-			is.Equal(got.Secrets[0].LastUsedIP, ipv4)                   // nor change the address of the latest use
-			is.Equal(got.Version, int64(1))                             // and no use changes the version
+			got := load(t, s, "acme").Keys[0]
+			is.True(got.LastUsedAt.Equal(at(2 * time.Hour)))         // an older use does not move the key's LastUsedAt back
+			is.Equal(got.LastUsedIP, ipv4)                           // nor change the address of its latest use
+			is.True(got.Current.LastUsedAt.Equal(at(2 * time.Hour))) // nor the value's
+			is.Equal(got.Current.LastUsedIP, ipv4)
+			is.Equal(load(t, s, "acme").Version, int64(1)) // and no use changes the version
 		})
 	}
 }
@@ -103,35 +121,41 @@ func testRecordUsesNeverMoveBack(t *testing.T, newStore func(t *testing.T) store
 func testSaveKeepsRecordedUse(t *testing.T, newStore func(t *testing.T) store.Store) {
 	is := is.New(t)
 	s := newStore(t)
-	save(t, s, keyset("acme", 0, record("a1"), record("a2")))
-	stale := load(t, s, "acme") // read before the use is recorded
+	save(t, s, keyset("acme", 0, fullKey("a1"), key("a2")))
+	stale := load(t, s, "acme") // read before the uses are recorded
 
-	err := s.RecordUses(t.Context(), []store.Use{{Owner: "acme", SecretID: "a1", At: at(2 * time.Hour), IP: ipv4}})
-	is.NoErr(err) // recording a use works
+	err := s.RecordUses(t.Context(), []store.Use{
+		use("acme", "a1", "a1.p1", 40*24*time.Hour, ipv4),
+		use("acme", "a2", "a2.v0", 40*24*time.Hour, ipv6),
+	})
+	is.NoErr(err) // recording uses works
 
-	stale.Secrets[0].Name = "renamed"
-	stale.Secrets[1].LastUsedAt, stale.Secrets[1].LastUsedIP = at(time.Hour), ipv6
+	stale.Keys[0].Name = "renamed"
+	stale.Keys[1].LastUsedAt, stale.Keys[1].LastUsedIP = at(time.Hour), ipv4
+	stale.Keys[1].Current.LastUsedAt, stale.Keys[1].Current.LastUsedIP = at(time.Hour), ipv4
 	save(t, s, stale)
 	want := saved(stale)
-	want.Secrets[0].LastUsedAt, want.Secrets[0].LastUsedIP = at(2*time.Hour), ipv4
-	checkKeyset(t, want, load(t, s, "acme")) // a save from an older read keeps the recorded use
+	a1, a2 := &want.Keys[0], &want.Keys[1]
+	a1.LastUsedAt, a1.LastUsedIP = at(40*24*time.Hour), ipv4
+	a1.Previous[0].LastUsedAt, a1.Previous[0].LastUsedIP = at(40*24*time.Hour), ipv4
+	a2.LastUsedAt, a2.LastUsedIP = at(40*24*time.Hour), ipv6
+	a2.Current.LastUsedAt, a2.Current.LastUsedIP = at(40*24*time.Hour), ipv6
+	checkKeyset(t, want, load(t, s, "acme")) // a save from an older read keeps the recorded uses, of keys and of values
 
-	older := load(t, s, "acme")
-	older.Secrets[0].LastUsedAt, older.Secrets[0].LastUsedIP = at(time.Hour), ipv6
-	save(t, s, older)
-	want = saved(want)
-	checkKeyset(t, want, load(t, s, "acme")) // a save that carries an older use keeps the later one
+	// Rotate a2 as package rotation does: the value keeps its use when it
+	// becomes a previous one.
+	next := load(t, s, "acme")
+	old := next.Keys[1].Current
+	old.ExpiresAt = at(41 * 24 * time.Hour)
+	next.Keys[1].Previous = []store.Value{old}
+	next.Keys[1].Current = value("a2.v1")
+	save(t, s, next)
+	checkKeyset(t, saved(next), load(t, s, "acme"))
 
 	later := load(t, s, "acme")
-	later.Secrets[0].LastUsedAt, later.Secrets[0].LastUsedIP = at(3*time.Hour), ipv6
+	later.Keys[0].LastUsedAt, later.Keys[0].LastUsedIP = at(50*24*time.Hour), ipv6
+	later.Keys[0].Previous[0].LastUsedAt, later.Keys[0].Previous[0].LastUsedIP = at(50*24*time.Hour), ipv6
 	save(t, s, later)
 	checkKeyset(t, saved(later), load(t, s, "acme")) // a save that carries a later use wins
-	_, rec := lookup(t, s, digest("a1"))
-	checkRecord(t, later.Secrets[0], rec)
-}
-
-// usedAt returns r last used at t from ip.
-func usedAt(r store.Record, t time.Time, ip netip.Addr) store.Record {
-	r.LastUsedAt, r.LastUsedIP = t, ip
-	return r
+	checkKey(t, later.Keys[0], lookup(t, s, digest("a1")).Key)
 }
