@@ -22,8 +22,8 @@ var backends = []struct {
 	open func(t *testing.T) store.Store
 }{
 	{"memstore", func(*testing.T) store.Store { return memstore.New() }},
-	{"sqlite", func(t *testing.T) store.Store { return sqlstoretest.SQLite(t) }},
-	{"postgres", func(t *testing.T) store.Store { return sqlstoretest.Postgres(t) }},
+	{"sqlite", func(t *testing.T) store.Store { return sqlstoretest.SQLite(t).Open(t) }},
+	{"postgres", func(t *testing.T) store.Store { return sqlstoretest.Postgres(t).Open(t) }},
 }
 
 // onEveryBackend runs check on each backend as a subtest and returns what

@@ -29,13 +29,13 @@ func BenchmarkAuthenticate(b *testing.B) {
 	}{
 		{"memstore", func(*testing.B) store.Store { return memstore.New() }},
 		{"cached", func(b *testing.B) store.Store {
-			c, err := cachestore.New(sqlstoretest.SQLite(b), &cachestore.Options{MaxAge: time.Hour})
+			c, err := cachestore.New(sqlstoretest.SQLite(b).Open(b), &cachestore.Options{MaxAge: time.Hour})
 			if err != nil {
 				b.Fatal(err)
 			}
 			return c
 		}},
-		{"uncached-sqlite", func(b *testing.B) store.Store { return sqlstoretest.SQLite(b) }},
+		{"uncached-sqlite", func(b *testing.B) store.Store { return sqlstoretest.SQLite(b).Open(b) }},
 	} {
 		b.Run(bs.name, func(b *testing.B) {
 			ctx := b.Context()
@@ -82,8 +82,8 @@ func BenchmarkRegenerate(b *testing.B) {
 		store func(b *testing.B) store.Store
 	}{
 		{"memstore", func(*testing.B) store.Store { return memstore.New() }},
-		{"sqlite", func(b *testing.B) store.Store { return sqlstoretest.SQLite(b) }},
-		{"postgres", func(b *testing.B) store.Store { return sqlstoretest.Postgres(b) }},
+		{"sqlite", func(b *testing.B) store.Store { return sqlstoretest.SQLite(b).Open(b) }},
+		{"postgres", func(b *testing.B) store.Store { return sqlstoretest.Postgres(b).Open(b) }},
 	} {
 		b.Run(bs.name, func(b *testing.B) {
 			ctx := b.Context()

@@ -185,10 +185,10 @@ func TestConcurrentSelfRegeneration(t *testing.T) {
 		stores func(t *testing.T) []store.Store // one per replica
 	}{
 		{"memstore", func(*testing.T) []store.Store { return []store.Store{memstore.New()} }},
-		{"sqlite", func(t *testing.T) []store.Store { return []store.Store{sqlstoretest.SQLite(t)} }},
+		{"sqlite", func(t *testing.T) []store.Store { return []store.Store{sqlstoretest.SQLite(t).Open(t)} }},
 		{"postgres replicas", func(t *testing.T) []store.Store {
-			dsn := sqlstoretest.PostgresDSN(t) // skips without ROTOR_POSTGRES_DSN
-			return []store.Store{sqlstoretest.OpenPostgres(t, dsn), sqlstoretest.OpenPostgres(t, dsn)}
+			db := sqlstoretest.Postgres(t) // skips without ROTOR_POSTGRES_DSN
+			return []store.Store{db.Open(t), db.Open(t)}
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

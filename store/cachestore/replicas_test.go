@@ -73,7 +73,7 @@ type replica struct {
 type shared struct {
 	ring  *secrets.Keyring
 	clock *rotationtest.Clock
-	dsn   string // the PostgreSQL schema's, from postgresPair
+	db    *sqlstoretest.DB // the PostgreSQL schema, from postgresPair
 }
 
 func newShared(t *testing.T) *shared {
@@ -154,11 +154,11 @@ func (rp *replica) run(t *testing.T) {
 // with B's cache running: B listens for A's saves and has polled once.
 func postgresPair(t *testing.T) (sh *shared, a, b *replica) {
 	t.Helper()
-	dsn := sqlstoretest.PostgresDSN(t)
+	db := sqlstoretest.Postgres(t)
 	sh = newShared(t)
-	sh.dsn = dsn
-	a = sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
-	b = sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn))
+	sh.db = db
+	a = sh.newReplica(t, db.Open(t))
+	b = sh.newReplica(t, db.Open(t))
 	b.run(t)
 	return sh, a, b
 }
@@ -277,11 +277,11 @@ func TestReplicasCatchUpWithoutNotifications(t *testing.T) {
 	b.hears(t, a)                  // B has heard of the creations
 	is.NoErr(b.auth(t, iss.Value)) // and caches acme's keyset as it is now
 
-	admin := sqlstoretest.Open(t, sqlstoretest.ServerDSN(t))
+	admin := sh.db.SQL(t)
 	var cut int
 	err = admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE pid <> pg_backend_pid() AND query ILIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`,
-		schemaOf(t, sh.dsn)).Scan(&cut)
+		schemaOf(t, sh.db)).Scan(&cut)
 	is.NoErr(err)
 	is.Equal(cut, 1) // B's one listening connection is cut
 	select {
@@ -333,11 +333,11 @@ func TestReplicasPollOnSQLite(t *testing.T) {
 func TestReplicasRegenerateConcurrently(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	dsn := sqlstoretest.PostgresDSN(t)
+	db := sqlstoretest.Postgres(t)
 	sh := newShared(t)
 	replicas := []*replica{
-		sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn)),
-		sh.newReplica(t, sqlstoretest.OpenPostgres(t, dsn)),
+		sh.newReplica(t, db.Open(t)),
+		sh.newReplica(t, db.Open(t)),
 	}
 	for _, rp := range replicas {
 		rp.run(t)
@@ -399,7 +399,7 @@ func TestReplicasRegenerateConcurrently(t *testing.T) {
 	is.True(len(won) > 0) // at least one regeneration won
 
 	// Read the truth from the database, past both caches.
-	ks, err := sqlstoretest.OpenPostgres(t, dsn).Load(ctx, "acme")
+	ks, err := db.Open(t).Load(ctx, "acme")
 	is.NoErr(err)
 	now := sh.clock.Now()
 	var active, grace int
@@ -430,13 +430,11 @@ func TestReplicasRegenerateConcurrently(t *testing.T) {
 	is.Equal(ks.Version, int64(3+len(won)))                                                    // one save per creation and per winning regeneration
 }
 
-// schemaOf returns the schema a connection string from
-// sqlstoretest.PostgresDSN uses.
-func schemaOf(t *testing.T, dsn string) string {
+// schemaOf returns the name of db's schema.
+func schemaOf(t *testing.T, db *sqlstoretest.DB) string {
 	t.Helper()
-	db := sqlstoretest.Open(t, dsn)
 	var schema string
-	if err := db.QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&schema); err != nil {
+	if err := db.SQL(t).QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&schema); err != nil {
 		t.Fatal(err)
 	}
 	return schema

@@ -12,8 +12,8 @@ import (
 
 // benchDialects runs bench once per dialect, with a new store of each.
 func benchDialects(b *testing.B, bench func(b *testing.B, s *sqlstore.Store)) {
-	b.Run("sqlite", func(b *testing.B) { bench(b, sqlstoretest.SQLite(b)) })
-	b.Run("postgres", func(b *testing.B) { bench(b, sqlstoretest.Postgres(b)) })
+	b.Run("sqlite", func(b *testing.B) { bench(b, sqlstoretest.SQLite(b).Open(b)) })
+	b.Run("postgres", func(b *testing.B) { bench(b, sqlstoretest.Postgres(b).Open(b)) })
 }
 
 // benchKeyset returns owner i's keyset of three keys with every

@@ -45,13 +45,13 @@ var storePairs = []struct {
 		return open(), open()
 	}},
 	{name: "postgres", open: func(t *testing.T) (a, b *sqlstore.Store) {
-		dsn := sqlstoretest.PostgresDSN(t)
-		return sqlstoretest.OpenPostgres(t, dsn), sqlstoretest.OpenPostgres(t, dsn)
+		db := sqlstoretest.Postgres(t)
+		return db.Open(t), db.Open(t)
 	}},
 }
 
-// newPostgresOver returns a Store over db, a pool that sqlstoretest.Open
-// opened, so the test closes it.
+// newPostgresOver returns a Store over db, a pool that DB.SQL opened, so
+// the test closes it.
 func newPostgresOver(t *testing.T, db *sql.DB) *sqlstore.Store {
 	t.Helper()
 	s, err := sqlstore.New(t.Context(), db, sqlstore.Postgres)
@@ -166,11 +166,11 @@ func TestChangesHeedsContext(t *testing.T) {
 func TestChangesPostgresReportsLateCommit(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	dsn := sqlstoretest.PostgresDSN(t)
-	s := sqlstoretest.OpenPostgres(t, dsn)
+	db := sqlstoretest.Postgres(t)
+	s := db.Open(t)
 	saveNew(t, s, "x", "x1")
 
-	tx, err := sqlstoretest.Open(t, dsn).BeginTx(ctx, nil)
+	tx, err := db.SQL(t).BeginTx(ctx, nil)
 	is.NoErr(err) // a transaction begins
 	defer tx.Rollback()
 	// What Save does to the owner's row, in a transaction left open.
@@ -216,8 +216,8 @@ func TestChangesAfterUpgrade(t *testing.T) {
 			}
 		}},
 		{name: "postgres", open: func(t *testing.T) (*sql.DB, func() *sqlstore.Store) {
-			dsn := sqlstoretest.PostgresDSN(t)
-			return sqlstoretest.Open(t, dsn), func() *sqlstore.Store { return sqlstoretest.OpenPostgres(t, dsn) }
+			db := sqlstoretest.Postgres(t)
+			return db.SQL(t), func() *sqlstore.Store { return db.Open(t) }
 		}},
 	}
 	for _, tt := range upgrades {
@@ -320,23 +320,23 @@ func TestListenPostgres(t *testing.T) {
 	long := "rotor_test_" + hex.EncodeToString(b[:]) + strings.Repeat("x", 63-len("rotor_test_")-2*len(b))
 	schemas := []struct {
 		name   string
-		schema func(tb testing.TB) string // the DSN of a new schema
+		schema func(tb testing.TB) *sqlstoretest.DB // a new schema
 	}{
-		{name: "ShortSchema", schema: sqlstoretest.PostgresDSN},
-		{name: "LongSchema", schema: func(tb testing.TB) string { return sqlstoretest.SchemaDSN(tb, long) }},
+		{name: "ShortSchema", schema: sqlstoretest.Postgres},
+		{name: "LongSchema", schema: func(tb testing.TB) *sqlstoretest.DB { return sqlstoretest.PostgresSchema(tb, long) }},
 	}
 	for _, tt := range schemas {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			ctx := t.Context()
-			dsn := tt.schema(t)
+			db := tt.schema(t)
 			// One connection, so that the pool can only hand out the one
 			// Listen used, or a new one.
-			listenDB := sqlstoretest.Open(t, dsn)
+			listenDB := db.SQL(t)
 			listenDB.SetMaxOpenConns(1)
 			listener := newPostgresOver(t, listenDB)
-			writer := sqlstoretest.OpenPostgres(t, dsn)
-			elsewhere := sqlstoretest.Postgres(t) // over another schema of the same database
+			writer := db.Open(t)
+			elsewhere := sqlstoretest.Postgres(t).Open(t) // over another schema of the same database
 
 			l := startListen(t, listener)
 			saveNew(t, elsewhere, "elsewhere", "e1")
@@ -363,9 +363,9 @@ func TestListenPostgres(t *testing.T) {
 func TestListenPostgresConnectionFails(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	dsn := sqlstoretest.PostgresDSN(t)
-	admin := sqlstoretest.Open(t, dsn)
-	s := sqlstoretest.OpenPostgres(t, dsn)
+	db := sqlstoretest.Postgres(t)
+	admin := db.SQL(t)
+	s := db.Open(t)
 	l := startListen(t, s)
 
 	var schema string
@@ -390,7 +390,7 @@ func TestListenPostgresConnectionFails(t *testing.T) {
 
 func TestListenSQLiteUnsupported(t *testing.T) {
 	is := is.New(t)
-	s := sqlstoretest.SQLite(t)
+	s := sqlstoretest.SQLite(t).Open(t)
 	called := false
 	err := s.Listen(t.Context(), func() { called = true }, func(string) { called = true })
 	is.True(errors.Is(err, errors.ErrUnsupported)) // SQLite cannot listen, and says so at once

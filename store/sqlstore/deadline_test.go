@@ -189,7 +189,7 @@ func (v *savesTold) check(t *testing.T, ks store.Keyset, when string) {
 func TestDeadlineRegenerate(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	s := sqlstoretest.Postgres(t)
+	s := sqlstoretest.Postgres(t).Open(t)
 	var rb readBacks
 	rot, err := rotation.New(s, &rotation.Options{Logger: slog.New(&rb)})
 	is.NoErr(err) // the Rotator is made
@@ -268,7 +268,7 @@ func TestDeadlineRegenerate(t *testing.T) {
 func TestDeadlineCreate(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	s := sqlstoretest.Postgres(t)
+	s := sqlstoretest.Postgres(t).Open(t)
 	var rb readBacks
 	rot, err := rotation.New(s, &rotation.Options{Logger: slog.New(&rb)})
 	is.NoErr(err) // the Rotator is made

@@ -109,11 +109,12 @@ func TestNewConcurrently(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		want := versionsUpTo(migrationCount(t, sqlstore.Postgres))
 		for range rounds {
-			dsn := sqlstoretest.PostgresDSN(t)
+			db := sqlstoretest.Postgres(t)
+			dsn := db.DSN()
 			openTogether(t, stores, func(ctx context.Context) (*sqlstore.Store, error) {
 				return sqlstore.OpenPostgres(ctx, dsn)
 			})
-			if diff := cmp.Diff(want, appliedMigrations(t, sqlstoretest.Open(t, dsn))); diff != "" {
+			if diff := cmp.Diff(want, appliedMigrations(t, db.SQL(t))); diff != "" {
 				t.Errorf("migrations recorded after %d stores opened at once (-want +got):\n%s", stores, diff)
 			}
 		}
@@ -132,8 +133,9 @@ func TestReopen(t *testing.T) {
 			return func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(t.Context(), path) }, db
 		},
 		"postgres": func(t *testing.T) (func() (*sqlstore.Store, error), *sql.DB) {
-			dsn := sqlstoretest.PostgresDSN(t)
-			return func() (*sqlstore.Store, error) { return sqlstore.OpenPostgres(t.Context(), dsn) }, sqlstoretest.Open(t, dsn)
+			db := sqlstoretest.Postgres(t)
+			dsn := db.DSN()
+			return func() (*sqlstore.Store, error) { return sqlstore.OpenPostgres(t.Context(), dsn) }, db.SQL(t)
 		},
 	}
 	for _, name := range []string{"sqlite", "postgres"} {

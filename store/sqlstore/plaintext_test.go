@@ -175,14 +175,14 @@ func TestNoPlaintextAtRest(t *testing.T) {
 	})
 
 	t.Run("postgres", func(t *testing.T) {
-		dsn := sqlstoretest.PostgresDSN(t)
-		s, err := sqlstore.OpenPostgres(t.Context(), dsn)
+		db := sqlstoretest.Postgres(t)
+		s, err := sqlstore.OpenPostgres(t.Context(), db.DSN())
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close()
 		saved := saveSealedSecrets(t, s)
-		dump := dumpSchema(t, sqlstoretest.Open(t, dsn))
+		dump := dumpSchema(t, db.SQL(t))
 		checkNoPlaintext(t, "the rows of the schema", dump, saved, func(d secrets.Digest) []byte {
 			return []byte(`\x` + hex.EncodeToString(d[:])) // bytea as text
 		})

@@ -196,7 +196,7 @@ var upgradeDialects = []upgradeDialect{
 		if err != nil {
 			t.Fatal(err)
 		}
-		db := sqlstoretest.Open(t, sqlstoretest.PostgresDSN(t))
+		db := sqlstoretest.Postgres(t).SQL(t)
 		if _, err := db.ExecContext(t.Context(), string(script)); err != nil {
 			t.Fatalf("recreating the v2 PostgreSQL schema: %v", err)
 		}

@@ -1,6 +1,12 @@
-// Package sqlstoretest gives tests fresh sqlstore databases: a SQLite file
-// of their own, or a PostgreSQL schema of their own in a shared server,
-// each removed when the test ends.
+// Package sqlstoretest gives tests databases of their own for package
+// sqlstore: a SQLite file, or a PostgreSQL schema in a shared server, each
+// removed when the test ends. There is one way to get each, [SQLite] and
+// [Postgres], and one way to open a store over it, [DB.Open]:
+//
+//	st := sqlstoretest.SQLite(t).Open(t)
+//
+//	db := sqlstoretest.Postgres(t) // two replicas over one database
+//	a, b := db.Open(t), db.Open(t)
 //
 // The PostgreSQL helpers find the server through the environment variable
 // ROTOR_POSTGRES_DSN, a connection string such as
@@ -21,6 +27,7 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the driver "pgx"
+	_ "modernc.org/sqlite"             // registers the driver "sqlite"
 
 	"github.com/rotorkit/rotor/store/sqlstore"
 )
@@ -28,11 +35,101 @@ import (
 // EnvDSN is the environment variable that names the PostgreSQL server.
 const EnvDSN = "ROTOR_POSTGRES_DSN"
 
-// SQLite returns a Store over a new database file in a directory of its
-// own, closed when tb ends.
-func SQLite(tb testing.TB) *sqlstore.Store {
+// DB is a database of one test's own, empty when made: a SQLite file in a
+// directory of the test's, or a PostgreSQL schema dropped when the test
+// ends. It is safe for concurrent use. Make one with [SQLite] or
+// [Postgres].
+type DB struct {
+	dialect sqlstore.Dialect
+	// path is the SQLite file; dsn the PostgreSQL connection string that
+	// names the schema (search_path).
+	path, dsn string
+}
+
+// SQLite returns a new SQLite database file.
+func SQLite(tb testing.TB) *DB {
 	tb.Helper()
-	s, err := sqlstore.OpenSQLite(tb.Context(), filepath.Join(tb.TempDir(), "rotor.db"))
+	return &DB{dialect: sqlstore.SQLite, path: filepath.Join(tb.TempDir(), "rotor.db")}
+}
+
+// Postgres returns a new schema, with a random name, in the server that
+// ROTOR_POSTGRES_DSN names. Without the variable it skips tb, or fails it
+// under CI=true. The schema is dropped, with everything in it, when tb
+// ends, after the cleanups registered later, such as those that close the
+// stores over it.
+func Postgres(tb testing.TB) *DB {
+	tb.Helper()
+	return PostgresSchema(tb, "rotor_test_"+strings.ToLower(rand.Text()[:16]))
+}
+
+// PostgresSchema is [Postgres] with the schema's name chosen by the
+// caller, for tests of names at the edges: lower-case letters, digits and
+// underscores, and unique to tb, since the schema is dropped when tb ends.
+func PostgresSchema(tb testing.TB, schema string) *DB {
+	tb.Helper()
+	server := os.Getenv(EnvDSN)
+	if server == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal(EnvDSN + " is not set; under CI=true the PostgreSQL tests must run")
+		}
+		tb.Skip(EnvDSN + " is not set; skipping a PostgreSQL test")
+	}
+	admin := open(tb, "pgx", server)
+	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema: %v", err)
+		}
+	})
+	return &DB{dialect: sqlstore.Postgres, dsn: withSchema(tb, server, schema)}
+}
+
+// withSchema returns dsn with its connections' search_path set to schema.
+func withSchema(tb testing.TB, dsn, schema string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			tb.Fatal(EnvDSN + " is not a valid URL") // the error would quote it
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// Dialect returns the database's dialect.
+func (db *DB) Dialect() sqlstore.Dialect { return db.dialect }
+
+// DSN returns what sqlstore opens the database by: the SQLite file's path,
+// for [sqlstore.OpenSQLite], or the PostgreSQL connection string that
+// names the schema, for [sqlstore.OpenPostgres]. It may hold a password:
+// keep it out of logs.
+func (db *DB) DSN() string {
+	if db.dialect == sqlstore.SQLite {
+		return db.path
+	}
+	return db.dsn
+}
+
+// Open returns a Store over the database, closed when tb ends. Each call
+// gives a store with a pool of its own, as another process would have:
+// call it twice for two replicas sharing the database. A PostgreSQL pool
+// holds at most 16 connections.
+func (db *DB) Open(tb testing.TB) *sqlstore.Store {
+	tb.Helper()
+	var s *sqlstore.Store
+	var err error
+	if db.dialect == sqlstore.SQLite {
+		s, err = sqlstore.OpenSQLite(tb.Context(), db.path)
+	} else {
+		pool := db.SQL(tb)
+		pool.SetMaxOpenConns(16)
+		s, err = sqlstore.New(tb.Context(), pool, sqlstore.Postgres)
+	}
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -44,92 +141,27 @@ func SQLite(tb testing.TB) *sqlstore.Store {
 	return s
 }
 
-// ServerDSN returns the connection string in ROTOR_POSTGRES_DSN. Without
-// one it skips tb, or fails it under CI=true.
-func ServerDSN(tb testing.TB) string {
+// SQL returns a new pool over the database, closed when tb ends, to read
+// or change its rows behind a store's back.
+func (db *DB) SQL(tb testing.TB) *sql.DB {
 	tb.Helper()
-	dsn := os.Getenv(EnvDSN)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(EnvDSN + " is not set; under CI=true the PostgreSQL tests must run")
-		}
-		tb.Skip(EnvDSN + " is not set; skipping a PostgreSQL test")
+	if db.dialect == sqlstore.SQLite {
+		return open(tb, "sqlite", db.path)
 	}
-	return dsn
+	return open(tb, "pgx", db.dsn)
 }
 
-// PostgresDSN creates a schema with a random name in the server of
-// ROTOR_POSTGRES_DSN, and returns a connection string whose connections
-// use it (search_path). The schema is dropped, with everything in it,
-// when tb ends, after the cleanups registered later, such as those that
-// close pools over it.
-func PostgresDSN(tb testing.TB) string {
+// open opens a pool with the driver, closed when tb ends.
+func open(tb testing.TB, driver, dsn string) *sql.DB {
 	tb.Helper()
-	return SchemaDSN(tb, "rotor_test_"+strings.ToLower(rand.Text()[:16]))
-}
-
-// SchemaDSN is [PostgresDSN] with the schema's name chosen by the caller:
-// lower-case letters, digits and underscores, and unique to tb, since the
-// schema is dropped when tb ends.
-func SchemaDSN(tb testing.TB, schema string) string {
-	tb.Helper()
-	dsn := ServerDSN(tb)
-	admin := Open(tb, dsn)
-	if _, err := admin.ExecContext(tb.Context(), "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema: %v", err)
-		}
-	})
-
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			tb.Fatal(EnvDSN + " is not a valid URL")
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
-
-// Open opens a pool over dsn with the pgx driver, closed when tb ends.
-// Each call gives an independent pool, as another process would have.
-func Open(tb testing.TB, dsn string) *sql.DB {
-	tb.Helper()
-	db, err := sql.Open("pgx", dsn)
+	pool, err := sql.Open(driver, dsn)
 	if err != nil {
-		tb.Fatal("open postgres: the connection string does not parse")
+		tb.Fatal("open " + driver + ": the connection string does not parse") // the error would quote it
 	}
 	tb.Cleanup(func() {
-		if err := db.Close(); err != nil {
+		if err := pool.Close(); err != nil {
 			tb.Error(err)
 		}
 	})
-	return db
-}
-
-// Postgres returns a Store in a fresh schema (see [PostgresDSN]) over a
-// pool of its own, of at most 16 connections.
-func Postgres(tb testing.TB) *sqlstore.Store {
-	tb.Helper()
-	return OpenPostgres(tb, PostgresDSN(tb))
-}
-
-// OpenPostgres returns a Store over a new pool of at most 16 connections
-// to dsn, as returned by [PostgresDSN]: call it twice with one dsn for two
-// replicas sharing a database.
-func OpenPostgres(tb testing.TB, dsn string) *sqlstore.Store {
-	tb.Helper()
-	db := Open(tb, dsn)
-	db.SetMaxOpenConns(16)
-	s, err := sqlstore.New(tb.Context(), db, sqlstore.Postgres)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return s
+	return pool
 }
