@@ -46,10 +46,15 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	owner, rec := m.Owner, &m.Key
 	// The index matched on the digest; compare again, every value and in
 	// constant time, so that no backend's lookup is the only check.
+	// By index, not through Record.Values: a pointer handed to an
+	// iterator's yield moves the whole match to the heap.
 	var match *store.Value
-	for v := range rec.Values() {
-		if v.Digest.Equal(d) {
-			match = v
+	if rec.Current.Digest.Equal(d) {
+		match = &rec.Current
+	}
+	for i := range rec.Previous {
+		if rec.Previous[i].Digest.Equal(d) {
+			match = &rec.Previous[i]
 		}
 	}
 	if match == nil {
