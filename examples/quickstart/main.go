@@ -1,7 +1,8 @@
 // Command quickstart tells the regenerate-with-grace story on the in-memory
-// store: create a secret, regenerate it with a 60 second grace window, see
-// both keys accepted, step the clock past the window, see the old key
-// refused. The clock is stepped, so the program runs in an instant.
+// store: create a secret, regenerate it with a 60 second grace window (it
+// keeps its id; only its value changes), see both keys accepted, step the
+// clock past the window, see the old key refused. The clock is stepped, so
+// the program runs in an instant.
 package main
 
 import (
@@ -39,6 +40,21 @@ func main() {
 		}
 	}
 
+	// list shows the owner's secrets: one entry per secret, whatever its
+	// regenerations, with the old values still in their grace windows.
+	list := func() {
+		all, err := r.List(ctx, "integrator_7")
+		if err != nil {
+			log.Fatal(err)
+		}
+		for _, s := range all {
+			say("  listed: %s %q …%s %s", s.ID, s.Name, s.Current.Hint, s.Status)
+			for _, p := range s.Previous {
+				say("    and its old value …%s, working until %s", p.Hint, p.ExpiresAt.Format(time.TimeOnly))
+			}
+		}
+	}
+
 	old, err := r.Create(ctx, "integrator_7", rotation.Spec{Name: "production"})
 	if err != nil {
 		log.Fatal(err)
@@ -55,6 +71,7 @@ func main() {
 		res.ID, res.Current.Hint, res.Old.Hint, res.Old.ExpiresAt.Format(time.TimeOnly))
 	check("old", old.Value.Reveal())
 	check("new", res.Value.Reveal())
+	list()
 
 	clock.Advance(59 * time.Second)
 	say("one second left in the window")
@@ -66,11 +83,5 @@ func main() {
 	check("old", old.Value.Reveal())
 	check("new", res.Value.Reveal())
 
-	list, err := r.List(ctx, "integrator_7")
-	if err != nil {
-		log.Fatal(err)
-	}
-	for _, s := range list {
-		say("%s …%s %-7s signs webhooks: %v, previous values in grace: %d", s.ID, s.Current.Hint, s.Status, s.Signing, len(s.Previous))
-	}
+	list()
 }
