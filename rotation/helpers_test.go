@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/memstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
 // diff is cmp.Diff, reported as (-want +got), with the options rotor's
@@ -87,7 +89,29 @@ func (f *fixture) seen() []rotation.Event {
 // options first.
 func newFixture(t *testing.T, edit func(*rotation.Options)) *fixture {
 	t.Helper()
-	return newFixtureOver(t, memstore.New(), edit)
+	return newFixtureOver(t, testStore(t), edit)
+}
+
+// envStore names the environment variable that picks the store
+// newFixture puts Rotators over: memstore (the default), sqlite or
+// postgres. CI runs this package's tests once with each, so that every
+// rule the tests show is shown on every backend.
+const envStore = "ROTOR_TEST_STORE"
+
+// testStore returns a new, empty store of the kind ROTOR_TEST_STORE names.
+func testStore(t *testing.T) store.Store {
+	t.Helper()
+	switch kind := os.Getenv(envStore); kind {
+	case "", "memstore":
+		return memstore.New()
+	case "sqlite":
+		return sqlstoretest.SQLite(t).Open(t)
+	case "postgres":
+		return sqlstoretest.Postgres(t).Open(t)
+	default:
+		t.Fatalf("%s=%q: want memstore, sqlite or postgres", envStore, kind)
+		return nil
+	}
 }
 
 // newFixtureOver is newFixture over the store st.

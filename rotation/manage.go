@@ -112,7 +112,8 @@ func (r *Rotator) Delete(ctx context.Context, owner, id string) error {
 }
 
 // Update changes the attributes of the active secret id in one step:
-// edit is given a copy of them and changes what it will. Name, Scopes,
+// edit is given a copy of them, whose Metadata is never nil, and changes
+// what it will. Name, Scopes,
 // Networks, RateLimit, Metadata and ExpiresAt may change, under the rules
 // of [Rotator.Create]; Format, Custom and HMAC may not, which is a
 // [*ValidationError]. ExpiresAt may be brought forward or removed, or
@@ -137,7 +138,13 @@ func (r *Rotator) Update(ctx context.Context, owner, id string, edit func(*Attri
 				return &SecretError{Op: "update", Owner: owner, ID: id, Status: st, Err: ErrNotActive}
 			}
 			next := rec.Attributes.Clone()
+			if next.Metadata == nil {
+				next.Metadata = make(map[string]string) // so that edit can set an entry
+			}
 			edit(&next)
+			if len(next.Metadata) == 0 {
+				next.Metadata = nil
+			}
 			switch {
 			case next.Format != rec.Format:
 				return &ValidationError{Field: "Format", Reason: "cannot be changed"}
