@@ -233,3 +233,20 @@ func TestUpdateRefuses(t *testing.T) {
 		})
 	}
 }
+
+// An edit may set a metadata entry on a secret created without any, and
+// removing the last entry leaves none.
+func TestUpdateMetadataOfSecretWithout(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, nil)
+	s := f.create(t, "acme", rotation.Spec{})
+
+	got, err := f.r.Update(t.Context(), "acme", s.ID, func(a *rotation.Attributes) { a.Metadata["team"] = "payments" })
+	is.NoErr(err)                                                                    // edit is given a map to set entries in
+	is.Equal(got.Metadata, map[string]string{"team": "payments"})                    // which is saved
+	is.Equal(f.get(t, "acme", s.ID).Metadata, map[string]string{"team": "payments"}) // and read back
+
+	got, err = f.r.Update(t.Context(), "acme", s.ID, func(a *rotation.Attributes) { delete(a.Metadata, "team") })
+	is.NoErr(err)                  // removing the entry works
+	is.Equal(len(got.Metadata), 0) // and leaves no metadata
+}
