@@ -42,6 +42,18 @@ var (
 	// within the tolerance, as the verifier's [ReplayGuard] reports.
 	ErrReplayed = fmt.Errorf("%w: replayed message", ErrInvalidSignature)
 
+	// ErrUnknownOwner means [Middleware] could not tell whose keys must
+	// have signed a request: its owner function failed.
+	ErrUnknownOwner = fmt.Errorf("%w: unknown owner", ErrInvalidSignature)
+
+	// ErrBodyTooLarge means [Middleware] refused a body larger than its
+	// limit, before verifying anything.
+	ErrBodyTooLarge = errors.New("hmacsign: body too large")
+
+	// ErrUnreadableBody means [Middleware] could not read a request's
+	// body, most often because the client went away.
+	ErrUnreadableBody = errors.New("hmacsign: unreadable body")
+
 	// ErrNoKeys means the owner has no key valid now that the scheme can
 	// use. A [Signer] then refuses to sign, and a [Verifier] refuses every
 	// message (its error also matches [ErrInvalidSignature]): with nothing
@@ -72,7 +84,8 @@ var (
 type VerifyError struct {
 	// Err is the specific sentinel: [ErrMissingHeader],
 	// [ErrMalformedHeader], [ErrTimestampTooOld], [ErrTimestampTooNew],
-	// [ErrNoMatch], [ErrNoKeys] or [ErrReplayed].
+	// [ErrNoMatch], [ErrNoKeys], [ErrReplayed] or, from [Middleware],
+	// [ErrUnknownOwner].
 	Err error
 	// Detail says what was wrong, such as "webhook-timestamp is not a
 	// decimal integer".
@@ -127,4 +140,37 @@ type OptionError struct {
 // Error returns "hmacsign: invalid option <Field>: <Reason>".
 func (e *OptionError) Error() string {
 	return "hmacsign: invalid option " + e.Field + ": " + e.Reason
+}
+
+// Code returns the stable machine code that names what err says, for a
+// response: which check of a signature failed ("missing_header",
+// "malformed_header", "timestamp_too_old", "timestamp_too_new",
+// "no_matching_signature", "no_valid_keys", "replayed", "unknown_owner",
+// or "invalid_signature" for any other refusal), "body_too_large" and
+// "unreadable_body" for [Middleware]'s refusals of a body, and
+// "internal_error" for anything else, such as a failed key source. It is
+// the one table of these codes: [Middleware] answers with it, and so does
+// package rotationhttp.
+func Code(err error) string {
+	for _, c := range []struct {
+		err  error
+		code string
+	}{
+		{ErrMissingHeader, "missing_header"},
+		{ErrMalformedHeader, "malformed_header"},
+		{ErrTimestampTooOld, "timestamp_too_old"},
+		{ErrTimestampTooNew, "timestamp_too_new"},
+		{ErrReplayed, "replayed"},
+		{ErrUnknownOwner, "unknown_owner"},
+		{ErrNoKeys, "no_valid_keys"},
+		{ErrNoMatch, "no_matching_signature"},
+		{ErrInvalidSignature, "invalid_signature"},
+		{ErrBodyTooLarge, "body_too_large"},
+		{ErrUnreadableBody, "unreadable_body"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.code
+		}
+	}
+	return "internal_error"
 }

@@ -20,6 +20,16 @@ type MiddlewareOptions struct {
 	// larger one is answered 413. Zero means [DefaultMaxBody]; a negative
 	// one is refused by [Middleware].
 	MaxBody int64
+
+	// Error answers a request that [Middleware] refuses, with the reason:
+	// a [*VerifyError] (a signature that does not verify, or an owner that
+	// cannot be told, [ErrUnknownOwner]), [ErrBodyTooLarge],
+	// [ErrUnreadableBody], or the error of the key source or the replay
+	// guard. A service passes its own, such as rotationhttp's
+	// Authenticator.Error, to answer in its API's shape. Nil means an
+	// RFC 9457 problem whose code is [Code]'s: 401 for a refusal, 413, 400,
+	// and 500 for a failed key source or replay guard.
+	Error func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // Verified is what [Middleware] learned about a request it let through.
@@ -52,17 +62,19 @@ func FromContext(ctx context.Context) (Verified, bool) {
 // for the next handler and the [Verified] result in the request's context
 // (see [FromContext]).
 //
-// Refusals are RFC 9457 problem details, Content-Type
-// application/problem+json, with members type ("about:blank"), title,
-// status, detail (which check failed) and code (a machine-readable name of
-// it, such as "timestamp_too_old"). They never hold secret material, the
-// signature, nor the text of an error from owner:
+// Refusals are answered by [MiddlewareOptions].Error, by default RFC 9457
+// problem details (Content-Type application/problem+json) with members
+// type ("about:blank"), title, status, detail and code, [Code]'s name for
+// the refusal:
 //
 //   - 401 when owner fails or the request does not verify;
 //   - 413 when the body is larger than the limit;
 //   - 400 when the body cannot be read;
 //   - 500 when the key source or the replay guard fails, so that the
 //     sender retries later instead of taking the refusal as final.
+//
+// They never hold secret material, the signature, nor the text of an
+// error from owner, the key source or the replay guard.
 //
 // An option out of range, a negative MaxBody, is refused with an
 // [*OptionError] that names it. Middleware panics if v or owner is nil, and
@@ -82,6 +94,10 @@ func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *Mi
 	if o.MaxBody != 0 {
 		maxBody = o.MaxBody
 	}
+	refuse := o.Error
+	if refuse == nil {
+		refuse = writeProblem
+	}
 	return func(next http.Handler) http.Handler {
 		if next == nil {
 			panic("hmacsign: Middleware wrapping a nil handler")
@@ -89,32 +105,27 @@ func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *Mi
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			who, err := owner(r)
 			if err != nil {
-				writeProblem(w, http.StatusUnauthorized, "unknown_owner", "the request names no known owner")
+				// Its text is the service's: it stays out of the answer.
+				refuse(w, r, &VerifyError{Err: ErrUnknownOwner, Detail: "the request names no known owner"})
 				return
 			}
 			if r.ContentLength > maxBody {
-				writeProblem(w, http.StatusRequestEntityTooLarge, "body_too_large", "the body is larger than the limit")
+				refuse(w, r, ErrBodyTooLarge)
 				return
 			}
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 			if err != nil {
 				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-					writeProblem(w, http.StatusRequestEntityTooLarge, "body_too_large", "the body is larger than the limit")
+					refuse(w, r, ErrBodyTooLarge)
 					return
 				}
-				writeProblem(w, http.StatusBadRequest, "unreadable_body", "the body could not be read")
+				refuse(w, r, ErrUnreadableBody)
 				return
 			}
 			m := v.scheme.read(r.Header, body)
 			keyID, err := v.verify(r.Context(), who, &m)
 			if err != nil {
-				if verr, ok := errors.AsType[*VerifyError](err); ok {
-					writeProblem(w, http.StatusUnauthorized, problemCode(verr.Err), verr.Detail)
-					return
-				}
-				// A key source or replay guard failed: its text may name
-				// internals, so it stays out of the answer.
-				writeProblem(w, http.StatusInternalServerError, "internal_error", "the signature could not be checked")
+				refuse(w, r, err)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
@@ -125,26 +136,6 @@ func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *Mi
 	}, nil
 }
 
-func problemCode(err error) string {
-	switch err {
-	case ErrMissingHeader:
-		return "missing_header"
-	case ErrMalformedHeader:
-		return "malformed_header"
-	case ErrTimestampTooOld:
-		return "timestamp_too_old"
-	case ErrTimestampTooNew:
-		return "timestamp_too_new"
-	case ErrNoMatch:
-		return "no_matching_signature"
-	case ErrNoKeys:
-		return "no_valid_keys"
-	case ErrReplayed:
-		return "replayed"
-	}
-	return "invalid_signature"
-}
-
 type problem struct {
 	Type   string `json:"type"`
 	Title  string `json:"title"`
@@ -153,13 +144,30 @@ type problem struct {
 	Code   string `json:"code"`
 }
 
-func writeProblem(w http.ResponseWriter, status int, code, detail string) {
+// writeProblem is Middleware's answer to a refusal when its options name
+// no other: a problem whose code is Code's. Only a VerifyError's detail
+// is sent, which says which check failed and nothing of the keys.
+func writeProblem(w http.ResponseWriter, _ *http.Request, err error) {
+	status, detail := http.StatusUnauthorized, "the signature is not valid"
+	switch {
+	case errors.Is(err, ErrBodyTooLarge):
+		status, detail = http.StatusRequestEntityTooLarge, "the body is larger than the limit"
+	case errors.Is(err, ErrUnreadableBody):
+		status, detail = http.StatusBadRequest, "the body could not be read"
+	case !errors.Is(err, ErrInvalidSignature):
+		// A key source or replay guard failed: its text may name
+		// internals, so it stays out of the answer.
+		status, detail = http.StatusInternalServerError, "the signature could not be checked"
+	}
+	if verr, ok := errors.AsType[*VerifyError](err); ok {
+		detail = verr.Detail
+	}
 	body, _ := json.Marshal(problem{ // a struct of strings and an int always marshals
 		Type:   "about:blank",
 		Title:  http.StatusText(status),
 		Status: status,
 		Detail: detail,
-		Code:   code,
+		Code:   Code(err),
 	})
 	h := w.Header()
 	h.Set("Content-Type", "application/problem+json")

@@ -216,3 +216,65 @@ func TestMiddlewarePanics(t *testing.T) {
 		})
 	}
 }
+
+// A service's own Error answers every refusal, with the reason; the
+// request goes no further.
+func TestMiddlewareError(t *testing.T) {
+	key := newKey(t, "key_1", secretA, time.Time{})
+	clk := newClock(t0)
+	keys := ownerKeys{"org_1": {key}}
+	v := newVerifier(t, keys, &hmacsign.VerifierOptions{Now: clk.Now})
+	var got []error
+	mw := newMiddleware(t, v, ownerFromPath, &hmacsign.MiddlewareOptions{
+		MaxBody: 8,
+		Error: func(w http.ResponseWriter, r *http.Request, err error) {
+			got = append(got, err)
+			w.WriteHeader(http.StatusTeapot)
+		},
+	})
+	h := mw(echo)
+	for _, tt := range []struct {
+		name, path, body string
+		want             error
+		code             string
+	}{
+		{"UnknownOwner", "/elsewhere", "{}", hmacsign.ErrUnknownOwner, "unknown_owner"},
+		{"TooLarge", "/hooks/org_1", "0123456789", hmacsign.ErrBodyTooLarge, "body_too_large"},
+		{"Unsigned", "/hooks/org_1", "{}", hmacsign.ErrMissingHeader, "missing_header"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			got = nil
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, tt.path, strings.NewReader(tt.body)))
+			is.Equal(w.Code, http.StatusTeapot)      // the service's Error answered
+			is.Equal(len(got), 1)                    // once
+			is.True(errors.Is(got[0], tt.want))      // with the reason
+			is.Equal(hmacsign.Code(got[0]), tt.code) // which Code names
+		})
+	}
+}
+
+func TestCode(t *testing.T) {
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{&hmacsign.VerifyError{Err: hmacsign.ErrMissingHeader}, "missing_header"},
+		{&hmacsign.VerifyError{Err: hmacsign.ErrMalformedHeader}, "malformed_header"},
+		{&hmacsign.VerifyError{Err: hmacsign.ErrTimestampTooOld}, "timestamp_too_old"},
+		{&hmacsign.VerifyError{Err: hmacsign.ErrTimestampTooNew}, "timestamp_too_new"},
+		{&hmacsign.VerifyError{Err: hmacsign.ErrNoMatch}, "no_matching_signature"},
+		{&hmacsign.VerifyError{Err: hmacsign.ErrNoKeys}, "no_valid_keys"},
+		{&hmacsign.VerifyError{Err: hmacsign.ErrReplayed}, "replayed"},
+		{&hmacsign.VerifyError{Err: hmacsign.ErrUnknownOwner}, "unknown_owner"},
+		{hmacsign.ErrInvalidSignature, "invalid_signature"},
+		{hmacsign.ErrBodyTooLarge, "body_too_large"},
+		{hmacsign.ErrUnreadableBody, "unreadable_body"},
+		{errors.New("the key source is down"), "internal_error"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			is.New(t).Equal(hmacsign.Code(tt.err), tt.want) // each reason has its code
+		})
+	}
+}

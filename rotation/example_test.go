@@ -90,7 +90,7 @@ func ExampleRotator_Regenerate() {
 	// 09:00:00 old ok: true, new ok: true
 	// 09:00:59 old ok: true, new ok: true
 	// 09:01:00 old ok: false, new ok: true
-	// rotation: invalid grace: must be from 0s to 1h0m0s, got 1h0m1s
+	// rotation: invalid grace: must be from 0s to 1h0m0s
 }
 
 // RegenerateIf names the value the caller saw, as an HTTP If-Match would:

@@ -107,9 +107,9 @@ func TestRegenerateRejectsGraceOutOfRange(t *testing.T) {
 				is.True(res == nil)                             // no result
 				is.True(errors.Is(err, rotation.ErrValidation)) // a validation error
 				var verr *rotation.ValidationError
-				is.True(errors.As(err, &verr))                                             // of the typed kind
-				is.Equal(verr.Field, "grace")                                              // naming the field
-				is.Equal(verr.Reason, "must be from 0s to 1h0m0s, got "+tt.grace.String()) // and the range
+				is.True(errors.As(err, &verr))                     // of the typed kind
+				is.Equal(verr.Field, "grace")                      // naming the field
+				is.Equal(verr.Reason, "must be from 0s to 1h0m0s") // and the range, not the value
 			}
 			if d := diff(before, f.list(t, "acme")); d != "" {
 				t.Errorf("a refused regenerate changed the list (-before +after):\n%s", d)
@@ -127,9 +127,9 @@ func TestRegenerateGraceBoundIsPolicy(t *testing.T) {
 	old := f.create(t, "acme", rotation.Spec{})
 	_, err := f.r.Regenerate(t.Context(), "acme", old.ID, 10*time.Minute+time.Nanosecond)
 	var verr *rotation.ValidationError
-	is.True(errors.As(err, &verr))                                         // the policy's bound applies
-	is.Equal(verr.Field, "grace")                                          // to the grace
-	is.Equal(verr.Reason, "must be from 0s to 10m0s, got 10m0.000000001s") // and says so
+	is.True(errors.As(err, &verr))                    // the policy's bound applies
+	is.Equal(verr.Field, "grace")                     // to the grace
+	is.Equal(verr.Reason, "must be from 0s to 10m0s") // and says so
 	res, err := f.r.Regenerate(t.Context(), "acme", old.ID, 10*time.Minute)
 	is.NoErr(err)                                       // up to the bound itself
 	is.Equal(res.Old.ExpiresAt, t0.Add(10*time.Minute)) // which is the window given

@@ -361,7 +361,7 @@ func (r *Rotator) RegenerateIf(ctx context.Context, owner, id, valueID string, g
 
 func (r *Rotator) regenerate(ctx context.Context, owner, id, ifValue string, grace time.Duration) (*Regenerated, error) {
 	if grace < 0 || grace > r.set.policy.MaxGracePeriod {
-		return nil, &ValidationError{Field: "grace", Reason: r.set.policy.graceRange() + ", got " + grace.String()}
+		return nil, &ValidationError{Field: "grace", Reason: r.set.policy.graceRange()}
 	}
 	var (
 		fresh store.Value // made once, on the first attempt, and reused

@@ -52,6 +52,11 @@ type Options struct {
 	// instance) and the error's text. nil discards them.
 	// rotor's errors never hold secret material; keep yours the same.
 	Logger *slog.Logger
+
+	// Render writes every refusal and every error given to
+	// [Authenticator.Error], in the shape of the service's API. nil means
+	// [WriteProblem], RFC 9457 problem details.
+	Render Renderer
 }
 
 // Authenticator is net/http middleware that admits requests carrying a
@@ -65,6 +70,7 @@ type Authenticator struct {
 	proxies  []netip.Prefix
 	now      func() time.Time
 	log      *slog.Logger
+	render   Renderer
 	limiters *limiters
 }
 
@@ -78,7 +84,10 @@ func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, err
 	if opts == nil {
 		opts = &Options{}
 	}
-	a := &Authenticator{rot: rot, realm: opts.Realm, now: opts.Now, log: opts.Logger}
+	a := &Authenticator{rot: rot, realm: opts.Realm, now: opts.Now, log: opts.Logger, render: opts.Render}
+	if a.render == nil {
+		a.render = WriteProblem
+	}
 	if a.realm == "" {
 		a.realm = DefaultRealm
 	}
@@ -111,9 +120,9 @@ func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, err
 // Require returns a handler that lets a request through to next only if
 // it carries a valid key that was granted scope (an empty scope admits any
 // valid key) and is within the key's rate limit. next finds the
-// [rotation.Principal] with [FromContext]. Refusals are problems, as
-// [ProblemFor] maps the error, with this Authenticator's realm and the
-// scope in every 401:
+// [rotation.Principal] with [FromContext]. Refusals are rendered as
+// [Authenticator.Error] renders them, with this Authenticator's realm and
+// the route's scope:
 //
 //	mux.Handle("POST /v1/secrets", auth.Require("secrets:write", createSecret))
 //
@@ -135,9 +144,10 @@ func (a *Authenticator) Require(scope string, next http.Handler) http.Handler {
 // Authenticate does the checks of [Authenticator.Require] without the
 // handler around them, for code that composes its own: it reads the bearer
 // key of r, authenticates it from [Authenticator.ClientIP] for scope, and
-// takes one request from the key's rate limit. It returns the Rotator's
-// [*rotation.AuthError] (a missing or non-Bearer Authorization header is
-// rotation.ErrMissingKey), a [*RateLimitError], or the store's error.
+// takes one request from the key's rate limit, which a key keeps by its
+// id through regenerations. It returns the Rotator's [*rotation.AuthError]
+// (a missing or non-Bearer Authorization header is rotation.ErrMissingKey),
+// a [*RateLimitError], or the store's error.
 func (a *Authenticator) Authenticate(r *http.Request, scope string) (rotation.Principal, error) {
 	key := bearerKey(r.Header.Get("Authorization"))
 	p, err := a.rot.Authenticate(r.Context(), key, rotation.Request{IP: a.ClientIP(r), Scope: scope})
@@ -152,11 +162,11 @@ func (a *Authenticator) Authenticate(r *http.Request, scope string) (rotation.Pr
 	return p, nil
 }
 
-// Error answers the request with the problem for err, as [ProblemFor]
-// maps it, with this Authenticator's realm in challenges and the request's
-// path as instance (as [WriteError] shows it), and logs it (see
-// [Options].Logger). Handlers call it for the errors of the Rotator and of
-// the decoders:
+// Error answers the request with the [Failure] for err, as [FailureFor]
+// maps it, with this Authenticator's realm on a refused key, rendered by
+// [Options].Render, and logs it (see [Options].Logger). Handlers call it
+// for the errors of the Rotator and of the decoders, and pass it where
+// other middleware takes an error writer, such as hmacsign's:
 //
 //	if err != nil {
 //		auth.Error(w, r, err)
@@ -166,61 +176,59 @@ func (a *Authenticator) Error(w http.ResponseWriter, r *http.Request, err error)
 	a.write(w, r, err, "")
 }
 
+// ErrorFor returns [Authenticator.Error] for the errors of a route that
+// requires scope, which then goes in the answer to a refused key as it
+// does in the answers of [Authenticator.Require]: for middleware that
+// takes an error writer and guards such a route, such as
+// hmacsign.MiddlewareOptions.Error.
+func (a *Authenticator) ErrorFor(scope string) func(http.ResponseWriter, *http.Request, error) {
+	return func(w http.ResponseWriter, r *http.Request, err error) { a.write(w, r, err, scope) }
+}
+
+// Render writes f as [Options].Render does: for failures a handler makes
+// itself, and for [Routes].
+func (a *Authenticator) Render(w http.ResponseWriter, r *http.Request, f Failure) {
+	a.render(w, r, f)
+}
+
 func (a *Authenticator) write(w http.ResponseWriter, r *http.Request, err error, scope string) {
-	p, path := problemAt(r, err)
-	if p.Realm != "" {
-		p.Realm = a.realm
+	if err == nil {
+		err = errNil
 	}
-	if p.Status == http.StatusUnauthorized && p.Scope == "" {
-		p.Scope = scope
+	f := FailureFor(err)
+	if f.Realm != "" {
+		f.Realm = a.realm
+	}
+	if f.Status == http.StatusUnauthorized && f.Scope == "" {
+		f.Scope = scope
 	}
 	level := slog.LevelDebug
 	switch {
-	case p.Status == http.StatusServiceUnavailable:
+	case f.Status == http.StatusServiceUnavailable:
 		level = slog.LevelWarn
-	case p.Status >= 500:
+	case f.Status >= 500:
 		level = slog.LevelError
 	}
 	if ctx := r.Context(); a.log.Enabled(ctx, level) {
-		if err == nil {
-			err = errNil
-		}
 		a.log.LogAttrs(ctx, level, "rotationhttp: request refused",
-			slog.Int("status", p.Status),
-			slog.String("code", p.Code),
+			slog.Int("status", f.Status),
+			slog.String("code", f.Code),
 			slog.String("method", r.Method),
-			slog.String("path", path),
+			slog.String("path", shownPath(r.URL.Path)),
 			slog.String("err", err.Error()))
 	}
-	WriteProblem(w, p)
-}
-
-// WriteError answers the request with the problem for err, as [ProblemFor]
-// maps it, with the request's path as instance (segments that might be a
-// key replaced by "REDACTED"). It logs nothing; use [Authenticator.Error]
-// to log the errors behind 500 and 503 answers.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	p, _ := problemAt(r, err)
-	WriteProblem(w, p)
+	a.render(w, r, f)
 }
 
 // errNil stands for a nil error passed where one was expected.
 var errNil = errors.New("rotationhttp: nil error")
 
-// problemAt returns the problem for err, a nil err being a bug answered
-// as 500, with the request's path as instance unless the problem names
-// its own; and the path as it may be shown.
-func problemAt(r *http.Request, err error) (*Problem, string) {
-	if err == nil {
-		err = errNil
-	}
-	p := ProblemFor(err)
-	path := shownPath(r.URL.Path)
-	if p.Instance == "" {
-		p.Instance = path
-	}
-	return p, path
-}
+// BearerKey returns the key r carries in "Authorization: Bearer <key>", or
+// "" when it carries none; the scheme is case-insensitive. It reads the
+// header as [Authenticator.Authenticate] does, for a service that must
+// look at a key before it is authenticated, such as one that refuses
+// publishable keys on its routes.
+func BearerKey(r *http.Request) string { return bearerKey(r.Header.Get("Authorization")) }
 
 // bearerKey returns the credentials of an "Authorization: Bearer" header
 // value, or "" when there are none. The scheme is case-insensitive.

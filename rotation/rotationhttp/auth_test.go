@@ -49,7 +49,7 @@ func TestRequire(t *testing.T) {
 			header: func(string) http.Header { return nil },
 			want: withAuth(problem(401, map[string]any{
 				"code": "missing_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
-				"detail": "no API token was given in the Authorization header; send it prefixed with Bearer",
+				"detail": "no API token was given",
 			}), challenge(`, scope="secrets:read"`)),
 		},
 		{
@@ -57,7 +57,7 @@ func TestRequire(t *testing.T) {
 			header: func(key string) http.Header { return http.Header{"Authorization": {"Basic " + key}} },
 			want: withAuth(problem(401, map[string]any{
 				"code": "missing_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
-				"detail": "no API token was given in the Authorization header; send it prefixed with Bearer",
+				"detail": "no API token was given",
 			}), challenge(`, scope="secrets:read"`)),
 		},
 		{
@@ -65,7 +65,7 @@ func TestRequire(t *testing.T) {
 			header: func(string) http.Header { return http.Header{"Authorization": {"Bearer "}} },
 			want: withAuth(problem(401, map[string]any{
 				"code": "missing_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
-				"detail": "no API token was given in the Authorization header; send it prefixed with Bearer",
+				"detail": "no API token was given",
 			}), challenge(`, scope="secrets:read"`)),
 		},
 		{
@@ -73,7 +73,7 @@ func TestRequire(t *testing.T) {
 			header: func(key string) http.Header { return bearer(key[:len(key)-1]) },
 			want: withAuth(problem(401, map[string]any{
 				"code": "invalid_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
-				"detail": "the API token is malformed; check that it was copied whole",
+				"detail": "the API token is malformed",
 			}), challenge(`, error="invalid_token", scope="secrets:read"`)),
 		},
 		{
@@ -103,7 +103,7 @@ func TestRequire(t *testing.T) {
 			spec: rotation.Spec{Scopes: readScope, Networks: internal},
 			want: problem(403, map[string]any{
 				"code": "unauthorized_network_for_api_token", "ip_address": peer, "instance": "/v1/whoami",
-				"detail": "the API token may not be used from " + peer,
+				"detail": "the API token may not be used from this network",
 			}),
 		},
 		{
@@ -112,7 +112,7 @@ func TestRequire(t *testing.T) {
 			remote: "[2001:db8::5]:443",
 			want: problem(403, map[string]any{
 				"code": "unauthorized_network_for_api_token", "ip_address": "2001:db8::5", "instance": "/v1/whoami",
-				"detail": "the API token may not be used from 2001:db8::5",
+				"detail": "the API token may not be used from this network",
 			}),
 		},
 		{
@@ -121,7 +121,7 @@ func TestRequire(t *testing.T) {
 			header: func(key string) http.Header { return withXFF(bearer(key), "10.1.2.3") },
 			want: problem(403, map[string]any{
 				"code": "unauthorized_network_for_api_token", "ip_address": peer, "instance": "/v1/whoami",
-				"detail": "the API token may not be used from " + peer,
+				"detail": "the API token may not be used from this network",
 			}),
 		},
 		{
@@ -138,7 +138,7 @@ func TestRequire(t *testing.T) {
 			header:  func(key string) http.Header { return withXFF(bearer(key), "10.1.2.3, 198.51.100.7") },
 			want: problem(403, map[string]any{
 				"code": "unauthorized_network_for_api_token", "ip_address": "198.51.100.7", "instance": "/v1/whoami",
-				"detail": "the API token may not be used from 198.51.100.7",
+				"detail": "the API token may not be used from this network",
 			}),
 		},
 		{
@@ -149,7 +149,7 @@ func TestRequire(t *testing.T) {
 			header:  func(key string) http.Header { return withXFF(bearer(key), "10.1.2.3") },
 			want: problem(403, map[string]any{
 				"code": "unauthorized_network_for_api_token", "ip_address": "198.51.100.9", "instance": "/v1/whoami",
-				"detail": "the API token may not be used from 198.51.100.9",
+				"detail": "the API token may not be used from this network",
 			}),
 		},
 		{
@@ -157,7 +157,7 @@ func TestRequire(t *testing.T) {
 			spec: rotation.Spec{Scopes: []string{"secrets:write"}},
 			want: withAuth(problem(403, map[string]any{
 				"code": "scope_not_granted", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
-				"detail": "the API token has not been granted the scope secrets:read",
+				"detail": "the API token has not been granted the scope this request needs",
 			}), challenge(`, error="insufficient_scope", scope="secrets:read"`)),
 		},
 		{
@@ -188,7 +188,7 @@ func TestRequire(t *testing.T) {
 			}
 			w := f.do(t, request{path: "/v1/whoami", header: header, remote: tt.remote})
 			if tt.want.Status != 0 {
-				if diff := cmp.Diff(tt.want, problemOf(t, w)); diff != "" {
+				if diff := cmp.Diff(tt.want, responseOf(t, w)); diff != "" {
 					t.Errorf("response (-want +got):\n%s", diff)
 				}
 				return
@@ -235,7 +235,7 @@ func TestRequireGraceWindow(t *testing.T) {
 		"code": "invalid_api_token", "realm": "rotor-test", "scope": "secrets:read", "instance": "/v1/whoami",
 		"detail": "the API token has expired",
 	}), `Bearer realm="rotor-test", error="invalid_token", scope="secrets:read"`)
-	if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+	if diff := cmp.Diff(want, responseOf(t, w)); diff != "" {
 		t.Errorf("old key at the end of its window (-want +got):\n%s", diff)
 	}
 	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(res.Secret)}).Code, http.StatusOK) // the new key still works
@@ -263,18 +263,18 @@ func TestRequireBadBodyChangesNothing(t *testing.T) {
 	f := newFixture(t, nil)
 	id, key := f.create(t, "acme", rotation.Spec{Scopes: []string{"secrets:read", "secrets:write"}})
 	before, err := f.rot.List(t.Context(), "acme")
-	is.NoErr(err)
+	is.NoErr(err) // the secrets are listed before
 
 	w := f.do(t, request{method: http.MethodPost, path: "/v1/secrets/" + id + "/regenerate", header: bearer(key), body: `{"oldSecretValidForSeconds": 3601}`})
 	want := problem(422, map[string]any{
-		"code": "validation_error", "instance": "/v1/secrets/" + id + "/regenerate", "detail": "the request is not valid; see errors",
+		"code": "validation_error", "instance": "/v1/secrets/" + id + "/regenerate", "detail": "the request is not valid",
 		"errors": []any{map[string]any{"field": "oldSecretValidForSeconds", "detail": "must be a whole number of seconds from 0 to 3600"}},
 	})
-	if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+	if diff := cmp.Diff(want, responseOf(t, w)); diff != "" {
 		t.Errorf("response (-want +got):\n%s", diff)
 	}
 	after, err := f.rot.List(t.Context(), "acme")
-	is.NoErr(err)
+	is.NoErr(err)             // and after
 	ignoreUse := cmp.Options{ // the request itself was a use, of the secret and of its value
 		cmpopts.IgnoreFields(rotation.Secret{}, "LastUsedAt", "LastUsedIP"),
 		cmpopts.IgnoreFields(rotation.ValueInfo{}, "LastUsedAt", "LastUsedIP"),
@@ -284,7 +284,7 @@ func TestRequireBadBodyChangesNothing(t *testing.T) {
 	}
 
 	w = f.do(t, request{method: http.MethodPost, path: "/v1/secrets/sec_nosuchsecretnosuchsecretxx/regenerate", header: bearer(key)})
-	got := problemOf(t, w)
+	got := responseOf(t, w)
 	is.Equal(got.Status, http.StatusNotFound)                          // an unknown id is 404
 	is.Equal(got.Body["resourceType"], "secret")                       // naming the type
 	is.Equal(got.Body["resourceId"], "sec_nosuchsecretnosuchsecretxx") // and the id
@@ -305,9 +305,9 @@ func TestRequireRateLimit(t *testing.T) {
 	w := get(key)
 	want := withRetry(problem(429, map[string]any{
 		"code": "rate_limit_reached", "total_permitted": 2, "instance": "/v1/whoami",
-		"detail": "the API token allows 2 requests a minute; retry after 30 s",
+		"detail": "the rate limit of the API token was reached",
 	}), "30")
-	if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+	if diff := cmp.Diff(want, responseOf(t, w)); diff != "" {
 		t.Errorf("third request (-want +got):\n%s", diff)
 	}
 	is.Equal(get(other).Code, http.StatusOK) // another key has its own budget
@@ -316,9 +316,9 @@ func TestRequireRateLimit(t *testing.T) {
 	is.Equal(get(key).Code, http.StatusOK)              // half a minute refills one request
 	is.Equal(get(key).Code, http.StatusTooManyRequests) // but only one
 	f.clock.Advance(time.Minute)
-	is.Equal(get(key).Code, http.StatusOK) // a minute later the budget is back
-	is.Equal(get(key).Code, http.StatusOK) // whole
-	is.Equal(get(key).Code, http.StatusTooManyRequests)
+	is.Equal(get(key).Code, http.StatusOK)              // a minute later the budget is back
+	is.Equal(get(key).Code, http.StatusOK)              // whole
+	is.Equal(get(key).Code, http.StatusTooManyRequests) // and then only two again
 
 	_, free := f.create(t, "acme", rotation.Spec{Scopes: readScope})
 	for range 100 {
@@ -384,9 +384,9 @@ func TestRequireRateLimitThroughRegeneration(t *testing.T) {
 	w := get(newKey)
 	want := withRetry(problem(429, map[string]any{
 		"code": "rate_limit_reached", "total_permitted": 3, "instance": "/v1/whoami",
-		"detail": "the API token allows 3 requests a minute; retry after 20 s",
+		"detail": "the rate limit of the API token was reached",
 	}), "20")
-	if diff := cmp.Diff(want, problemOf(t, w)); diff != "" {
+	if diff := cmp.Diff(want, responseOf(t, w)); diff != "" {
 		t.Errorf("fourth request, the first with the new value (-want +got):\n%s", diff) // no fresh minute for a new value
 	}
 	is.True(strings.Contains(f.logs.String(), id)) // the refusal is logged with the secret's id
@@ -490,7 +490,7 @@ func TestNewAuthenticatorRejects(t *testing.T) {
 			is.True(strings.Contains(err.Error(), tt.field))   // in its text too
 			is.True(errors.Is(err, rotation.ErrMisconfigured)) // the service's mistake
 			is.True(!errors.Is(err, rotation.ErrValidation))   // not the client's
-			is.Equal(rotationhttp.ProblemFor(err).Status, 500) // so a handler that passes it on answers 500, not 422
+			is.Equal(rotationhttp.FailureFor(err).Status, 500) // so a handler that passes it on answers 500, not 422
 		})
 	}
 }
@@ -515,20 +515,20 @@ func TestRequireOverHTTP(t *testing.T) {
 	defer srv.Close()
 
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v1/whoami", nil)
-	is.NoErr(err)
+	is.NoErr(err) // a request
 	req.Header.Set("Authorization", "Bearer "+key)
 	req.Header.Set("X-Forwarded-For", "203.0.113.50") // untrusted, so ignored
 	resp, err := srv.Client().Do(req)
-	is.NoErr(err)
+	is.NoErr(err) // sent
 	defer resp.Body.Close()
 	is.Equal(resp.StatusCode, http.StatusOK) // the loopback client is inside the key's networks
 	var got whoami
-	is.NoErr(json.NewDecoder(resp.Body).Decode(&got))
-	is.Equal(got.SecretID, id)   // the principal reached the handler
-	is.True(got.IP.IsLoopback()) // from the connection, not the header
+	is.NoErr(json.NewDecoder(resp.Body).Decode(&got)) // whose answer is the principal
+	is.Equal(got.SecretID, id)                        // the principal reached the handler
+	is.True(got.IP.IsLoopback())                      // from the connection, not the header
 
 	list, err := f.rot.List(t.Context(), "acme")
-	is.NoErr(err)
+	is.NoErr(err)                            // the secrets are listed
 	is.True(list[0].LastUsedIP.IsLoopback()) // and the use was recorded from there
 }
 
@@ -539,9 +539,9 @@ func TestFromContext(t *testing.T) {
 
 	want := rotation.Principal{Owner: "acme", Secret: rotation.Secret{ID: "sec_1"}}
 	got, ok := rotationhttp.FromContext(rotationhttp.NewContext(t.Context(), want))
-	is.True(ok)                 // NewContext puts one in
-	is.Equal(got.Owner, "acme") // the one given
-	is.Equal(got.Secret.ID, "sec_1")
+	is.True(ok)                      // NewContext puts one in
+	is.Equal(got.Owner, "acme")      // the one given
+	is.Equal(got.Secret.ID, "sec_1") // with its secret
 }
 
 func TestErrorLogs(t *testing.T) {

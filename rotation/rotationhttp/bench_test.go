@@ -1,6 +1,10 @@
 package rotationhttp_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -9,6 +13,7 @@ import (
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
+	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/memstore"
 )
 
@@ -65,6 +70,56 @@ func BenchmarkRequire(b *testing.B) {
 				h.ServeHTTP(w, r)
 				if w.status != bm.want {
 					b.Fatalf("status %d, want %d", w.status, bm.want)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecodeJSON measures the strict decoding of a create request
+// against its floor, encoding/json alone with DisallowUnknownFields.
+func BenchmarkDecodeJSON(b *testing.B) {
+	body := []byte(`{"api_token": {"name": "ci", "rate_limit": 60, "scopes": ["a", "b"], "metadata": {"k": "v"}},
+		"items": [{"id": 1}, {"id": 2}], "labels": {"red": {"colour": "#f00"}}}`)
+	b.Run("rotationhttp", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v createRequest
+			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			if err := rotationhttp.DecodeJSON(r, &v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var v createRequest
+			r := httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+			dec := json.NewDecoder(r.Body)
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&v); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkFailureFor measures the mapping of the errors a busy service
+// meets most: a refused key, and a store that is down.
+func BenchmarkFailureFor(b *testing.B) {
+	for _, bm := range []struct {
+		name string
+		err  error
+	}{
+		{"invalid-key", &rotation.AuthError{Err: rotation.ErrInvalidKey}},
+		{"store-down", fmt.Errorf("list: %w", &store.OpError{Op: "load", Owner: "acme", Err: errors.New("connection refused")})},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if f := rotationhttp.FailureFor(bm.err); f.Status == 0 {
+					b.Fatal("no status")
 				}
 			}
 		})

@@ -11,9 +11,8 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 )
 
 // MaxBody is the largest request body, in bytes, that [DecodeJSON] and
@@ -26,34 +25,40 @@ const MaxBody = 64 << 10
 const GraceField = "oldSecretValidForSeconds"
 
 // DecodeJSON decodes the JSON object in r's body into dst, a pointer to a
-// struct, and refuses anything but exactly one object with known,
-// unrepeated members of the right types. An empty body (or one of white
-// space only) is an empty object: dst is left as it is, so set defaults
-// first.
+// struct, with encoding/json, after a strict check of the body's shape
+// against dst's type: exactly one JSON object; every member, at every
+// depth, one the type has, by its exact JSON name, and none repeated. An
+// empty body (or one of white space only) is an empty object: dst is left
+// as it is, so set defaults first.
 //
 // Refusals are [*BodyError] values, and on a refusal dst may have been
-// partly filled; nothing else is touched. [ProblemFor] maps them to:
+// partly filled; nothing else is touched. [FailureFor] maps them to:
 //
 //   - 413 when the body is larger than [MaxBody];
 //   - 400 when it cannot be read;
-//   - 422 naming the member for an unknown or repeated member (names that
-//     differ only in case count as the same, as encoding/json folds them)
-//     or a value of the wrong type, and naming "body" for malformed JSON, a
-//     body that is not an object, or data after the object.
+//   - 422 naming the member by its path, such as "api_token.colour" or
+//     "items[2].name", for an unknown or repeated member or a value of
+//     the wrong type, and naming "body" for malformed JSON, a body that is
+//     not an object, or data after the object.
 //
-// A JSON null leaves a member as it is, as in [encoding/json]; to refuse
-// null, decode the member into a [json.RawMessage] and check it, as
-// [DecodeRegenerate] does. Content-Type is not checked.
+// Names must match exactly, although encoding/json alone would take
+// "Name" for "name": a member under another spelling is unknown. A JSON
+// null leaves a member as it is, as in encoding/json; to refuse null,
+// decode the member into a [json.RawMessage] and check it, as
+// [DecodeRegenerate] does. The inside of a member whose type is an
+// interface, a json.RawMessage or a json.Unmarshaler is the type's own
+// business, and not checked. Content-Type is not checked.
 //
-// Errors never quote the body or a value from it. They name a member as
-// dst's type names it when it is one of dst's; otherwise they quote the
-// client's name only if it is at most 23 bytes long or has the shape of a
-// secret id (sec_ and 26 lower-case letters and digits), and name "body"
-// instead of a longer one, which may be a key pasted in the wrong place.
-// DecodeJSON panics if dst is not a non-nil pointer.
+// Errors never quote the body or a value from it. A member a client
+// named is repeated only if its name is at most 23 bytes long or has the
+// shape of a secret id (sec_ and 26 lower-case letters and digits);
+// otherwise the error names the object that holds it, which a key
+// pasted in the wrong place would be. DecodeJSON panics if dst is not a
+// non-nil pointer to a struct.
 func DecodeJSON(r *http.Request, dst any) error {
-	if v := reflect.ValueOf(dst); v.Kind() != reflect.Pointer || v.IsNil() {
-		panic(fmt.Sprintf("rotationhttp: DecodeJSON into %T, want a non-nil pointer", dst))
+	v := reflect.ValueOf(dst)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		panic(fmt.Sprintf("rotationhttp: DecodeJSON into %T, want a non-nil pointer to a struct", dst))
 	}
 	body, err := readBody(r)
 	if err != nil {
@@ -62,29 +67,242 @@ func DecodeJSON(r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	if err := scanObject(body, dst); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	var whole json.RawMessage
+	if err := dec.Decode(&whole); err != nil {
+		return malformed()
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return invalid("body", "must hold one JSON object and nothing after it")
+	}
+	if whole[0] != '{' {
+		return invalid("body", "must be a JSON object")
+	}
+	if err := checkShape(whole, v.Type().Elem(), ""); err != nil {
 		return err
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	err = dec.Decode(dst)
-	if err == nil {
+	if err := json.Unmarshal(whole, dst); err != nil {
+		// checkShape decoded every value alone, so this is one that fits
+		// alone and not in place; say no more than what is wrong.
+		return invalid("body", "is not valid")
+	}
+	return nil
+}
+
+// unmarshaler is the type of json.Unmarshaler, whose values decode
+// themselves.
+var unmarshaler = reflect.TypeFor[json.Unmarshaler]()
+
+// checkShape checks that raw, well-formed JSON at path, fits t: an object
+// has only members that t has, by their exact names, none twice; every
+// value decodes into its member's type. It names what does not fit by
+// its path, which encoding/json, alone, gives without indices or map
+// keys.
+func checkShape(raw json.RawMessage, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if string(raw) == "null" {
+		return nil // encoding/json leaves the member as it is
+	}
+	if t.Kind() == reflect.Interface {
 		return nil
 	}
-	if name, ok := unknownField(err); ok {
-		if !mayEcho(name) {
-			return invalid("body", "holds a member that is not part of this request")
+	if t.Implements(unmarshaler) || reflect.PointerTo(t).Implements(unmarshaler) {
+		// The type's own business; its error may quote the value, so it
+		// is not passed on.
+		if json.Unmarshal(raw, reflect.New(t).Interface()) != nil {
+			return invalid(orBody(path), "is not valid")
 		}
-		return invalid(name, "is not a member of this request")
+		return nil
 	}
+	switch t.Kind() {
+	case reflect.Struct:
+		members, err := object(raw, path, t)
+		if err != nil {
+			return err
+		}
+		fields := jsonFields(t)
+		for _, m := range members {
+			ft, ok := fields[m.name]
+			if !ok {
+				if !mayEcho(m.name) {
+					return invalid(orBody(path), "holds a member that is not part of this request")
+				}
+				return invalid(join(path, m.name), "is not a member of this request")
+			}
+			if err := checkShape(m.value, ft, join(path, m.name)); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Map:
+		members, err := object(raw, path, t)
+		if err != nil {
+			return err
+		}
+		for _, m := range members {
+			if !mayEcho(m.name) {
+				// A key that might be a key: say only that the map holds
+				// something wrong.
+				if checkShape(m.value, t.Elem(), "") != nil {
+					return invalid(orBody(path), "holds a value that is not valid")
+				}
+				continue
+			}
+			if err := checkShape(m.value, t.Elem(), path+"["+strconv.Quote(m.name)+"]"); err != nil {
+				return err
+			}
+		}
+		return nil
+	case reflect.Slice, reflect.Array:
+		if raw[0] != '[' || t.Elem().Kind() == reflect.Uint8 && t.Kind() == reflect.Slice {
+			break // []byte takes a base64 string: a leaf
+		}
+		var items []json.RawMessage
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return malformed()
+		}
+		for i, item := range items {
+			if err := checkShape(item, t.Elem(), path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// A leaf, or a container given as something else: decode it alone to
+	// learn whether it fits, and name it by its path if not.
+	err := json.Unmarshal(raw, reflect.New(t).Interface())
 	if typeErr, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
-		}
-		return invalid(field, "must be "+jsonKind(typeErr))
+		return invalid(orBody(path), "must be "+jsonKind(typeErr))
 	}
-	return malformed()
+	if err != nil {
+		return invalid(orBody(path), "is not valid")
+	}
+	return nil
+}
+
+// member is one member of a JSON object, as written.
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// object returns the members of raw, the object at path of a value of
+// type t, in order, and refuses it if it is not an object or names a
+// member twice, which encoding/json would take, keeping the last. A
+// repeated member t has is named; another only if [mayEcho] allows it.
+func object(raw json.RawMessage, path string, t reflect.Type) ([]member, error) {
+	if raw[0] != '{' {
+		err := json.Unmarshal(raw, reflect.New(t).Interface())
+		if typeErr, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return nil, invalid(orBody(path), "must be "+jsonKind(typeErr))
+		}
+		return nil, invalid(orBody(path), "must be an object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	_, _ = dec.Token() // the '{'
+	var members []member
+	seen := make(map[string]bool)
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, malformed()
+		}
+		name, _ := tok.(string) // a Decoder gives only strings as keys
+		if seen[name] {
+			_, own := jsonFields(t)[name]
+			switch {
+			case t.Kind() == reflect.Map && mayEcho(name):
+				return nil, invalid(path+"["+strconv.Quote(name)+"]", "must appear once")
+			case t.Kind() == reflect.Struct && (own || mayEcho(name)):
+				return nil, invalid(join(path, name), "must appear once")
+			}
+			return nil, invalid(orBody(path), "must not repeat a member")
+		}
+		seen[name] = true
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil, malformed()
+		}
+		members = append(members, member{name, value})
+	}
+	return members, nil
+}
+
+// fieldCache holds the members of the struct types jsonFields has seen.
+var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
+
+// jsonFields returns the members of t as encoding/json names them, with
+// their types: exported fields by their json tags (a field tagged "-" is
+// none; one tagged "-," is named "-"), and those of embedded structs
+// without a tag. It returns nil for a type that is not a struct.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if t.Kind() != reflect.Struct {
+		return nil
+	}
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	fields := make(map[string]reflect.Type)
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || len(f.Index) > 1 && !promoted(t, f.Index) {
+			continue
+		}
+		full := f.Tag.Get("json")
+		if full == "-" {
+			continue
+		}
+		tag, _, _ := strings.Cut(full, ",")
+		switch {
+		case f.Anonymous && tag == "" && deref(f.Type).Kind() == reflect.Struct:
+			continue // its own fields are among VisibleFields
+		case tag == "":
+			tag = f.Name
+		}
+		if _, taken := fields[tag]; !taken {
+			fields[tag] = f.Type
+		}
+	}
+	fieldCache.Store(t, fields)
+	return fields
+}
+
+// promoted reports whether the field of t at index is reached through
+// embedded structs that encoding/json looks into: embedded without a
+// json tag.
+func promoted(t reflect.Type, index []int) bool {
+	for _, i := range index[:len(index)-1] {
+		f := deref(t).Field(i)
+		if !f.Anonymous || f.Tag.Get("json") != "" {
+			return false
+		}
+		t = f.Type
+	}
+	return true
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// join names the member name of the object at path.
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// orBody returns path, or "body" for the body itself.
+func orBody(path string) string {
+	if path == "" {
+		return "body"
+	}
+	return path
 }
 
 // DecodeRegenerate reads the body of a regenerate request,
@@ -96,7 +314,7 @@ func DecodeJSON(r *http.Request, dst any) error {
 // (5 and 5.0 are the same). A fraction, a string, null, a negative number,
 // one above the bound, any other member, malformed JSON or data after the
 // object give a [*BodyError] naming the member (or "body"), which
-// [ProblemFor] maps to 422; a body over [MaxBody] gives 413. Pass the
+// [FailureFor] maps to 422; a body over [MaxBody] gives 413. Pass the
 // Rotator's Policy().MaxGracePeriod as maxGrace. It must be positive: a
 // bound of zero or less is no default, and gives an [*OptionError] (a
 // 500) without reading the body, since the service is misconfigured. A
@@ -166,159 +384,11 @@ func tooLarge() *BodyError {
 	return &BodyError{Field: "body", Reason: tooLargeReason, Err: ErrBodyTooLarge}
 }
 
-// scanObject checks that body holds one JSON object and nothing after it,
-// and that no member is repeated, which encoding/json would let pass
-// keeping the last. Names count as repeated when they fold to the same,
-// as encoding/json matches them to dst's members.
-func scanObject(body []byte, dst any) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	tok, err := dec.Token()
-	if err != nil {
-		return malformed()
-	}
-	if tok != json.Delim('{') {
-		return invalid("body", "must be a JSON object")
-	}
-	seen := make(map[string]bool)
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return malformed()
-		}
-		name, _ := tok.(string) // a Decoder gives only strings as keys
-		folded := foldName(name)
-		if seen[folded] {
-			return repeated(name, dst)
-		}
-		seen[folded] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return malformed()
-		}
-	}
-	if _, err := dec.Token(); err != nil {
-		return malformed()
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return invalid("body", "must hold one JSON object and nothing after it")
-	}
-	return nil
-}
-
-// repeated returns the error for a member that appeared twice, named as
-// dst's type names it if it is one of dst's members, else as the client
-// did if [mayEcho] allows that, else not at all.
-func repeated(name string, dst any) *BodyError {
-	if own, ok := memberOf(reflect.TypeOf(dst).Elem(), name); ok {
-		return invalid(own, "must appear once")
-	}
-	if mayEcho(name) {
-		return invalid(name, "must appear once")
-	}
-	return invalid("body", "must not repeat a member")
-}
-
-// memberOf returns the JSON name of the member of t, a struct type, that
-// name folds to, preferring an exact match as encoding/json does, and
-// reports whether there is one. Members are t's exported fields, by their
-// json tags, and those of embedded structs without a tag; fields tagged
-// "-" are not members.
-func memberOf(t reflect.Type, name string) (string, bool) {
-	if t.Kind() != reflect.Struct {
-		return "", false
-	}
-	folded := foldName(name)
-	match := ""
-	var walk func(t reflect.Type, depth int) bool
-	walk = func(t reflect.Type, depth int) bool {
-		for i := range t.NumField() {
-			f := t.Field(i)
-			tag := f.Tag.Get("json")
-			if tag == "-" {
-				continue
-			}
-			tag, _, _ = strings.Cut(tag, ",")
-			if f.Anonymous && tag == "" {
-				ft := f.Type
-				if ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if ft.Kind() == reflect.Struct && depth < 8 { // depth guards against cycles of embedded pointers
-					if walk(ft, depth+1) {
-						return true
-					}
-					continue
-				}
-			}
-			if !f.IsExported() {
-				continue
-			}
-			own := f.Name
-			if tag != "" {
-				own = tag
-			}
-			if own == name {
-				match = own
-				return true
-			}
-			if match == "" && foldName(own) == folded {
-				match = own
-			}
-		}
-		return false
-	}
-	walk(t, 0)
-	return match, match != ""
-}
-
-// foldName folds a member name as encoding/json does when it matches
-// names regardless of case: ASCII letters to upper case, and every other
-// rune to the smallest rune that folds to it (so "ſ" and "s" are the same).
-func foldName(name string) string {
-	var b strings.Builder
-	b.Grow(len(name))
-	for _, r := range name {
-		switch {
-		case 'a' <= r && r <= 'z':
-			r -= 'a' - 'A'
-		case r >= utf8.RuneSelf:
-			r = foldRune(r)
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// foldRune returns the smallest rune of the fold orbit of r.
-func foldRune(r rune) rune {
-	for {
-		r2 := unicode.SimpleFold(r)
-		if r2 <= r {
-			return r2
-		}
-		r = r2
-	}
-}
-
 func invalid(field, reason string) *BodyError {
 	return &BodyError{Field: field, Reason: reason, Err: ErrInvalidBody}
 }
 
 func malformed() *BodyError { return invalid("body", "must be well-formed JSON") }
-
-// unknownField returns the member named by DisallowUnknownFields' error,
-// which encoding/json gives only as text.
-func unknownField(err error) (string, bool) {
-	rest, ok := strings.CutPrefix(err.Error(), "json: unknown field ")
-	if !ok {
-		return "", false
-	}
-	name, err := strconv.Unquote(rest)
-	if err != nil {
-		return "", false
-	}
-	return name, true
-}
 
 // jsonKind says, in JSON's words, what a Go type accepts.
 func jsonKind(e *json.UnmarshalTypeError) string {

@@ -1,6 +1,7 @@
 // Package rotationhttp holds the net/http pieces that every handler built
-// on a [rotation.Rotator] needs: RFC 9457 problem details for every rotor
-// error, bearer-key middleware, and strict decoding of request bodies.
+// on a [rotation.Rotator] needs: the answer to every rotor error as data
+// that any wire shape can render, bearer-key middleware, routes that
+// answer in the same shape, and strict decoding of request bodies.
 //
 // A service wires it in like this; the handlers are the service's own:
 //
@@ -22,19 +23,23 @@
 //				auth.Error(w, r, err) // 404, 409, 503, ...
 //				return
 //			}
-//			// Reply with res.Value.Reveal(), the one time it is shown.
+//			rotationhttp.WriteJSON(w, http.StatusOK, map[string]string{"secret": res.Value.Reveal()})
 //		})))
+//	srv := &http.Server{Handler: rotationhttp.Routes(mux, auth.Render)}
 //
-// # Problems
+// # Failures and renderers
 //
-// [ProblemFor] maps any error to a [Problem]: its status, a machine code
-// (the Code constants), and the members a client needs, such as the realm
-// and scope of a 401, the resourceType and resourceId of a 404, the list
-// of invalid fields of a 422, or the total_permitted of a 429. Its doc
-// comment holds the whole table. [WriteProblem] sends one as
-// application/problem+json with the headers it calls for
-// (WWW-Authenticate as RFC 6750 asks, Retry-After); [WriteError] and
-// [Authenticator.Error] do both, and the latter logs too.
+// [FailureFor] maps any error to a [Failure]: its status, a stable machine
+// code (the Code constants), a sentence for a human, and the members the
+// kind of failure calls for, such as the realm and scope of a refused
+// key, the resource type and id of a 404, the invalid fields of a 422, or
+// the permitted total and retry time of a 429. Its doc comment holds the
+// whole table. A [Renderer] writes a Failure in the service's shape:
+// [WriteProblem] writes RFC 9457 problem details; a service whose API uses
+// another body writes its own in a few lines, and may change a status or
+// a sentence per code first. [Options].Render is the one an
+// Authenticator uses for everything it answers: refusals,
+// [Authenticator.Error], and [Routes] through [Authenticator.Render].
 //
 // # Authentication
 //
@@ -64,19 +69,31 @@
 // [Options].MaxLimiters keys. A request refused for the rate limit was
 // still authenticated, so it is recorded as the key's last use.
 //
+// # Routes
+//
+// [Routes] serves an [http.ServeMux] and answers, with the service's
+// renderer, what ServeMux would answer in plain text: an unknown route
+// (404), a method a route does not take (405), and a path that is not
+// clean, which ServeMux would redirect, repeating a pasted key in the
+// Location header (404, never a redirect).
+//
 // # Request bodies
 //
-// [DecodeJSON] and [DecodeRegenerate] read at most [MaxBody] bytes and
-// accept exactly one JSON object with known members; everything else is a
-// [*BodyError] that names the member at fault and maps to 413 or 422, so
-// a bad request changes nothing.
+// [DecodeJSON] and [DecodeRegenerate] read at most [MaxBody] bytes, decode
+// with encoding/json, and accept exactly one JSON object whose members,
+// at every depth, are the destination's own, by their exact names, none
+// repeated; everything else is a [*BodyError] that names the member at
+// fault by its path ("api_token.colour") and maps to 413 or 422, so a bad
+// request changes nothing.
 //
 // # Security
 //
-// No problem holds the text of an error, secret material or a presented
-// key: only fixed text and the ids, scopes, addresses and limits that the
-// typed errors carry. A 500 says only that an internal error occurred.
-// Logged errors are rotor's, which hold ids and hints, never values.
+// No Failure holds the text of an error, secret material or a presented
+// key: only fixed sentences of this package and the ids, scopes,
+// addresses and limits that the typed errors carry. A 500, whether for a
+// failed store or a misconfigured Rotator, says only that an internal
+// error occurred. Logged errors are rotor's, which hold ids and hints,
+// never values.
 //
 // Text the client chose is repeated, in problems, errors and logs, only
 // when it cannot be a key: a path segment (in instance and in the logged

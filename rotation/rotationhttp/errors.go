@@ -9,7 +9,7 @@ import (
 )
 
 // Sentinels for [errors.Is]. The typed errors below match them and carry
-// what [ProblemFor] needs to build the response.
+// what [FailureFor] needs to build the response.
 var (
 	// ErrBodyTooLarge: the request body is larger than [MaxBody]. It comes
 	// as a [*BodyError] and maps to 413.
@@ -88,7 +88,7 @@ func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited
 // cannot work: an [Options] field out of range given to [NewAuthenticator],
 // or a bound such as [DecodeRegenerate]'s maxGrace that is not positive.
 // It is the service's mistake, never the client's: it matches
-// [rotation.ErrMisconfigured], and [ProblemFor] answers it with a bare
+// [rotation.ErrMisconfigured], and [FailureFor] answers it with a bare
 // 500. It names the field and what is wrong, never a value.
 type OptionError struct {
 	Field  string // the option or argument, such as "MaxLimiters" or "maxGrace"

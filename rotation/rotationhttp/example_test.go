@@ -16,12 +16,13 @@ import (
 	"github.com/rotorkit/rotor/store/memstore"
 )
 
-// An error from the Rotator becomes the problem that answers it.
-func ExampleProblemFor() {
+// An error from the Rotator becomes the Failure that answers it, which
+// WriteError sends as a problem.
+func ExampleFailureFor() {
 	err := &rotation.SecretError{Op: "delete", Owner: "acme", ID: "sec_123", Err: rotation.ErrDesignated}
 
-	p := rotationhttp.ProblemFor(err)
-	fmt.Println(p.Status, p.Code, p.ResourceType, p.ResourceID)
+	f := rotationhttp.FailureFor(err)
+	fmt.Println(f.Status, f.Code, f.ResourceType, f.ResourceID)
 
 	w := httptest.NewRecorder()
 	rotationhttp.WriteError(w, httptest.NewRequest(http.MethodDelete, "/v1/secrets/sec_123", nil), err)
@@ -30,13 +31,13 @@ func ExampleProblemFor() {
 	// Output:
 	// 409 designated_secret secret sec_123
 	// application/problem+json
-	// {"type":"about:blank","title":"Conflict","status":409,"detail":"the secret signs webhooks, so it cannot be deleted or revoked; designate another secret first","instance":"/v1/secrets/sec_123","code":"designated_secret","resourceType":"secret","resourceId":"sec_123"}
+	// {"type":"about:blank","title":"Conflict","status":409,"detail":"the secret signs webhooks, so it cannot be deleted or revoked","instance":"/v1/secrets/sec_123","code":"designated_secret","resourceType":"secret","resourceId":"sec_123"}
 }
 
-// A handler answers with a problem of its own making.
+// A handler answers with a Failure of its own making.
 func ExampleWriteProblem() {
 	w := httptest.NewRecorder()
-	rotationhttp.WriteProblem(w, &rotationhttp.Problem{
+	rotationhttp.WriteProblem(w, httptest.NewRequest(http.MethodPost, "/v1/secrets", nil), rotationhttp.Failure{
 		Status: http.StatusUnauthorized,
 		Code:   rotationhttp.CodeInvalidAPIToken,
 		Realm:  "integrator",
@@ -46,7 +47,75 @@ func ExampleWriteProblem() {
 	fmt.Print(w.Body)
 	// Output:
 	// 401 Bearer realm="integrator", error="invalid_token", scope="secrets:write"
-	// {"type":"about:blank","title":"Unauthorized","status":401,"code":"invalid_api_token","realm":"integrator","scope":"secrets:write"}
+	// {"type":"about:blank","title":"Unauthorized","status":401,"instance":"/v1/secrets","code":"invalid_api_token","realm":"integrator","scope":"secrets:write"}
+}
+
+// A service whose API answers errors in a shape of its own, here
+// {"code", "description", "detail"} with a missing key a 400 and an
+// invalid one a 403, writes a Renderer in a few lines. An Authenticator
+// whose Options name it answers every refusal in that shape, and so does
+// every error handed to its Error, and Routes given its Render.
+func ExampleRenderer() {
+	render := func(w http.ResponseWriter, r *http.Request, f rotationhttp.Failure) {
+		switch f.Code {
+		case rotationhttp.CodeMissingAPIToken:
+			f.Status = http.StatusBadRequest
+		case rotationhttp.CodeInvalidAPIToken:
+			f.Status = http.StatusForbidden
+		}
+		detail := map[string]any{}
+		if f.TotalPermitted > 0 {
+			detail["total_permitted"] = f.TotalPermitted
+		}
+		f.SetHeaders(w.Header())
+		rotationhttp.WriteJSON(w, f.Status, map[string]any{"code": f.Code, "description": f.Message, "detail": detail})
+	}
+
+	ctx := context.Background()
+	clock := rotationtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	rot, err := rotation.New(memstore.New(), &rotation.Options{Now: clock.Now})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := rotationhttp.NewAuthenticator(rot, &rotationhttp.Options{Now: clock.Now, Render: render})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := rot.Create(ctx, "org_42", rotation.Spec{Scopes: []string{"api_tokens"}, RateLimit: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	unknown, err := rotation.DefaultFormat.Generate()
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /api_tokens", auth.Require("api_tokens", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Error(w, r, &rotation.SecretError{Op: "get", Owner: "org_42", ID: "sec_123", Err: rotation.ErrNotFound})
+	})))
+	srv := rotationhttp.Routes(mux, auth.Render)
+
+	for _, req := range []struct{ path, key string }{
+		{"/api_tokens", ""},
+		{"/api_tokens", unknown.Reveal()},
+		{"/api_tokens", key.Value.Reveal()},
+		{"/api_tokens", key.Value.Reveal()}, // over its limit of one a minute
+		{"/nothing", ""},
+	} {
+		r := httptest.NewRequest(http.MethodGet, req.path, nil)
+		if req.key != "" {
+			r.Header.Set("Authorization", "Bearer "+req.key)
+		}
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, r)
+		fmt.Print(w.Code, " ", w.Body)
+	}
+	// Output:
+	// 400 {"code":"missing_api_token","description":"no API token was given","detail":{}}
+	// 403 {"code":"invalid_api_token","description":"the API token is not valid","detail":{}}
+	// 404 {"code":"api_token_not_found","description":"the secret was not found","detail":{}}
+	// 429 {"code":"rate_limit_reached","description":"the rate limit of the API token was reached","detail":{"total_permitted":1}}
+	// 404 {"code":"not_found","description":"no such route","detail":{}}
 }
 
 // Only requests with a valid key granted the route's scope reach the
@@ -88,10 +157,34 @@ func ExampleAuthenticator_Require() {
 	clock.Advance(time.Minute)
 	get("Bearer " + key.Value.Reveal())
 	// Output:
-	// 401 Bearer realm="example", scope="secrets:read"  {"type":"about:blank","title":"Unauthorized","status":401,"detail":"no API token was given in the Authorization header; send it prefixed with Bearer","instance":"/v1/secrets","code":"missing_api_token","realm":"example","scope":"secrets:read"}
+	// 401 Bearer realm="example", scope="secrets:read"  {"type":"about:blank","title":"Unauthorized","status":401,"detail":"no API token was given","instance":"/v1/secrets","code":"missing_api_token","realm":"example","scope":"secrets:read"}
 	// 200   secrets of org_42
-	// 429  60 {"type":"about:blank","title":"Too Many Requests","status":429,"detail":"the API token allows 1 request a minute; retry after 60 s","instance":"/v1/secrets","code":"rate_limit_reached","total_permitted":1}
+	// 429  60 {"type":"about:blank","title":"Too Many Requests","status":429,"detail":"the rate limit of the API token was reached","instance":"/v1/secrets","code":"rate_limit_reached","total_permitted":1}
 	// 200   secrets of org_42
+}
+
+// Routes answers what ServeMux would answer itself in the service's
+// shape, and never redirects a path that is not clean: the redirect would
+// repeat a key pasted into the URL.
+func ExampleRoutes() {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/secrets/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintln(w, "secret", r.PathValue("id"))
+	})
+	srv := rotationhttp.Routes(mux, rotationhttp.WriteProblem)
+	for _, req := range []struct{ method, path string }{
+		{http.MethodGet, "/v1/secrets/sec_123"},
+		{http.MethodDelete, "/v1/secrets/sec_123"},
+		{http.MethodGet, "//v1//secrets//sk_live_pasted_where_an_id_goes"},
+	} {
+		w := httptest.NewRecorder()
+		srv.ServeHTTP(w, httptest.NewRequest(req.method, req.path, nil))
+		fmt.Printf("%d %q %q %s", w.Code, w.Header().Get("Allow"), w.Header().Get("Location"), w.Body)
+	}
+	// Output:
+	// 200 "" "" secret sec_123
+	// 405 "GET, HEAD" "" {"type":"about:blank","title":"Method Not Allowed","status":405,"detail":"the route does not take this method","instance":"/v1/secrets/sec_123","code":"method_not_allowed"}
+	// 404 "" "" {"type":"about:blank","title":"Not Found","status":404,"detail":"no such route","instance":"//v1//secrets//REDACTED","code":"not_found","resourceType":"route","resourceId":"//v1//secrets//REDACTED"}
 }
 
 // The body of a regenerate request gives the grace window, or an error
@@ -101,8 +194,8 @@ func ExampleDecodeRegenerate() {
 		r := httptest.NewRequest(http.MethodPost, "/v1/integrator/regenerate-secret", strings.NewReader(body))
 		grace, err := rotationhttp.DecodeRegenerate(r, rotation.DefaultMaxGracePeriod)
 		if err != nil {
-			p := rotationhttp.ProblemFor(err)
-			fmt.Println(errors.Is(err, rotation.ErrValidation), p.Status, p.Errors)
+			f := rotationhttp.FailureFor(err)
+			fmt.Println(errors.Is(err, rotation.ErrValidation), f.Status, f.Fields)
 			continue
 		}
 		fmt.Println(grace)
@@ -114,14 +207,18 @@ func ExampleDecodeRegenerate() {
 }
 
 // A create request's body decodes into the handler's own struct, as
-// strictly.
+// strictly: a member it does not have is named by its path.
 func ExampleDecodeJSON() {
 	var req struct {
-		Name string `json:"name"`
+		APIToken struct {
+			Name string `json:"name"`
+		} `json:"api_token"`
 	}
-	r := httptest.NewRequest(http.MethodPost, "/v1/secrets", strings.NewReader(`{"name": "CI", "secret": "mine"}`))
+	r := httptest.NewRequest(http.MethodPost, "/api_tokens", strings.NewReader(`{"api_token": {"name": "CI", "colour": "red"}}`))
 	err := rotationhttp.DecodeJSON(r, &req)
 	fmt.Println(err)
+	fmt.Println(rotationhttp.FailureFor(err).Fields)
 	// Output:
-	// rotationhttp: invalid secret: is not a member of this request
+	// rotationhttp: invalid api_token.colour: is not a member of this request
+	// [{api_token.colour is not a member of this request}]
 }

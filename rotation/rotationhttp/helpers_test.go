@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -47,14 +48,17 @@ func (b *syncBuffer) String() string {
 
 // fixture is a Rotator over a memstore with a stepped clock and a keyring
 // (so that secrets created with HMAC can be designated), an Authenticator
-// over it that logs everything, and a mux of test routes.
+// over it that logs everything, and a mux of test routes served through
+// rotationhttp.Routes with the Authenticator's renderer, as a service
+// serves them.
 type fixture struct {
-	clock *rotationtest.Clock
-	rot   *rotation.Rotator
-	auth  *rotationhttp.Authenticator
-	logs  *syncBuffer
-	mux   *http.ServeMux
-	keys  []string // every key revealed, for leak checks
+	clock  *rotationtest.Clock
+	rot    *rotation.Rotator
+	auth   *rotationhttp.Authenticator
+	logs   *syncBuffer
+	mux    *http.ServeMux
+	routes http.Handler // mux through Routes
+	keys   []string     // every key revealed, for leak checks
 }
 
 // newFixture builds a fixture; edit tweaks the Authenticator's options.
@@ -80,6 +84,10 @@ func newFixture(t *testing.T, edit func(*rotationhttp.Options)) *fixture {
 	f.mux = http.NewServeMux()
 	f.mux.Handle("GET /v1/whoami", f.auth.Require("secrets:read", http.HandlerFunc(f.whoami)))
 	f.mux.Handle("POST /v1/secrets/{id}/regenerate", f.auth.Require("secrets:write", http.HandlerFunc(f.regenerate)))
+	f.mux.HandleFunc("GET /v1/secrets/{id}", func(w http.ResponseWriter, r *http.Request) {
+		rotationhttp.WriteJSON(w, http.StatusOK, map[string]string{"id": r.PathValue("id")})
+	})
+	f.routes = rotationhttp.Routes(f.mux, f.auth.Render)
 	t.Cleanup(func() { secretstest.NoLeak(t, f.logs.String(), f.keys...) }) // no log line holds a key
 	return f
 }
@@ -117,8 +125,7 @@ func (f *fixture) regenerate(w http.ResponseWriter, r *http.Request) {
 		f.auth.Error(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"id": res.ID, "secret": res.Value.Reveal()})
+	rotationhttp.WriteJSON(w, http.StatusOK, map[string]string{"id": res.ID, "secret": res.Value.Reveal()})
 }
 
 // create makes a secret for owner and returns its id and key.
@@ -132,7 +139,7 @@ func (f *fixture) create(t *testing.T, owner string, spec rotation.Spec) (id, ke
 	return iss.ID, iss.Value.Reveal()
 }
 
-// request is one request to send through the fixture's mux.
+// request is one request to send through the fixture's routes.
 type request struct {
 	method, path string
 	header       http.Header
@@ -140,8 +147,9 @@ type request struct {
 	body         string
 }
 
-// do sends req through the mux and returns the recorded response, failing
-// t if the response holds a key other than one the handler revealed.
+// do sends req through the routes and returns the recorded response,
+// failing t if the response holds a key other than one the handler
+// revealed.
 func (f *fixture) do(t *testing.T, req request) *httptest.ResponseRecorder {
 	t.Helper()
 	w := f.serve(t.Context(), req)
@@ -149,8 +157,8 @@ func (f *fixture) do(t *testing.T, req request) *httptest.ResponseRecorder {
 	return w
 }
 
-// serve sends req through the mux and returns the recorded response. It
-// checks nothing, so goroutines other than the test's may call it.
+// serve sends req through the routes and returns the recorded response.
+// It checks nothing, so goroutines other than the test's may call it.
 func (f *fixture) serve(ctx context.Context, req request) *httptest.ResponseRecorder {
 	if req.method == "" {
 		req.method = http.MethodGet
@@ -169,7 +177,7 @@ func (f *fixture) serve(ctx context.Context, req request) *httptest.ResponseReco
 		r.RemoteAddr = req.remote
 	}
 	w := httptest.NewRecorder()
-	f.mux.ServeHTTP(w, r)
+	f.routes.ServeHTTP(w, r)
 	return w
 }
 
@@ -178,34 +186,30 @@ func bearer(key string) http.Header {
 	return http.Header{"Authorization": {"Bearer " + key}}
 }
 
-// response is what the tests compare of a problem response.
+// response is what the tests compare of an error response, whatever the
+// shape of its body.
 type response struct {
 	Status          int
 	ContentType     string
 	CacheControl    string
 	WWWAuthenticate string
 	RetryAfter      string
+	Allow           string
 	Body            map[string]any
 }
 
-// problemOf reads a recorded problem response. It fails the test when the
-// body is not one JSON object.
-func problemOf(t *testing.T, w *httptest.ResponseRecorder) response {
+// responseOf reads a recorded response. It fails the test when the body is
+// not one JSON object. Numbers, at any depth, compare as ints.
+func responseOf(t *testing.T, w *httptest.ResponseRecorder) response {
 	t.Helper()
 	var body map[string]any
 	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
 	dec.UseNumber()
 	if err := dec.Decode(&body); err != nil {
-		t.Fatalf("problem body %q: %v", w.Body.String(), err)
+		t.Fatalf("body %q: %v", w.Body.String(), err)
 	}
-	for k, v := range body {
-		if n, ok := v.(json.Number); ok { // numbers compare as ints
-			i, err := n.Int64()
-			if err != nil {
-				t.Fatalf("member %s: %v", k, err)
-			}
-			body[k] = int(i)
-		}
+	if err := ints(body); err != nil {
+		t.Fatalf("body %q: %v", w.Body.String(), err)
 	}
 	h := w.Result().Header
 	return response{
@@ -214,8 +218,44 @@ func problemOf(t *testing.T, w *httptest.ResponseRecorder) response {
 		CacheControl:    h.Get("Cache-Control"),
 		WWWAuthenticate: h.Get("WWW-Authenticate"),
 		RetryAfter:      h.Get("Retry-After"),
+		Allow:           h.Get("Allow"),
 		Body:            body,
 	}
+}
+
+// ints turns every json.Number in v, a decoded JSON value, into an int.
+func ints(v any) error {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, e := range v {
+			if n, ok := e.(json.Number); ok {
+				i, err := n.Int64()
+				if err != nil {
+					return fmt.Errorf("member %s: %w", k, err)
+				}
+				v[k] = int(i)
+				continue
+			}
+			if err := ints(e); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if n, ok := e.(json.Number); ok {
+				j, err := n.Int64()
+				if err != nil {
+					return fmt.Errorf("item %d: %w", i, err)
+				}
+				v[i] = int(j)
+				continue
+			}
+			if err := ints(e); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // problem returns the response a problem with these members should give,
@@ -226,4 +266,41 @@ func problem(status int, members map[string]any) response {
 		body[k] = v
 	}
 	return response{Status: status, ContentType: "application/problem+json", CacheControl: "no-store", Body: body}
+}
+
+// jsonAnswer returns the response WriteJSON gives for status and body.
+func jsonAnswer(status int, body map[string]any) response {
+	return response{Status: status, ContentType: "application/json", CacheControl: "no-store", Body: body}
+}
+
+func withAuth(r response, challenge string) response {
+	r.WWWAuthenticate = challenge
+	return r
+}
+
+func withRetry(r response, after string) response {
+	r.RetryAfter = after
+	return r
+}
+
+// wire returns the whole of a recorded response as text: status line,
+// headers and body, for leak checks.
+func wire(w *httptest.ResponseRecorder) string {
+	return fmt.Sprintf("%d %s\n%s\n%s", w.Code, http.StatusText(w.Code), headerText(w.Header()), w.Body.String())
+}
+
+func headerText(h http.Header) string {
+	var b strings.Builder
+	_ = h.Write(&b)
+	return b.String()
+}
+
+// unknownKey returns a well-formed key that no Rotator issued.
+func unknownKey(t *testing.T) string {
+	t.Helper()
+	v, err := rotation.DefaultFormat.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.Reveal()
 }

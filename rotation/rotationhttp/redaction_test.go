@@ -34,7 +34,7 @@ func TestNoKeyInAnswersOrLogs(t *testing.T) {
 	send := func(req request) {
 		w := f.do(t, req)
 		is.True(w.Code >= 400) // every one of these is refused
-		answers = append(answers, w.Body.String()+"\n"+headerText(w.Header()))
+		answers = append(answers, wire(w))
 	}
 	for _, p := range presented {
 		send(request{path: "/v1/whoami", header: bearer(p)})
@@ -74,20 +74,30 @@ func TestNoKeyInAnswersOrLogs(t *testing.T) {
 		} {
 			w := f.do(t, request{method: http.MethodPost, path: tc.path, header: bearer(free), body: tc.body})
 			is.Equal(w.Code, tc.want) // refused for the piece, not for the key
-			answers = append(answers, w.Body.String()+"\n"+headerText(w.Header()))
+			answers = append(answers, wire(w))
 		}
 	}
 
+	refusals := len(answers) // each logged by the Authenticator
+
+	// A key pasted into a URL that no route takes, or that ServeMux would
+	// clean and redirect to: answered by Routes, which logs nothing.
+	for _, path := range []string{
+		"/v1/nothing/" + key,
+		"//v1//secrets//" + key,
+		"/v1/./secrets/" + key,
+		"/v1/secrets/../" + key,
+		"/v1/secrets/" + key + "/",
+	} {
+		w := f.do(t, request{path: path, header: bearer(free)})
+		is.Equal(w.Code, http.StatusNotFound) // no such route, and no redirect
+		answers = append(answers, wire(w))
+	}
+
 	logs := f.logs.String()
-	is.Equal(strings.Count(logs, "\n"), len(answers)) // one log line per refusal
+	is.Equal(strings.Count(logs, "\n"), refusals) // one log line per refusal
 	leaks := slices.Concat(presented, pieces, []string{key, fenced})
 	for _, out := range append(answers, logs) {
 		secretstest.NoLeak(t, out, leaks...)
 	}
-}
-
-func headerText(h http.Header) string {
-	var b strings.Builder
-	_ = h.Write(&b)
-	return b.String()
 }
