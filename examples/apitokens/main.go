@@ -1,0 +1,52 @@
+// Command apitokens serves the organization API tokens of seed 001
+// (Katapult's core API): a token is created, listed and has its secret
+// regenerated over HTTP, and every request is authenticated by a token's
+// secret in "Authorization: Bearer <secret>".
+//
+//	POST /api_tokens                            create a token; its secret is shown this once
+//	GET  /api_tokens                            list the organization's tokens, without secrets
+//	POST /api_tokens/api_token/regenerate_secret give a token a new secret; the old one dies at once
+//
+// Every route needs the scope api_tokens. A token has an id, which it
+// keeps through regenerations, a name, its organization (its owner),
+// authorized IP addresses and networks, an expiry, a per-minute rate
+// limit, which it also keeps, and scopes. Errors are
+// {"code", "description", "detail"} with the document's codes and statuses.
+// README.md beside this file says more, with a curl walk-through.
+//
+// Run it with
+//
+//	go run ./examples/apitokens -data ./apitokens-data -create-owner acme   # prints owner=… and secret=…
+//	go run ./examples/apitokens -data ./apitokens-data [-addr 127.0.0.1:8080]
+//
+// The tokens are kept in a SQLite file under -data, or in PostgreSQL when
+// ROTOR_POSTGRES_DSN is set. Token secrets only authenticate, so they are
+// kept as digests and never sealed: the service needs no key-encryption
+// key.
+package main
+
+import (
+	"github.com/rotorkit/rotor/examples/internal/service"
+	"github.com/rotorkit/rotor/rotation"
+)
+
+// format is the shape of token secrets: apitoken_live_ and 49 base62
+// characters, the last six a checksum that turns away typos unread.
+const format = "apitoken_live"
+
+// maxTokens is how many unexpired tokens an organization may hold.
+const maxTokens = 50
+
+// app is the whole service, as main runs it and as the tests start it.
+var app = service.App{
+	Name: "apitokens",
+	Seal: false, // secrets only authenticate: digests alone are kept
+	Options: func(o *rotation.Options) {
+		o.Format = format
+		o.Policy.MaxActive = maxTokens
+	},
+	Handler:     newHandler,
+	CreateOwner: createOwner,
+}
+
+func main() { service.Main(app) }

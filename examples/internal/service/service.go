@@ -1,0 +1,354 @@
+// Package service is the plumbing the example services share, so that
+// each example's own code is its routes: flags, where the secrets are kept
+// (a SQLite file under -data, or PostgreSQL when ROTOR_POSTGRES_DSN is
+// set, cached in memory and kept in step with other replicas), the
+// key-encryption key for services that seal secrets, -create-owner, and a
+// server that says where it listens and stops gracefully on SIGTERM.
+//
+// It is not part of rotor: a service of one's own does these its own way.
+package service
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/cachestore"
+	"github.com/rotorkit/rotor/store/sqlstore"
+)
+
+// App is what an example service is made of besides the plumbing.
+type App struct {
+	// Name is the command's name, as its usage and errors give it.
+	Name string
+	// Seal reports whether the service's secrets sign or verify HMACs,
+	// and so are kept sealed under a key-encryption key that the service
+	// must be given. Services whose keys only authenticate keep digests
+	// alone, and need none.
+	Seal bool
+	// Options, if not nil, sets what the service's Rotator needs beyond
+	// the store, keyring, logger and audit log: its policy, its format.
+	Options func(*rotation.Options)
+	// Handler returns the service's routes.
+	Handler func(Env) (http.Handler, error)
+	// CreateOwner creates an owner named name with the keys it first
+	// needs, and returns the shell assignments that show them, this once,
+	// such as "owner=…" and "secret=…".
+	CreateOwner func(ctx context.Context, env Env, name string) ([]string, error)
+}
+
+// Env is what a service's routes are built on.
+type Env struct {
+	Rotator *rotation.Rotator
+	// Now is the service's clock, the Rotator's too: rate limits read it.
+	Now func() time.Time
+	// Log receives diagnostics, never a secret.
+	Log *slog.Logger
+}
+
+// Main runs app as a command and exits: 0 once it has stopped on SIGINT or
+// SIGTERM, or after -create-owner; 2 for bad flags; 1 for anything else.
+func Main(app App) {
+	// SIGINT (Ctrl-C) and SIGTERM (docker stop, systemd, kill) cancel ctx,
+	// and the server shuts down gracefully instead of dying mid-request.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	context.AfterFunc(ctx, stop) // a second Ctrl-C ends the program at once, as usual
+	err := Run(ctx, app, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintf(os.Stderr, "%s: %v\n", app.Name, err)
+		os.Exit(1)
+	}
+}
+
+// errUsage reports bad flags or arguments, which the flag package has
+// already explained.
+var errUsage = errors.New("usage")
+
+// Run is the whole program, with its surroundings passed in: flags, the
+// environment, and where output goes. stdout carries only the
+// "listening on" line, or the assignments of -create-owner.
+func Run(ctx context.Context, app App, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	flags := flag.NewFlagSet(app.Name, flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	addr := flags.String("addr", "127.0.0.1:8080", "address to listen on; port 0 picks a free one")
+	data := flags.String("data", "./"+app.Name+"-data", "directory of the SQLite database")
+	owner := flags.String("create-owner", "", "create an owner named `NAME`, print its first keys once as shell assignments, and exit")
+	kekFile := flags.String("kek", "", "`FILE` of the key-encryption key, created if missing; ROTOR_KEK instead gives the key itself")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if flags.NArg() > 0 {
+		flags.Usage()
+		return errUsage
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+
+	opts := &rotation.Options{Logger: log, Observer: rotation.LogEvents(log)}
+	if app.Options != nil {
+		app.Options(opts)
+	}
+	if app.Seal {
+		ring, err := keyring(getenv("ROTOR_KEK"), *kekFile)
+		if err != nil {
+			return err
+		}
+		opts.Keyring = ring
+	}
+	dsn := getenv("ROTOR_POSTGRES_DSN")
+	st, where, err := openStore(ctx, *data, dsn)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	// With PostgreSQL, several replicas may share the database: keep
+	// keysets in memory so authenticating skips the database, and let
+	// cachestore's Run hear of the changes other replicas make.
+	var keys store.Store = st
+	var cache *cachestore.Store
+	if dsn != "" && *owner == "" {
+		if cache, err = cachestore.New(st, &cachestore.Options{Logger: log}); err != nil {
+			return err
+		}
+		keys = cache
+	}
+	rot, err := rotation.New(keys, opts)
+	if err != nil {
+		return err
+	}
+	env := Env{Rotator: rot, Now: time.Now, Log: log}
+	if opts.Now != nil {
+		env.Now = opts.Now
+	}
+
+	if *owner != "" {
+		lines, err := app.CreateOwner(ctx, env, *owner)
+		if err != nil {
+			return err
+		}
+		for _, l := range lines {
+			fmt.Fprintln(stdout, l) // shown this once: eval "$(… -create-owner NAME)"
+		}
+		return rot.Flush(ctx)
+	}
+	h, err := app.Handler(env)
+	if err != nil {
+		return err
+	}
+	log.Info("secrets are kept in " + where)
+	return serve(ctx, *addr, h, rot, cache, stdout, log)
+}
+
+// serve answers HTTP on addr until ctx is cancelled, then stops taking
+// connections, waits for the requests in flight, and writes the last uses
+// of keys. cache, if not nil, is kept in step for as long as the server
+// runs.
+func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotator, cache *cachestore.Store, stdout io.Writer, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           logRequests(h, log),
+		ReadHeaderTimeout: 10 * time.Second, // slow clients must not hold connections forever
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	// The cache outlives ctx by the time Shutdown takes, since requests
+	// still in flight use it; it stops after them.
+	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer stopBackground()
+	if cache != nil {
+		wg.Go(func() {
+			if err := cache.Run(background); !errors.Is(err, context.Canceled) {
+				log.Error("cache stopped following changes; copies now live up to their MaxAge", "err", err)
+			}
+		})
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	// The address goes to stdout, for people and for scripts that start
+	// the server with port 0 and must learn the port. The listener is
+	// open already, so the server is ready once this line is out.
+	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-served:
+		return err // Serve failed; it never returns nil
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err = hs.Shutdown(stopCtx)
+	<-served // http.ErrServerClosed, at once
+	return errors.Join(err, rot.Flush(stopCtx))
+}
+
+// openStore opens PostgreSQL when dsn is set, and the SQLite file
+// dir/rotor.db otherwise, and says where in words that never include dsn,
+// which may hold a password.
+func openStore(ctx context.Context, dir, dsn string) (*sqlstore.Store, string, error) {
+	if dsn != "" {
+		st, err := sqlstore.OpenPostgres(ctx, dsn)
+		return st, "PostgreSQL (ROTOR_POSTGRES_DSN)", err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", err
+	}
+	path := filepath.Join(dir, "rotor.db")
+	st, err := sqlstore.OpenSQLite(ctx, path)
+	return st, "SQLite file " + path, err
+}
+
+// kekID names the key-encryption key in every sealed value. To rotate the
+// key, a service would add a second one under a new id to the keyring and
+// reseal; these examples keep one.
+const kekID = "kek-1"
+
+// errNoKEK refuses to start a service that seals secrets without a
+// key-encryption key given to it: one made up and kept beside the
+// database would let a copy of the data directory open every customer's
+// secret.
+var errNoKEK = errors.New("this service keeps secrets sealed, so it needs a key-encryption key: " +
+	"set ROTOR_KEK to one (make it with `openssl rand -base64 32`), or pass -kek FILE, a file kept apart from -data; " +
+	"replicas sharing a database must share the key, and losing it loses every sealed secret")
+
+// keyring returns the keyring that seals secret values, with the
+// key-encryption key given as text (ROTOR_KEK) or, when text is empty, the
+// one in file, created on first start with mode 0600.
+func keyring(text, file string) (*secrets.Keyring, error) {
+	var kek secrets.KEK
+	var err error
+	switch {
+	case text != "":
+		if kek, err = secrets.ParseKEK(kekID, text); err != nil {
+			return nil, fmt.Errorf("ROTOR_KEK: %w", err) // the error holds neither the id nor the key
+		}
+	case file != "":
+		kek, err = readKEK(file)
+		if errors.Is(err, fs.ErrNotExist) {
+			kek, err = createKEK(file)
+		}
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errNoKEK
+	}
+	return secrets.NewKeyring(kek)
+}
+
+func readKEK(path string) (secrets.KEK, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return secrets.KEK{}, err
+	}
+	kek, err := secrets.ParseKEK(kekID, string(text))
+	if err != nil {
+		return secrets.KEK{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return kek, nil
+}
+
+// createKEK writes a new key to path, readable by this user only. The key
+// is written whole to a temporary file first and then linked into place,
+// which fails if path exists: a key that sealed values depend on is never
+// overwritten, and a process starting at the same moment never reads half
+// a key. If another process won the race, its key is the one used.
+func createKEK(path string) (secrets.KEK, error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return secrets.KEK{}, err
+	}
+	kek, err := secrets.GenerateKEK(kekID)
+	if err != nil {
+		return secrets.KEK{}, err
+	}
+	tmp, err := os.CreateTemp(dir, ".kek-*") // mode 0600
+	if err != nil {
+		return secrets.KEK{}, err
+	}
+	defer os.Remove(tmp.Name()) // once linked, path keeps the file
+	_, err = tmp.WriteString(kek.Text().Reveal() + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return secrets.KEK{}, err
+	}
+	err = os.Link(tmp.Name(), path)
+	if errors.Is(err, fs.ErrExist) {
+		return readKEK(path)
+	}
+	if err != nil {
+		return secrets.KEK{}, err
+	}
+	return kek, nil
+}
+
+// logRequests logs one line per request: the method, the route pattern
+// that served it (never the path, which may hold a key pasted into it),
+// the status and the time taken.
+func logRequests(h http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		route := r.Pattern // set by the ServeMux that served r
+		if route == "" {
+			route = "(no route)"
+		}
+		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method),
+			slog.String("route", route),
+			slog.Int("status", rec.status),
+			slog.Duration("duration", time.Since(start)))
+	})
+}
+
+// statusWriter keeps the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
