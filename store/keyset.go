@@ -94,6 +94,17 @@ func (a Attributes) Clone() Attributes {
 // HasScope reports whether the key was granted scope.
 func (a *Attributes) HasScope(scope string) bool { return slices.Contains(a.Scopes, scope) }
 
+// HasScopes reports whether the key was granted every one of scopes: a
+// key may hand on only what it holds, for one.
+func (a *Attributes) HasScopes(scopes []string) bool {
+	for _, s := range scopes {
+		if !a.HasScope(s) {
+			return false
+		}
+	}
+	return true
+}
+
 // CanSign reports whether a key with these attributes can sign and verify
 // HMACs, and so be designated to sign webhooks.
 func (a *Attributes) CanSign() bool { return a.HMAC || a.Format.IsWebhook() }

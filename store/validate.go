@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -26,6 +27,11 @@ const (
 
 // maxHintLen bounds a hint: four characters of at most four bytes.
 const maxHintLen = 16
+
+// MaxExpiresAt is the latest expiry a key may have, the last second of the
+// year 9999: every backend keeps instants to it exactly (SQL ones as
+// microseconds in 64 bits, which hold far less than a time.Time can).
+var MaxExpiresAt = time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC)
 
 // ValidationError reports a keyset, or attributes, that break a rule of
 // the contract, and where: Field is a path such as "Name",
@@ -80,6 +86,9 @@ func (a *Attributes) Validate() error {
 	}
 	if a.RateLimit < 0 {
 		return &ValidationError{Field: "RateLimit", Reason: "must not be negative"}
+	}
+	if a.ExpiresAt.After(MaxExpiresAt) {
+		return &ValidationError{Field: "ExpiresAt", Reason: "must be before the year 10000"}
 	}
 	if len(a.Metadata) > MaxMetadata {
 		return &ValidationError{Field: "Metadata", Reason: fmt.Sprintf("must hold at most %d entries", MaxMetadata)}

@@ -77,6 +77,7 @@ func testTextRoundTrip(t *testing.T, newStore func(t *testing.T) store.Store) {
 	}
 	k.Metadata[strings.Repeat("k", store.MaxMetadataKeyLen)] = strings.Repeat("v", store.MaxMetadataValueLen)
 	k.Metadata["empty"] = ""
+	k.ExpiresAt = store.MaxExpiresAt // the latest expiry any backend keeps exactly
 	others := make([]store.Record, 0, len(texts))
 	for i, text := range texts {
 		o := key(fmt.Sprintf("t%02d", i))

@@ -255,6 +255,7 @@ func invalidKeysets() []invalidCase {
 			}
 		})},
 		{"NegativeRateLimit", "Keys[0].RateLimit", one(func(r *store.Record) { r.RateLimit = -1 })},
+		{"ExpiresAfterYear9999", "Keys[0].ExpiresAt", one(func(r *store.Record) { r.ExpiresAt = store.MaxExpiresAt.Add(time.Second) })},
 		{"MetadataEmptyKey", "Keys[0].Metadata", one(func(r *store.Record) { r.Metadata[""] = "x" })},
 		{"MetadataKeyNotUTF8", "Keys[0].Metadata", one(func(r *store.Record) { r.Metadata["te\xffam"] = "x" })},
 		{"MetadataValueWithNUL", "Keys[0].Metadata", one(func(r *store.Record) { r.Metadata["team"] = "pay\x00ments" })},
