@@ -57,6 +57,16 @@ type Options struct {
 	// [Authenticator.Error], in the shape of the service's API. nil means
 	// [WriteProblem], RFC 9457 problem details.
 	Render Renderer
+
+	// Key returns the key a request presents, "" for none (which is
+	// rotation.ErrMissingKey). nil means [BearerKey]. A service whose
+	// clients send keys elsewhere, such as in an X-API-Key header, or
+	// that refuses some keys by their look before they are looked up,
+	// sets its own. An error refuses the request: it is answered as
+	// [FailureFor] maps it, so return a [*Failure] to answer with a
+	// failure of the service's own. Its text goes to the log: never put
+	// the key in it.
+	Key func(r *http.Request) (string, error)
 }
 
 // Authenticator is net/http middleware that admits requests carrying a
@@ -71,6 +81,7 @@ type Authenticator struct {
 	now      func() time.Time
 	log      *slog.Logger
 	render   Renderer
+	key      func(*http.Request) (string, error)
 	limiters *limiters
 }
 
@@ -84,9 +95,12 @@ func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, err
 	if opts == nil {
 		opts = &Options{}
 	}
-	a := &Authenticator{rot: rot, realm: opts.Realm, now: opts.Now, log: opts.Logger, render: opts.Render}
+	a := &Authenticator{rot: rot, realm: opts.Realm, now: opts.Now, log: opts.Logger, render: opts.Render, key: opts.Key}
 	if a.render == nil {
 		a.render = WriteProblem
+	}
+	if a.key == nil {
+		a.key = func(r *http.Request) (string, error) { return BearerKey(r), nil }
 	}
 	if a.realm == "" {
 		a.realm = DefaultRealm
@@ -142,14 +156,18 @@ func (a *Authenticator) Require(scope string, next http.Handler) http.Handler {
 }
 
 // Authenticate does the checks of [Authenticator.Require] without the
-// handler around them, for code that composes its own: it reads the bearer
-// key of r, authenticates it from [Authenticator.ClientIP] for scope, and
-// takes one request from the key's rate limit, which a key keeps by its
-// id through regenerations. It returns the Rotator's [*rotation.AuthError]
-// (a missing or non-Bearer Authorization header is rotation.ErrMissingKey),
-// a [*RateLimitError], or the store's error.
+// handler around them, for code that composes its own: it reads the key
+// of r (the bearer key, unless [Options].Key says otherwise),
+// authenticates it from [Authenticator.ClientIP] for scope, and takes one
+// request from the key's rate limit, which a key keeps by its id through
+// regenerations. It returns the Rotator's [*rotation.AuthError] (a
+// missing or non-Bearer Authorization header is rotation.ErrMissingKey),
+// a [*RateLimitError], the error of Options.Key, or the store's error.
 func (a *Authenticator) Authenticate(r *http.Request, scope string) (rotation.Principal, error) {
-	key := bearerKey(r.Header.Get("Authorization"))
+	key, err := a.key(r)
+	if err != nil {
+		return rotation.Principal{}, err
+	}
 	p, err := a.rot.Authenticate(r.Context(), key, rotation.Request{IP: a.ClientIP(r), Scope: scope})
 	if err != nil {
 		return rotation.Principal{}, err
@@ -225,9 +243,9 @@ var errNil = errors.New("rotationhttp: nil error")
 
 // BearerKey returns the key r carries in "Authorization: Bearer <key>", or
 // "" when it carries none; the scheme is case-insensitive. It reads the
-// header as [Authenticator.Authenticate] does, for a service that must
-// look at a key before it is authenticated, such as one that refuses
-// publishable keys on its routes.
+// header as [Authenticator.Authenticate] does by default, for an
+// [Options].Key that looks at a key before it is authenticated, such as
+// one that refuses publishable keys.
 func BearerKey(r *http.Request) string { return bearerKey(r.Header.Get("Authorization")) }
 
 // bearerKey returns the credentials of an "Authorization: Bearer" header

@@ -566,3 +566,33 @@ func TestErrorLogs(t *testing.T) {
 	secretstest.NoLeak(t, w.Body.String(), key, presented) // answered without the key or what was presented
 	secretstest.NoLeak(t, f.logs.String(), key, presented) // and logged without them
 }
+
+// TestOptionsKey checks that Options.Key decides where a request's key
+// is, and that its error, a Failure of the service's own, is the answer.
+func TestOptionsKey(t *testing.T) {
+	is := is.New(t)
+	f := newFixture(t, func(o *rotationhttp.Options) {
+		o.Key = func(r *http.Request) (string, error) {
+			key := r.Header.Get("X-API-Key")
+			if strings.HasPrefix(key, "pk_") {
+				return "", &rotationhttp.Failure{Status: http.StatusForbidden, Code: "publishable_key", Message: "use a secret key"}
+			}
+			return key, nil
+		}
+	})
+	_, key := f.create(t, "acme", rotation.Spec{Scopes: readScope})
+
+	w := f.do(t, request{path: "/v1/whoami", header: http.Header{"X-Api-Key": {key}}})
+	is.Equal(w.Code, http.StatusOK) // the key is read where Key finds it
+
+	w = f.do(t, request{path: "/v1/whoami", header: bearer(key)})
+	is.Equal(w.Code, http.StatusUnauthorized)                                 // and nowhere else
+	is.Equal(responseOf(t, w).Body["code"], rotationhttp.CodeMissingAPIToken) // "" is no key at all
+
+	w = f.do(t, request{path: "/v1/whoami", header: http.Header{"X-Api-Key": {"pk_live_abc"}}})
+	is.Equal(w.Code, http.StatusForbidden) // Key's refusal is the answer
+	if d := cmp.Diff(problem(403, map[string]any{"code": "publishable_key", "detail": "use a secret key", "instance": "/v1/whoami"}), responseOf(t, w)); d != "" {
+		t.Errorf("refusal (-want +got):\n%s", d)
+	}
+	is.True(strings.Contains(f.logs.String(), `"code":"publishable_key"`)) // and is logged by its code
+}

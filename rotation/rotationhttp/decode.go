@@ -109,10 +109,10 @@ func checkShape(raw json.RawMessage, t reflect.Type, path string) error {
 		return nil
 	}
 	if t.Implements(unmarshaler) || reflect.PointerTo(t).Implements(unmarshaler) {
-		// The type's own business; its error may quote the value, so it
-		// is not passed on.
-		if json.Unmarshal(raw, reflect.New(t).Interface()) != nil {
-			return invalid(orBody(path), "is not valid")
+		// The type's own business. Its error may quote the value, so only
+		// this package's own (which never do) say more than "not valid".
+		if err := json.Unmarshal(raw, reflect.New(t).Interface()); err != nil {
+			return bodyErrorAt(path, err)
 		}
 		return nil
 	}

@@ -25,6 +25,10 @@ import (
 // addresses and limits that rotor's typed errors carry. A renderer may
 // change anything before writing it, such as the status a service's API
 // gives a code, or a sentence in its own words.
+//
+// A *Failure is an error too, which FailureFor gives back as it is: a
+// handler or an [Options].Key that returns one answers with a failure of
+// the service's own.
 type Failure struct {
 	// Status is the HTTP status, such as 401.
 	Status int
@@ -67,6 +71,17 @@ type Failure struct {
 	// never send it.
 	Err error
 }
+
+// Error returns the code of f and its Message, for logs.
+func (f *Failure) Error() string {
+	if f.Message == "" {
+		return "rotationhttp: " + f.Code
+	}
+	return "rotationhttp: " + f.Code + ": " + f.Message
+}
+
+// Unwrap returns the error f was made from, if any.
+func (f *Failure) Unwrap() error { return f.Err }
 
 // FieldError is one invalid member of a request: its name and what is
 // wrong with it.
@@ -151,6 +166,7 @@ const conflictRetry = time.Second
 // sentinels and the fields of the typed errors, never err's text.
 //
 //	error                                     status  code
+//	a *Failure                                its own, as it is
 //	rotation.ErrMissingKey                    401     missing_api_token
 //	rotation.ErrInvalidKey, ErrExpired,       401     invalid_api_token
 //	  ErrRevoked
@@ -198,6 +214,11 @@ func FailureFor(err error) Failure {
 func failureFor(err error) Failure {
 	if err == nil {
 		return internal()
+	}
+	if f, ok := errors.AsType[*Failure](err); ok {
+		own := *f
+		own.Err = nil // FailureFor sets it to err
+		return own
 	}
 	if body, ok := errors.AsType[*BodyError](err); ok {
 		switch body.Err {

@@ -28,6 +28,9 @@ import (
 // client is the address the network refusals of rotorErrors come from.
 var client = netip.MustParseAddr("198.51.100.7")
 
+// ownFailure is a failure a service makes itself, returned as an error.
+var ownFailure = &rotationhttp.Failure{Status: http.StatusForbidden, Code: "publishable_key", Message: "use a secret key"}
+
 // rotorErrors returns errors made by a real Rotator, Signer and decoder,
 // so the mapping is tested against what they return, not what they
 // document.
@@ -164,6 +167,9 @@ func failureCases(t *testing.T, f *fixture) []failureCase {
 		{"cannot sign", real["cannot sign"], secret(409, "secret_cannot_sign", "the secret cannot sign webhooks", idOf(real["cannot sign"]))},
 		{"stale", real["stale"], secret(412, "secret_changed", "the secret was regenerated meanwhile", idOf(real["stale"]))},
 		{"no signing key", real["no signing key"], rotationhttp.Failure{Status: 409, Code: "no_signing_secret", Message: "no secret can sign webhooks for this owner"}},
+
+		{"the service's own", ownFailure, *ownFailure},
+		{"the service's own, wrapped", fmt.Errorf("check key: %w", ownFailure), *ownFailure},
 
 		{"unreadable body", real["unreadable body"], rotationhttp.Failure{Status: 400, Code: "unreadable_body", Message: "the body could not be read"}},
 		{"hmacsign's unreadable body", hmacsign.ErrUnreadableBody, rotationhttp.Failure{Status: 400, Code: "unreadable_body", Message: "the body could not be read"}},
@@ -392,4 +398,15 @@ func idOf(err error) string {
 		return se.ID
 	}
 	return ""
+}
+
+// TestFailureIsAnError checks what a log shows of a Failure returned as an
+// error, and that it unwraps to the error it was made from.
+func TestFailureIsAnError(t *testing.T) {
+	is := is.New(t)
+	is.Equal(ownFailure.Error(), "rotationhttp: publishable_key: use a secret key") // the code and the sentence
+	bare := &rotationhttp.Failure{Status: 500, Code: "internal_error"}
+	is.Equal(bare.Error(), "rotationhttp: internal_error") // the code alone when there is no sentence
+	f := rotationhttp.FailureFor(rotation.ErrNotFound)
+	is.True(errors.Is(&f, rotation.ErrNotFound)) // it unwraps to Err
 }
