@@ -1,12 +1,8 @@
 package main
 
 import (
-	"cmp"
-	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"regexp"
 	"time"
 
 	"github.com/rotorkit/rotor/examples/internal/service"
@@ -31,11 +27,14 @@ type server struct {
 	rot    *rotation.Rotator
 	auth   *rotationhttp.Authenticator
 	signed func(http.Handler) http.Handler // hmacsign's middleware
+	// refuse answers every error of the route, as auth does, naming the
+	// route's scope in a 401 whether a key or a signature was refused.
+	refuse func(http.ResponseWriter, *http.Request, error)
 }
 
 // newHandler returns the service's routes over env.
 func newHandler(env service.Env) (http.Handler, error) {
-	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Realm: realm, Now: env.Now, Logger: env.Log, Render: render})
+	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Realm: realm, Now: env.Now, Logger: env.Log})
 	if err != nil {
 		return nil, err
 	}
@@ -47,27 +46,15 @@ func newHandler(env service.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	signed, err := hmacsign.Middleware(verifier, integrator, &hmacsign.MiddlewareOptions{MaxBody: rotationhttp.MaxBody, Error: auth.Error})
+	refuse := auth.ErrorFor(scope)
+	signed, err := hmacsign.Middleware(verifier, integrator, &hmacsign.MiddlewareOptions{MaxBody: rotationhttp.MaxBody, Error: refuse})
 	if err != nil {
 		return nil, err
 	}
-	s := &server{rot: env.Rotator, auth: auth, signed: signed}
+	s := &server{rot: env.Rotator, auth: auth, signed: signed, refuse: refuse}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/integrator/regenerate-secret", s.regenerateSecret)
-	return rotationhttp.Routes(mux, render), nil
-}
-
-// render writes problems as the seed gives them. A refused signature
-// carries no scope of its own, and there is one route, so every 401 names
-// its scope; a 500 says no more than its title.
-func render(w http.ResponseWriter, r *http.Request, f rotationhttp.Failure) {
-	switch f.Status {
-	case http.StatusUnauthorized:
-		f.Scope = scope
-	case http.StatusInternalServerError:
-		f.Message = ""
-	}
-	rotationhttp.WriteProblem(w, r, f)
+	return rotationhttp.Routes(mux, auth.Render), nil
 }
 
 // integrator returns the integrator a signed request names. Without one,
@@ -84,23 +71,29 @@ func integrator(r *http.Request) (string, error) {
 // request signed with the integrator's secret or, without a
 // webhook-signature header, one that presents it as a bearer key.
 func (s *server) regenerateSecret(w http.ResponseWriter, r *http.Request) {
-	if r.Header.Get("Webhook-Signature") == "" {
-		p, err := s.auth.Authenticate(r, scope)
-		if err != nil {
-			s.auth.Error(w, r, err)
-			return
-		}
-		s.regenerate(w, r, p.Owner, p.Secret.ID, p.Secret.Current.ID)
+	if r.Header.Get("Webhook-Signature") != "" {
+		s.regenerateSigned(w, r)
 		return
 	}
-	// The secrets as they are before the signature is checked: the value
-	// that signed was valid then, so if another request regenerates
-	// meanwhile, this one loses instead of ending the value that one
-	// handed out. A name no store could hold has no secrets, and fails
-	// verification.
+	p, err := s.auth.Authenticate(r, scope)
+	if err != nil {
+		s.refuse(w, r, err)
+		return
+	}
+	// The value current when the key was authenticated, read with it.
+	s.regenerate(w, r, p.Owner, p.Secret.ID, p.Secret.Current.ID)
+}
+
+// regenerateSigned serves a signed request. hmacsign tells which secret
+// signed, not which of its values, so the secrets are read before the
+// signature is checked: if another request regenerates meanwhile, this
+// one loses instead of ending the value that one handed out. The package
+// doc says what that guarantees across replicas.
+func (s *server) regenerateSigned(w http.ResponseWriter, r *http.Request) {
+	// A name no store could hold has no secrets, and fails verification.
 	before, err := s.rot.List(r.Context(), r.Header.Get(ownerHeader))
 	if err != nil && !errors.Is(err, rotation.ErrValidation) {
-		s.auth.Error(w, r, err)
+		s.refuse(w, r, err)
 		return
 	}
 	s.signed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -123,12 +116,12 @@ func (s *server) regenerateSecret(w http.ResponseWriter, r *http.Request) {
 func (s *server) regenerate(w http.ResponseWriter, r *http.Request, owner, id, valueID string) {
 	grace, err := rotationhttp.DecodeRegenerate(r, s.rot.Policy().MaxGracePeriod)
 	if err != nil {
-		s.auth.Error(w, r, err)
+		s.refuse(w, r, err)
 		return
 	}
 	res, err := s.rot.RegenerateIf(r.Context(), owner, id, valueID, grace)
 	if err != nil {
-		s.auth.Error(w, r, err)
+		s.refuse(w, r, err)
 		return
 	}
 	reply := map[string]string{"secret": res.Value.Reveal()}
@@ -136,25 +129,4 @@ func (s *server) regenerate(w http.ResponseWriter, r *http.Request, owner, id, v
 		reply["oldSecretExpiresAt"] = res.Old.ExpiresAt.UTC().Format(time.RFC3339Nano)
 	}
 	rotationhttp.WriteJSON(w, http.StatusOK, reply)
-}
-
-// ownerName is what an integrator's name may be: text that a shell
-// assignment and an HTTP header carry as it is.
-var ownerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// createOwner creates the integrator name with its secret, which can
-// verify HMACs and holds the route's scope, and returns the shell
-// assignments that show them, this once.
-func createOwner(ctx context.Context, env service.Env, name string) ([]string, error) {
-	if !ownerName.MatchString(name) {
-		return nil, errors.New("an integrator's name is 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit")
-	}
-	if existing, err := env.Rotator.List(ctx, name); err != nil || len(existing) > 0 {
-		return nil, cmp.Or(err, fmt.Errorf("integrator %s exists already", name)) // the first that is not nil
-	}
-	iss, err := env.Rotator.Create(ctx, name, rotation.Spec{Name: "API secret", HMAC: true, Scopes: []string{scope}})
-	if err != nil {
-		return nil, err
-	}
-	return []string{"owner=" + name, "secret=" + iss.Value.Reveal()}, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
+	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -509,5 +510,66 @@ func TestTimestampsAreRFC3339(t *testing.T) {
 		is.True(at.Equal(start.Add(91500 * time.Millisecond)))       // the exact end of the window
 		is.True(strings.HasSuffix(reply.OldSecretExpiresAt, "Z"))    // in UTC
 		is.Equal(reply.OldSecretExpiresAt, "2026-03-02T09:01:31.5Z") // as time.RFC3339Nano prints it
+	})
+}
+
+// TestStaleReplica checks what the package doc says of replicas.
+// Another replica has just regenerated the secret with no grace, and this
+// one's HMAC keys are stale, so a signature by the replaced value still
+// verifies here. If this replica's read of the current value is as stale
+// (a cachestore that has not heard of the change), the store's
+// compare-and-swap makes the request a 412; if that read is fresher than
+// the keys, the request regenerates again and ends the value the other
+// replica handed out. A bearer key's current value comes from the read
+// that authenticates it: refused when that reads the store, a 412 when it
+// reads the same stale cache.
+func TestStaleReplica(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db func(testing.TB) *sqlstoretest.DB) {
+		for _, c := range []struct {
+			name   string
+			via    auth
+			cached bool // through a cachestore that hears of nothing
+			status int
+		}{
+			{"signed, reads the store", auths[0], false, http.StatusOK},
+			{"bearer, reads the store", auths[1], false, http.StatusUnauthorized},
+			{"signed, cachestore", auths[0], true, http.StatusPreconditionFailed},
+			{"bearer, cachestore", auths[1], true, http.StatusPreconditionFailed},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				var wrap func(store.Store) store.Store
+				if c.cached {
+					wrap = func(st store.Store) store.Store {
+						cache, err := cachestore.New(st, &cachestore.Options{MaxAge: time.Hour})
+						if err != nil {
+							t.Fatal(err)
+						}
+						return cache
+					}
+				}
+				h := newHarness(t, db, wrap)
+				is := is.New(t)
+				if _, err := h.rot.VerifyingKeys(t.Context(), h.owner); err != nil {
+					t.Fatal(err) // the keys at hand, as after any earlier request
+				}
+				otherRot, other := h.service(h.db.Open(t), h.ring)
+				w := httptest.NewRecorder()
+				other.ServeHTTP(w, h.signed(h.first, "")) // no grace: the first value dies at once
+				is.Equal(w.Code, http.StatusOK)           // the other replica regenerates
+				var reply struct{ Secret string }
+				is.NoErr(json.Unmarshal(w.Body.Bytes(), &reply)) // and hands out a value
+				h.seen = append(h.seen, reply.Secret)
+
+				w = h.serve(c.via.request(h, h.first, ""))
+				is.Equal(w.Code, c.status) // what the stale replica answers to the replaced value
+				current := reply.Secret    // the other replica's value stays current
+				if c.status == http.StatusOK {
+					current = h.secret // unless the stale replica regenerated it away
+				}
+				list, err := otherRot.List(t.Context(), h.owner) // as the store has it
+				is.NoErr(err)
+				is.Equal(list[0].Current.Hint, current[len(current)-4:]) // the current value is the last one handed out
+			})
+		}
 	})
 }

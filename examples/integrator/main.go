@@ -35,7 +35,21 @@
 // A regeneration happens only if the secret's value is still the one that
 // was current when the request was let in; of concurrent requests one
 // wins and the others get 412 secret_changed, so nobody is handed a value
-// that another request has already ended.
+// that another request has already ended. A bearer key's current value
+// comes with the key; a signed request's is read just before its
+// signature is checked, since hmacsign tells which secret signed, not
+// which of its values.
+//
+// Across replicas sharing a database this holds too, with one
+// exception. A replica whose cached keys are stale may still verify a
+// value that another replica has just replaced, within cachestore's
+// staleness bound (rotation's Options.KeyRefresh on SQLite, where no
+// cachestore is used). If its read of the current value is as stale, the
+// store's compare-and-swap makes such a request a 412; if that read is
+// fresher than its keys, the request regenerates again, ending the value
+// the other replica handed out, as a request signed with the replaced
+// value in a grace window would. A bearer request cannot: its current
+// value is read with its key.
 //
 // # Errors
 //
@@ -51,7 +65,15 @@
 // ROTOR_KEK or -kek FILE. Logs go to stderr and never hold a secret.
 package main
 
-import "github.com/rotorkit/rotor/examples/internal/service"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/rotorkit/rotor/examples/internal/service"
+	"github.com/rotorkit/rotor/rotation"
+)
 
 // app is the service: its routes, its -create-owner, and sealed secrets,
 // since an integrator's secret must verify the HMACs it signs with.
@@ -60,6 +82,31 @@ var app = service.App{
 	Seal:        true,
 	Handler:     newHandler,
 	CreateOwner: createOwner,
+}
+
+// ownerName is what an integrator's name may be: text that a shell
+// assignment and an HTTP header carry as it is.
+var ownerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// createOwner, the command -create-owner runs, creates the integrator
+// name with its secret, which can verify HMACs and holds the route's
+// scope, and returns the shell assignments that show them, this once.
+func createOwner(ctx context.Context, env service.Env, name string) ([]string, error) {
+	if !ownerName.MatchString(name) {
+		return nil, errors.New("an integrator's name is 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit")
+	}
+	existing, err := env.Rotator.List(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if len(existing) > 0 {
+		return nil, fmt.Errorf("integrator %s exists already", name)
+	}
+	iss, err := env.Rotator.Create(ctx, name, rotation.Spec{Name: "API secret", HMAC: true, Scopes: []string{scope}})
+	if err != nil {
+		return nil, err
+	}
+	return []string{"owner=" + name, "secret=" + iss.Value.Reveal()}, nil
 }
 
 func main() { service.Main(app) }
