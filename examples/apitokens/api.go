@@ -1,15 +1,9 @@
 package main
 
 import (
-	"cmp"
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"slices"
-	"strings"
-	"time"
 
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
@@ -19,11 +13,6 @@ import (
 // scope is the scope every route of this API needs.
 const scope = "api_tokens"
 
-// maxExpiresAt is the latest expiry a token is given, 9999-12-31T23:59:59Z
-// as a Unix time: a later one is taken as this one, which every store
-// can hold.
-const maxExpiresAt = 253402300799
-
 // newHandler returns the API's routes, authenticated by the Rotator of
 // env, with rate limits on env's clock.
 func newHandler(env service.Env) (http.Handler, error) {
@@ -31,37 +20,16 @@ func newHandler(env service.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &api{rot: env.Rotator, auth: auth}
-	mux := http.NewServeMux()
-	mux.Handle("POST /api_tokens", route(a, a.create))
-	mux.Handle("GET /api_tokens", route(a, a.list))
-	mux.Handle("POST /api_tokens/api_token/regenerate_secret", route(a, a.regenerate))
+	a, mux := &api{env.Rotator}, http.NewServeMux()
+	mux.Handle("POST /api_tokens", rotationhttp.Handle(auth, scope, a.create))
+	mux.Handle("GET /api_tokens", rotationhttp.Handle(auth, scope, a.list))
+	mux.Handle("POST /api_tokens/api_token/regenerate_secret", rotationhttp.Handle(auth, scope, a.regenerate))
 	return rotationhttp.Routes(mux, render), nil
 }
 
 // api serves the routes, each for the organization that owns the token
 // the request came with. It is safe for concurrent use.
-type api struct {
-	rot  *rotation.Rotator
-	auth *rotationhttp.Authenticator
-}
-
-// route admits to h the requests whose token holds [scope], with the body
-// decoded into a Req, and answers with what h returns: 200 and its JSON,
-// or its error in this API's shape.
-func route[Req any](a *api, h func(context.Context, rotation.Principal, Req) (any, error)) http.Handler {
-	return a.auth.Require(scope, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, _ := rotationhttp.FromContext(r.Context())
-		var req Req
-		if err := rotationhttp.DecodeJSON(r, &req); err != nil {
-			a.auth.Error(w, r, err)
-		} else if reply, err := h(r.Context(), p, req); err != nil {
-			a.auth.Error(w, r, err)
-		} else {
-			rotationhttp.WriteJSON(w, http.StatusOK, reply)
-		}
-	}))
-}
+type api struct{ rot *rotation.Rotator }
 
 // envelope is the body of a request or a reply about one token.
 type envelope[T any] struct {
@@ -70,42 +38,11 @@ type envelope[T any] struct {
 
 // fields are the members of a token that its creator chooses.
 type fields struct {
-	Name                  string   `json:"name"`
-	AuthorizedIPAddresses []string `json:"authorized_ip_addresses"`
-	ExpiresAt             *int64   `json:"expires_at"` // null: never
-	RateLimit             int      `json:"rate_limit"` // 0: no limit
-	Scopes                []string `json:"scopes"`
-}
-
-// create makes a token for the caller's organization. Its secret is in
-// the reply, and nowhere else ever after.
-func (a *api) create(ctx context.Context, p rotation.Principal, req envelope[fields]) (any, error) {
-	t := req.APIToken
-	if t.Name == "" {
-		return nil, invalid("api_token.name", "must be given")
-	}
-	spec := rotation.Spec{Name: t.Name, RateLimit: t.RateLimit, Scopes: t.Scopes}
-	for i, s := range t.AuthorizedIPAddresses {
-		n, ok := network(s)
-		if !ok {
-			return nil, invalid(fmt.Sprintf("api_token.authorized_ip_addresses[%d]", i), "must be an IPv4 or IPv6 address or CIDR range")
-		}
-		spec.Networks = append(spec.Networks, n)
-	}
-	if t.ExpiresAt != nil {
-		spec.ExpiresAt = time.Unix(min(*t.ExpiresAt, maxExpiresAt), 0).UTC()
-	}
-	if escalates(p, spec.Scopes) {
-		return nil, rotationhttp.ErrPermissionDenied
-	}
-	issued, err := a.rot.Create(ctx, p.Owner, spec)
-	if ve, ok := errors.AsType[*rotation.ValidationError](err); ok {
-		return nil, invalid(cmp.Or(members[ve.Field], ve.Field), ve.Reason)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return envelope[token]{view(issued.Secret, issued.Value.Reveal())}, nil
+	Name                  string                `json:"name"`
+	AuthorizedIPAddresses rotationhttp.Networks `json:"authorized_ip_addresses"` // addresses and CIDR ranges
+	ExpiresAt             rotationhttp.UnixTime `json:"expires_at"`              // null: never
+	RateLimit             int                   `json:"rate_limit"`              // 0: no limit
+	Scopes                []string              `json:"scopes"`
 }
 
 // members name the members of a creation that rotation's validation
@@ -113,29 +50,37 @@ func (a *api) create(ctx context.Context, p rotation.Principal, req envelope[fie
 var members = map[string]string{"Name": "api_token.name", "ExpiresAt": "api_token.expires_at",
 	"RateLimit": "api_token.rate_limit", "Scopes": "api_token.scopes", "Networks": "api_token.authorized_ip_addresses"}
 
-// network reads an address, which stands for one host (/32 or /128), or a
-// CIDR range, whose host bits it drops.
-func network(s string) (netip.Prefix, bool) {
-	if p, err := netip.ParsePrefix(s); err == nil {
-		return p.Masked(), true
+// create makes a token for the caller's organization. Its secret is in
+// the reply, and nowhere else ever after.
+func (a *api) create(r *http.Request, p rotation.Principal, req envelope[fields]) (int, any, error) {
+	t := req.APIToken
+	if t.Name == "" {
+		return 0, nil, &rotation.ValidationError{Field: "api_token.name", Reason: "must be given"}
 	}
-	ip, err := netip.ParseAddr(s)
-	ip = ip.Unmap() // clients are matched by their IPv4 address
-	return netip.PrefixFrom(ip, ip.BitLen()), err == nil
+	spec := rotation.Spec{Name: t.Name, Networks: t.AuthorizedIPAddresses, RateLimit: t.RateLimit,
+		Scopes: t.Scopes, ExpiresAt: t.ExpiresAt.Time}
+	if escalates(p, spec.Scopes) {
+		return 0, nil, rotationhttp.ErrPermissionDenied
+	}
+	issued, err := a.rot.Create(r.Context(), p.Owner, spec)
+	if err != nil {
+		return 0, nil, rotationhttp.RenameFields(err, members)
+	}
+	return http.StatusOK, envelope[token]{view(issued.Secret, issued.Value.Reveal())}, nil
 }
 
 // list shows the organization's tokens, oldest first, expired ones too
 // until rotation drops them.
-func (a *api) list(ctx context.Context, p rotation.Principal, _ struct{}) (any, error) {
-	all, err := a.rot.List(ctx, p.Owner)
+func (a *api) list(r *http.Request, p rotation.Principal, _ struct{}) (int, any, error) {
+	all, err := a.rot.List(r.Context(), p.Owner)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	tokens := make([]token, 0, len(all))
 	for _, s := range all {
 		tokens = append(tokens, view(s, ""))
 	}
-	return map[string][]token{"api_tokens": tokens}, nil
+	return http.StatusOK, map[string][]token{"api_tokens": tokens}, nil
 }
 
 // lookup names a token by its id.
@@ -146,19 +91,19 @@ type lookup struct {
 // regenerate gives a token a new secret and keeps everything else about
 // it. The old secret stops working at once: the document has no grace
 // window.
-func (a *api) regenerate(ctx context.Context, p rotation.Principal, req envelope[lookup]) (any, error) {
-	tok, err := a.rot.Get(ctx, p.Owner, req.APIToken.ID)
+func (a *api) regenerate(r *http.Request, p rotation.Principal, req envelope[lookup]) (int, any, error) {
+	tok, err := a.rot.Get(r.Context(), p.Owner, req.APIToken.ID)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
 	if escalates(p, tok.Scopes) {
-		return nil, rotationhttp.ErrPermissionDenied
+		return 0, nil, rotationhttp.ErrPermissionDenied
 	}
-	re, err := a.rot.Regenerate(ctx, p.Owner, tok.ID, 0)
+	re, err := a.rot.Regenerate(r.Context(), p.Owner, tok.ID, 0)
 	if err != nil {
-		return nil, err
+		return 0, nil, err
 	}
-	return envelope[token]{view(re.Secret, re.Value.Reveal())}, nil
+	return http.StatusOK, envelope[token]{view(re.Secret, re.Value.Reveal())}, nil
 }
 
 // escalates reports whether p's token would hand on a scope it does not
@@ -169,42 +114,52 @@ func escalates(p rotation.Principal, scopes []string) bool {
 	return slices.ContainsFunc(scopes, func(s string) bool { return s != "" && !p.Secret.HasScope(s) })
 }
 
-// invalid returns the validation error of a member, named by its path.
-func invalid(field, reason string) error {
-	return &rotation.ValidationError{Field: field, Reason: reason}
-}
-
-// token is a token as the API shows it. Secret is set only in the answer
-// to a creation or a regeneration, the one time it is shown.
+// token is a token as the API shows it: the members its creator chose,
+// and its id, organization and, only in the answer to a creation or a
+// regeneration, the one time it is shown, its secret.
 type token struct {
-	ID                    string         `json:"id"`
-	Name                  string         `json:"name"`
-	OrganizationID        string         `json:"organization_id"`
-	AuthorizedIPAddresses []netip.Prefix `json:"authorized_ip_addresses"`
-	ExpiresAt             *int64         `json:"expires_at"`
-	RateLimit             int            `json:"rate_limit"`
-	Scopes                []string       `json:"scopes"`
-	Secret                string         `json:"secret,omitempty"`
+	ID string `json:"id"`
+	fields
+	OrganizationID string `json:"organization_id"`
+	Secret         string `json:"secret,omitempty"`
 }
 
 // view shows s as the API does, with secret if not empty.
 func view(s rotation.Secret, secret string) token {
-	t := token{ID: s.ID, Name: s.Name, OrganizationID: s.Owner, RateLimit: s.RateLimit, Secret: secret,
-		AuthorizedIPAddresses: append([]netip.Prefix{}, s.Networks...), Scopes: append([]string{}, s.Scopes...)}
-	if !s.ExpiresAt.IsZero() {
-		t.ExpiresAt = new(s.ExpiresAt.Unix())
-	}
-	return t
+	return token{ID: s.ID, OrganizationID: s.Owner, Secret: secret, fields: fields{
+		Name: s.Name, AuthorizedIPAddresses: s.Networks, ExpiresAt: rotationhttp.UnixTime{Time: s.ExpiresAt},
+		RateLimit: s.RateLimit, Scopes: append([]string{}, s.Scopes...)}}
 }
 
-// createOwner creates the organization name with its first token, which
-// holds every scope the routes need, and returns the shell assignments
-// owner=… and secret=…, the name quoted so that eval gives it back
-// whatever it holds.
-func createOwner(ctx context.Context, env service.Env, name string) ([]string, error) {
-	issued, err := env.Rotator.Create(ctx, name, rotation.Spec{Name: "owner", Scopes: []string{scope}})
-	if err != nil {
-		return nil, err
+// render writes f as this API's errors are, {"code", "description",
+// "detail"}, with the document's statuses where they differ from
+// rotationhttp's. Conflicts the document has no code for are validation
+// errors of the request.
+func render(w http.ResponseWriter, r *http.Request, f rotationhttp.Failure) {
+	switch f.Code {
+	case rotationhttp.CodeMissingAPIToken:
+		f.Status = http.StatusBadRequest
+	case rotationhttp.CodeInvalidAPIToken:
+		f.Status = http.StatusForbidden
+	case rotationhttp.CodeAPITokenNotFound:
+		f.Message = "no API token was found with this id" // rotationhttp's says secret
+	case rotationhttp.CodeLimitReached:
+		f = rotationhttp.FailureFor(&rotation.ValidationError{Field: "api_token",
+			Reason: fmt.Sprintf("cannot be created: the organization has %d unexpired tokens, the most it may", f.Limit)})
+	case rotationhttp.CodeSecretNotActive:
+		f = rotationhttp.FailureFor(&rotation.ValidationError{Field: "api_token.id", Reason: "must name a token that has not expired"})
 	}
-	return []string{"owner='" + strings.ReplaceAll(name, "'", `'\''`) + "'", "secret=" + issued.Value.Reveal()}, nil
+	detail := map[string]any{}
+	switch f.Code {
+	case rotationhttp.CodeUnauthorizedNetwork:
+		detail["ip_address"] = f.IP
+	case rotationhttp.CodeScopeNotGranted:
+		detail["scopes"] = []string{f.Scope}
+	case rotationhttp.CodeRateLimitReached:
+		detail["total_permitted"] = f.TotalPermitted
+	case rotationhttp.CodeValidationError:
+		detail["errors"] = f.FieldMessages()
+	}
+	f.SetHeaders(w.Header())
+	rotationhttp.WriteJSON(w, f.Status, map[string]any{"code": f.Code, "description": f.Message, "detail": detail})
 }

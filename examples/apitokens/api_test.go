@@ -59,6 +59,28 @@ func TestCreate(t *testing.T) {
 	})
 }
 
+// An expiry past what every store keeps exactly (the end of the year
+// 9999) is refused, not taken for another instant.
+func TestCreateFarExpiry(t *testing.T) {
+	onEachBackend(t, func(t *testing.T, h *harness) {
+		is := is.New(t)
+		got := h.do(call{method: "POST", path: "/api_tokens", secret: h.secret,
+			body: `{"api_token": {"name": "lasting", "expires_at": 9000000000000000000, "scopes": ["api_tokens"]}}`})
+		detail := isError(t, got, http.StatusUnprocessableEntity, "validation_error")
+		is.Equal(detail["errors"], []any{"api_token.expires_at must be before the year 10000"}) // named, with the bound
+		is.Equal(len(h.list()), 1)                                                              // and nothing was created
+	})
+}
+
+// otherLast returns s with its last character changed, as a typo would.
+func otherLast(s string) string {
+	last := s[len(s)-1]
+	if last == 'x' {
+		return s[:len(s)-1] + "y"
+	}
+	return s[:len(s)-1] + "x"
+}
+
 func TestCreateWithDefaults(t *testing.T) {
 	onEachBackend(t, func(t *testing.T, h *harness) {
 		tok := h.create(`{"api_token": {"name": "reader", "expires_at": null}}`)
@@ -249,7 +271,7 @@ func TestAuthErrors(t *testing.T) {
 			{"other scheme", "Basic " + h.secret, http.StatusBadRequest, "missing_api_token", map[string]any{}},
 			{"empty bearer", "Bearer ", http.StatusBadRequest, "missing_api_token", map[string]any{}},
 			{"malformed", "Bearer not-a-token", http.StatusForbidden, "invalid_api_token", map[string]any{}},
-			{"bad checksum", "Bearer " + h.secret[:len(h.secret)-1] + "x", http.StatusForbidden, "invalid_api_token", map[string]any{}},
+			{"bad checksum", "Bearer " + otherLast(h.secret), http.StatusForbidden, "invalid_api_token", map[string]any{}},
 			{"unknown", "Bearer " + unknownSecret(t), http.StatusForbidden, "invalid_api_token", map[string]any{}},
 			{"scope not granted", "Bearer " + scopeless, http.StatusForbidden, "scope_not_granted", map[string]any{"scopes": []any{"api_tokens"}}},
 		} {
@@ -375,8 +397,8 @@ func TestValidation(t *testing.T) {
 			{"expiry now", "/api_tokens", fmt.Sprintf(`{"api_token": {"name": "x", "expires_at": %d}}`, start.Unix()),
 				[]any{"api_token.expires_at must be in the future"}},
 			{"expiry past", "/api_tokens", `{"api_token": {"name": "x", "expires_at": 0}}`, []any{"api_token.expires_at must be in the future"}},
-			{"expiry not whole", "/api_tokens", `{"api_token": {"name": "x", "expires_at": 1.5e9}}`, []any{"api_token.expires_at must be a whole number in range"}},
-			{"expiry a string", "/api_tokens", `{"api_token": {"name": "x", "expires_at": "2030-01-01T00:00:00Z"}}`, []any{"api_token.expires_at must be a whole number in range"}},
+			{"expiry not whole", "/api_tokens", `{"api_token": {"name": "x", "expires_at": 1.5e9}}`, []any{"api_token.expires_at must be a whole number of seconds since 1970, or null"}},
+			{"expiry a string", "/api_tokens", `{"api_token": {"name": "x", "expires_at": "2030-01-01T00:00:00Z"}}`, []any{"api_token.expires_at must be a whole number of seconds since 1970, or null"}},
 			{"negative limit", "/api_tokens", `{"api_token": {"name": "x", "rate_limit": -1}}`, []any{"api_token.rate_limit must not be negative"}},
 			{"limit not a number", "/api_tokens", `{"api_token": {"name": "x", "rate_limit": "ten"}}`, []any{"api_token.rate_limit must be a whole number in range"}},
 			{"empty scope", "/api_tokens", `{"api_token": {"name": "x", "scopes": [""]}}`, []any{"api_token.scopes must not hold an empty scope"}},

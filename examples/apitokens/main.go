@@ -26,6 +26,9 @@
 package main
 
 import (
+	"context"
+	"strings"
+
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
 )
@@ -47,6 +50,18 @@ var app = service.App{
 	},
 	Handler:     newHandler,
 	CreateOwner: createOwner,
+}
+
+// createOwner, the command -create-owner runs, creates the organization
+// name with its first token, which holds every scope the routes need, and
+// returns the shell assignments owner=… and secret=…, the name quoted so
+// that eval gives it back whatever it holds.
+func createOwner(ctx context.Context, env service.Env, name string) ([]string, error) {
+	issued, err := env.Rotator.Create(ctx, name, rotation.Spec{Name: "owner", Scopes: []string{scope}})
+	if err != nil {
+		return nil, err
+	}
+	return []string{"owner='" + strings.ReplaceAll(name, "'", `'\''`) + "'", "secret=" + issued.Value.Reveal()}, nil
 }
 
 func main() { service.Main(app) }
