@@ -17,8 +17,8 @@
 // and a key created with a sandbox key is a sandbox key. Every reply is
 // the document's envelope, {"message", "success", "data"} or
 // {"message", "success": false, "error": {"code", "message", "details"}},
-// with the numeric codes of errorTable (in api.go). README.md beside this
-// file says more, with a curl walk-through.
+// with the numeric codes tabled in README.md beside this file, which says
+// more, with a curl walk-through.
 //
 // Run it with
 //
@@ -31,13 +31,22 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"regexp"
+
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/secrets"
 )
 
 // maxKeys is how many active keys an account may hold in each
 // environment: live and sandbox keys are counted apart.
 const maxKeys = 25
+
+// rateLimit is the requests a minute every key may make. A key keeps its
+// budget through regenerations.
+const rateLimit = 100
 
 // app is the whole service, as main runs it and as the tests start it.
 var app = service.App{
@@ -53,6 +62,35 @@ var app = service.App{
 // window, so the policy's bound on grace windows never comes into play.
 func policy(o *rotation.Options) {
 	o.Policy.MaxActive = maxKeys
+}
+
+// ownerPermissions are the permissions of the routes, kept as the keys'
+// scopes: the permissions object {"account:api:key": ["read", "update"]}
+// is the scopes account:api:key:read and account:api:key:update.
+// -create-owner's keys hold them all.
+var ownerPermissions = []string{"account:api:key:create", "account:api:key:read", "account:api:key:update", "account:api:key:delete"}
+
+// accountName is what an account may be called: it is part of the owners
+// "<account>/live" and "<account>/test", and of shell output.
+var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// createOwner, the command -create-owner runs, creates the account name
+// with a live and a sandbox secret key holding every permission the
+// routes need.
+func createOwner(ctx context.Context, env service.Env, name string) ([]string, error) {
+	if !accountName.MatchString(name) {
+		return nil, errors.New("an account name is 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit")
+	}
+	lines := []string{"owner=" + name}
+	for _, e := range []struct{ env, variable string }{{"live", "secret"}, {"test", "test_secret"}} {
+		spec := rotation.Spec{Name: "owner key", Format: secrets.Format("sk_" + e.env), Scopes: ownerPermissions, RateLimit: rateLimit}
+		k, err := env.Rotator.Create(ctx, name+"/"+e.env, spec)
+		if err != nil {
+			return nil, err
+		}
+		lines = append(lines, e.variable+"="+k.Value.Reveal())
+	}
+	return lines, nil
 }
 
 func main() { service.Main(app) }

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/matryer/is"
@@ -27,11 +30,30 @@ func rendered(t *testing.T, f rotationhttp.Failure) (int, reply) {
 	return w.Code, res
 }
 
-// TestErrorTable checks the table of errors against rotationhttp's
-// mapping: every error the routes can meet gets a Failure code of the
-// table, with the status the table gives it, and is sent with that status
-// and the table's numeric code and message.
+// readmeCodes returns the table of error codes in README.md: each numeric
+// code with its HTTP status.
+func readmeCodes(t *testing.T) map[int]int {
+	t.Helper()
+	text, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes := make(map[int]int)
+	for _, m := range regexp.MustCompile(`(?m)^\| (\d{4}) \| (\d{3}) \|`).FindAllStringSubmatch(string(text), -1) {
+		code, _ := strconv.Atoi(m[1])
+		status, _ := strconv.Atoi(m[2])
+		codes[code] = status
+	}
+	return codes
+}
+
+// TestErrorTable checks the numeric codes against README.md's table:
+// every error the routes can meet is sent with its status, the numeric
+// code the table gives it, and a message, in both places; no two kinds of
+// failure share a code; and every code in the table is one of them.
 func TestErrorTable(t *testing.T) {
+	documented := readmeCodes(t)
+	met := make(map[int]string) // numeric code: the Failure code sent with it
 	for _, c := range []struct {
 		name string
 		err  error
@@ -41,9 +63,12 @@ func TestErrorTable(t *testing.T) {
 		{"no key", &rotation.AuthError{Err: rotation.ErrMissingKey}, 4010},
 		{"key unknown", &rotation.AuthError{Err: rotation.ErrInvalidKey}, 4011},
 		{"key expired", &rotation.AuthError{Err: rotation.ErrExpired}, 4011},
+		{"publishable key", mustRefuse(t, "pk_live_0123456789abcdef"), 4030},
 		{"permission not granted", &rotation.AuthError{Err: rotation.ErrScopeNotGranted, Scope: "account:api:key:read"}, 4031},
 		{"permission not held", rotationhttp.ErrPermissionDenied, 4032},
 		{"key not found", &rotation.SecretError{Err: rotation.ErrNotFound, ID: "sec_x"}, 4040},
+		{"no such route", &rotationhttp.Failure{Status: http.StatusNotFound, Code: rotationhttp.CodeNotFound, Message: "no such route"}, 4041},
+		{"method not allowed", &rotationhttp.Failure{Status: http.StatusMethodNotAllowed, Code: rotationhttp.CodeMethodNotAllowed, Message: "x"}, 4050},
 		{"custom key", &rotation.SecretError{Err: rotation.ErrNotManaged, ID: "sec_x"}, 4090},
 		{"key expired, regenerated", &rotation.SecretError{Err: rotation.ErrNotActive, ID: "sec_x"}, 4091},
 		{"too many keys", &rotation.LimitError{Limit: maxKeys}, 4092},
@@ -59,40 +84,44 @@ func TestErrorTable(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			is := is.New(t)
 			f := rotationhttp.FailureFor(c.err)
-			e, ok := errorTable[f.Code]
-			is.True(ok)                  // the Failure's code is in the table
-			is.Equal(e.status, f.Status) // with rotationhttp's status
 			status, res := rendered(t, f)
-			is.Equal(status, e.status)             // it is sent with the table's status
-			is.Equal(res.Error.Code, c.code)       // and numeric code
-			is.Equal(res.Error.Message, e.message) // and message
-			is.Equal(res.Message, e.message)       // in both places
-			is.True(!res.Success)                  // as a failure
-			is.Equal(status, res.Error.Code/10)    // the numeric code begins with the status
+			is.Equal(res.Error.Code, c.code)                     // the numeric code
+			is.Equal(documented[c.code], status)                 // is in README.md's table, with the status sent
+			is.True(res.Error.Message != "")                     // with a message
+			is.Equal(res.Message, res.Error.Message)             // in both places
+			is.True(!res.Success)                                // as a failure
+			if other, ok := met[c.code]; ok && other != f.Code { // no two kinds of failure share a code
+				t.Errorf("%d is both %s and %s", c.code, other, f.Code)
+			}
+			met[c.code] = f.Code
 		})
 	}
-}
-
-// TestOtherCodesAreInternal checks that a Failure code that is not in the
-// table, which no route meets, is sent as an internal error.
-func TestOtherCodesAreInternal(t *testing.T) {
-	is := is.New(t)
-	for _, code := range []string{rotationhttp.CodeDesignatedSecret, rotationhttp.CodeSecretChanged, "", "made_up"} {
-		status, res := rendered(t, rotationhttp.Failure{Status: http.StatusConflict, Code: code, ResourceID: "sec_x"})
-		is.Equal(status, http.StatusInternalServerError) // an unknown code is a 500
-		is.Equal(res.Error.Code, 5000)                   // an internal error
-		is.Equal(res.Error.Details, map[string]any{})    // and says nothing more
+	for code := range documented {
+		if _, ok := met[code]; !ok {
+			t.Errorf("README.md lists %d, which no failure is sent with", code)
+		}
 	}
 }
 
-// TestNumericCodesAreUnique checks that no two rows of the table share a
-// numeric code.
-func TestNumericCodesAreUnique(t *testing.T) {
-	is := is.New(t)
-	seen := make(map[int]string)
-	for code, e := range errorTable {
-		_, dup := seen[e.code]
-		is.True(!dup) // each numeric code names one failure
-		seen[e.code] = code
+// mustRefuse returns the error secretKey refuses key with.
+func mustRefuse(t *testing.T, key string) error {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/v1/api-keys", nil)
+	r.Header.Set("Authorization", "Bearer "+key)
+	_, err := secretKey(r)
+	if err == nil {
+		t.Fatalf("secretKey let %s through", key)
 	}
+	return err
+}
+
+// TestInternalErrorsSayNothing checks that a 500 says that it is one, and
+// nothing more.
+func TestInternalErrorsSayNothing(t *testing.T) {
+	is := is.New(t)
+	status, res := rendered(t, rotationhttp.FailureFor(errors.New("pq: password authentication failed for user rotor")))
+	is.Equal(status, http.StatusInternalServerError)          // a 500
+	is.Equal(res.Error.Code, 5000)                            // an internal error
+	is.Equal(res.Error.Message, "an internal error occurred") // that says so
+	is.Equal(res.Error.Details, map[string]any{})             // and nothing more
 }
