@@ -48,6 +48,11 @@
 // from the client's address, granted the route's scope, and within the
 // key's per-minute rate limit. The handler finds the principal with
 // [FromContext]; tests of a handler alone put one in with [NewContext].
+// [Handle] does that and the decoding of the body for a route written as
+// a function of the request, the principal and the decoded body.
+// [Options].Key finds the key elsewhere, or refuses some keys by their
+// look before they are looked up; a [*Failure] it returns, as any
+// handler may, is answered as it is.
 //
 // # Client addresses
 //
@@ -85,6 +90,13 @@
 // repeated; everything else is a [*BodyError] that names the member at
 // fault by its path ("api_token.colour") and maps to 413 or 422, so a bad
 // request changes nothing.
+//
+// The member types [Networks], [UnixTime], [Timestamp], [Permissions] and
+// [JSONMetadata] hold the shapes the seed APIs give a key's attributes,
+// addresses and ranges, Unix seconds or RFC 3339 (null for none), scopes
+// grouped by resource, and metadata of any JSON, and convert to and from
+// what a [rotation.Spec] holds; a bad value is refused naming the member
+// and the entry within it.
 //
 // # Security
 //
