@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -49,7 +48,7 @@ type harness struct {
 	clock   *rotationtest.Clock
 	store   *sqlstore.Store
 	handler http.Handler
-	logs    *syncBuffer
+	logs    *secretstest.Logs
 	// live and test are acme's first keys, which hold every permission.
 	live, test string
 
@@ -60,7 +59,7 @@ type harness struct {
 func newHarness(t *testing.T, st *sqlstore.Store) *harness {
 	t.Helper()
 	is := is.New(t)
-	h := &harness{clock: rotationtest.NewClock(start), store: st, logs: &syncBuffer{}}
+	h := &harness{clock: rotationtest.NewClock(start), store: st, logs: &secretstest.Logs{}}
 	// Debug, so the refusals rotationhttp logs are checked for leaks too.
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := &rotation.Options{Now: h.clock.Now, Logger: log, Observer: rotation.LogEvents(log)}
@@ -232,22 +231,4 @@ func (h *harness) ids(t *testing.T, key string) []string {
 		ids = append(ids, k.ID)
 	}
 	return ids
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

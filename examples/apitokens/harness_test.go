@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -68,7 +67,7 @@ type shown struct {
 func newHarness(t *testing.T, st store.Store) *harness {
 	t.Helper()
 	h := &harness{t: t, clock: rotationtest.NewClock(start), store: &flakyStore{Store: st}, shown: &shown{}}
-	logs := &syncBuffer{}
+	logs := &secretstest.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := &rotation.Options{Now: h.clock.Now, Logger: log, Observer: rotation.LogEvents(log)}
 	app.Options(opts) // as service.Run does
@@ -308,22 +307,4 @@ func (s *flakyStore) RecordUses(ctx context.Context, uses []store.Use) error {
 		return err
 	}
 	return s.Store.RecordUses(ctx, uses)
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -42,7 +42,7 @@ func TestCommand(t *testing.T) {
 				return "" // no ROTOR_KEK: the service must need none
 			}
 			data := t.TempDir()
-			var out, logs syncBuffer
+			var out, logs secretstest.Logs
 			err := service.Run(t.Context(), app, []string{"-data", data, "-create-owner", "o'brien & co"}, getenv, &out, &logs)
 			is.NoErr(err) // the organization is created
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -63,7 +62,7 @@ type harness struct {
 	ring  *secrets.Keyring
 	rot   *rotation.Rotator
 	h     http.Handler
-	logs  *syncBuffer
+	logs  *secretstest.Logs
 
 	owner  string // "acme"
 	first  string // its first secret, printed by createOwner
@@ -83,7 +82,7 @@ func newHarness(t *testing.T, db func(testing.TB) *sqlstoretest.DB, wrap func(st
 		clock: rotationtest.NewClock(start),
 		db:    db(t),
 		ring:  secretstest.Keyring(t),
-		logs:  &syncBuffer{},
+		logs:  &secretstest.Logs{},
 		owner: "acme",
 	}
 	var st store.Store = h.db.Open(t)
@@ -274,24 +273,6 @@ func (h *harness) unchanged(before rotation.Secret) {
 	if len(after.Previous) != len(before.Previous) {
 		h.t.Errorf("the secret has %d values in grace, want %d", len(after.Previous), len(before.Previous))
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use, for logs.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // gate is a store whose saves wait, once armed for n, until n saves are

@@ -34,7 +34,7 @@ type program struct {
 	kek    string            // the file -kek names, outside -data
 	args   []string          // -data and -kek
 	env    map[string]string // ROTOR_POSTGRES_DSN, for PostgreSQL
-	stderr *syncBuffer       // every run's logs
+	stderr *secretstest.Logs // every run's logs
 }
 
 // newProgram returns the command over db, with a data directory and a
@@ -47,7 +47,7 @@ func newProgram(t *testing.T, db *sqlstoretest.DB) *program {
 		kek:    kek,
 		args:   []string{"-data", filepath.Join(dir, "data"), "-kek", kek},
 		env:    map[string]string{},
-		stderr: &syncBuffer{},
+		stderr: &secretstest.Logs{},
 	}
 	if db.Dialect() == sqlstore.Postgres {
 		p.env["ROTOR_POSTGRES_DSN"] = db.DSN()

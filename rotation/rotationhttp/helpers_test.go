@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,24 +27,6 @@ var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 // peer is the connection address httptest.NewRequest gives a request.
 const peer = "192.0.2.1"
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu  sync.Mutex // guards buf
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // fixture is a Rotator over a memstore with a stepped clock and a keyring
 // (so that secrets created with HMAC can be designated), an Authenticator
 // over it that logs everything, and a mux of test routes served through
@@ -55,7 +36,7 @@ type fixture struct {
 	clock  *rotationtest.Clock
 	rot    *rotation.Rotator
 	auth   *rotationhttp.Authenticator
-	logs   *syncBuffer
+	logs   *secretstest.Logs
 	mux    *http.ServeMux
 	routes http.Handler // mux through Routes
 	keys   []string     // every key revealed, for leak checks
@@ -64,7 +45,7 @@ type fixture struct {
 // newFixture builds a fixture; edit tweaks the Authenticator's options.
 func newFixture(t *testing.T, edit func(*rotationhttp.Options)) *fixture {
 	t.Helper()
-	f := &fixture{clock: rotationtest.NewClock(t0), logs: &syncBuffer{}}
+	f := &fixture{clock: rotationtest.NewClock(t0), logs: &secretstest.Logs{}}
 	var err error
 	f.rot, err = rotation.New(memstore.New(), &rotation.Options{Now: f.clock.Now, Keyring: secretstest.Keyring(t)})
 	if err != nil {

@@ -1,12 +1,14 @@
 package secretstest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -124,3 +126,32 @@ func NoLeak(t testing.TB, out string, secrets ...string) {
 
 // maxReported is how many leaking lines a failure of NoLeak quotes.
 const maxReported = 20
+
+// Logs collects what a logger writes, safe for the concurrent writes of
+// the handlers of a server under test, for a test to read and check with
+// [NoLeak]:
+//
+//	var logs secretstest.Logs
+//	log := slog.New(slog.NewJSONHandler(&logs, nil))
+//	... // serve requests that log with log
+//	secretstest.NoLeak(t, logs.String(), key)
+//
+// Its zero value is empty and ready to use.
+type Logs struct {
+	mu  sync.Mutex // guards buf
+	buf bytes.Buffer
+}
+
+// Write appends p to what was written.
+func (l *Logs) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (l *Logs) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/matryer/is"
@@ -284,3 +285,27 @@ func TestOutputsCatchesPanics(t *testing.T) {
 type panicker struct{ redactor }
 
 func (panicker) MarshalJSON() ([]byte, error) { panic(plaintext[:12]) }
+
+// TestLogs checks that Logs keeps every line of concurrent writers whole.
+func TestLogs(t *testing.T) {
+	var logs secretstest.Logs
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 50 {
+				log.Info("request", "writer", i, "n", j)
+			}
+		})
+	}
+	wg.Wait()
+	lines := strings.Split(strings.TrimSuffix(logs.String(), "\n"), "\n")
+	if len(lines) != 400 {
+		t.Fatalf("got %d lines, want 400", len(lines))
+	}
+	for _, l := range lines {
+		if !strings.Contains(l, "msg=request writer=") {
+			t.Fatalf("a line was torn: %q", l)
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/matryer/is"
@@ -62,30 +61,12 @@ func env(vars ...string) func(string) string {
 	}
 }
 
-// syncBuffer is a bytes.Buffer that a running server and a test share.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // Create an owner, serve, answer its key, stop on cancel, and find the
 // owner again in the same data directory.
 func TestRunCreatesServesAndStops(t *testing.T) {
 	is := is.New(t)
 	dir := t.TempDir()
-	var stderr syncBuffer
+	var stderr secretstest.Logs
 	var out bytes.Buffer
 	err := service.Run(t.Context(), app(false), []string{"-data", dir, "-create-owner", "acme"}, env(), &out, &stderr)
 	is.NoErr(err) // -create-owner works
