@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/rotorkit/rotor/rotation/internal/secretid"
 	"github.com/rotorkit/rotor/store"
 )
 
@@ -58,7 +57,7 @@ func (r *Rotator) Revoke(ctx context.Context, owner, id string) error {
 			if !rec.ValidAt(now) {
 				return errUnchanged
 			}
-			if signingIndex(ks, now) == ks.Find(id) {
+			if i := signingIndex(ks, now); i >= 0 && ks.Keys[i].ID == id {
 				return &SecretError{Op: "revoke", Owner: owner, ID: id, Status: rec.StatusAt(now), Err: ErrDesignated}
 			}
 			rec.RevokedAt, rec.UpdatedAt = now, now
@@ -94,7 +93,7 @@ func (r *Rotator) Delete(ctx context.Context, owner, id string) error {
 			if err != nil {
 				return err
 			}
-			if signingIndex(ks, now) == ks.Find(id) {
+			if i := signingIndex(ks, now); i >= 0 && ks.Keys[i].ID == id {
 				return &SecretError{Op: "delete", Owner: owner, ID: id, Status: rec.StatusAt(now), Err: ErrDesignated}
 			}
 			hint = rec.Current.Hint
@@ -248,12 +247,13 @@ func (r *Rotator) Get(ctx context.Context, owner, id string) (Secret, error) {
 	if err != nil {
 		return Secret{}, err
 	}
-	i := ks.Find(id)
-	if i < 0 {
-		return Secret{}, &SecretError{Op: "get", Owner: owner, ID: secretid.Shown(id), Err: ErrNotFound}
+	rec, err := find(&ks, "get", id)
+	if err != nil {
+		return Secret{}, err
 	}
 	now := r.set.now()
-	return secretOf(owner, &ks.Keys[i], signingIndex(&ks, now) == i, now), nil
+	i := signingIndex(&ks, now)
+	return secretOf(owner, rec, i >= 0 && ks.Keys[i].ID == id, now), nil
 }
 
 // load reads the owner's keyset with the uses not yet written laid over

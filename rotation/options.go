@@ -10,7 +10,8 @@ import (
 )
 
 // Policy bounds what an owner may hold. The zero value means the defaults;
-// a negative field is an [*OptionError] from [New].
+// a negative MaxActive, MaxInGrace or MaxGracePeriod is an [*OptionError]
+// from [New].
 type Policy struct {
 	// MaxActive is how many active secrets an owner may hold. 0 means 3.
 	MaxActive int

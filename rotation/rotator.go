@@ -452,7 +452,8 @@ func (r *Rotator) cutGrace(ks *store.Keyset, now time.Time, keep string) []Cut {
 		return ks.Keys[a.key].Previous[a.prev].ExpiresAt.Compare(ks.Keys[b.key].Previous[b.prev].ExpiresAt)
 	})
 	cut := make([]Cut, 0, excess)
-	for _, o := range in[:min(excess, len(in))] {
+	// MaxInGrace is at least 1, so without keep in still holds excess.
+	for _, o := range in[:excess] {
 		k := &ks.Keys[o.key]
 		p := &k.Previous[o.prev]
 		cut = append(cut, Cut{SecretID: k.ID, Value: valueInfo(p)})

@@ -64,7 +64,7 @@ func (u *usage) takeLocked() []store.Use {
 }
 
 // requeue puts back the uses of a batch that could not be written, unless
-// a later use of the same secret arrived meanwhile.
+// a later use of the same value arrived meanwhile.
 func (u *usage) requeue(batch []store.Use) {
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -79,9 +79,9 @@ func (a *Attributes) Validate() error {
 	if len(a.Networks) > MaxNetworks {
 		return &ValidationError{Field: "Networks", Reason: fmt.Sprintf("must hold at most %d networks", MaxNetworks)}
 	}
-	for _, p := range a.Networks {
+	for i, p := range a.Networks {
 		if !p.IsValid() || p != p.Masked() {
-			return &ValidationError{Field: "Networks", Reason: fmt.Sprintf("%v is not a network address with its prefix length", p)}
+			return &ValidationError{Field: "Networks", Reason: "network " + strconv.Itoa(i) + " is not a network address with its prefix length"}
 		}
 	}
 	if a.RateLimit < 0 {
