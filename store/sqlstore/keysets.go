@@ -306,12 +306,15 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 		return nil
 	}
 	err := s.inTx(ctx, func(q querier) error {
+		// Every key's row, then every value's: the order in which Save
+		// locks an owner's rows, whichever of these updates match.
 		for _, u := range latest {
-			at, ip := u.At.UnixMicro(), addrColumn(u.IP)
-			if _, err := q.ExecContext(ctx, recordKeyUse, u.Owner, u.KeyID, at, ip, u.ValueID); err != nil {
+			if _, err := q.ExecContext(ctx, recordKeyUse, u.Owner, u.KeyID, u.At.UnixMicro(), addrColumn(u.IP), u.ValueID); err != nil {
 				return err
 			}
-			if _, err := q.ExecContext(ctx, recordValueUse, u.Owner, u.KeyID, u.ValueID, at, ip); err != nil {
+		}
+		for _, u := range latest {
+			if _, err := q.ExecContext(ctx, recordValueUse, u.Owner, u.KeyID, u.ValueID, u.At.UnixMicro(), addrColumn(u.IP)); err != nil {
 				return err
 			}
 		}
@@ -325,11 +328,12 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 
 // latestUses returns the latest use of each value in uses (the first of
 // equals), skipping uses at the zero time and of owners no keyset has,
-// ordered by owner, key and
-// value. Each use updates its key's row and then its value's, so the rows
-// are updated in the order in which Save locks an owner's rows (every key
-// by id, then every value), and the two never wait for each other in a
-// cycle on PostgreSQL.
+// ordered by owner, key and value. RecordUses updates every key's row in
+// that order and then every value's, the order in which Save locks an
+// owner's rows (every key by id, then every value by key and id), so the
+// two never wait for each other in a cycle on PostgreSQL. Updating a key
+// and then its value, use by use, would: a key row a use leaves alone (it
+// has a later use) is not locked, while its value's row is.
 func latestUses(uses []store.Use) []store.Use {
 	type ref struct{ owner, key, value string }
 	index := make(map[ref]int, len(uses))
