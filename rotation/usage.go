@@ -85,18 +85,10 @@ func (u *usage) overlay(ks *store.Keyset) {
 	for i := range ks.Keys {
 		k := &ks.Keys[i]
 		for v := range k.Values() {
-			use, ok := u.pending[valueRef{ks.Owner, k.ID, v.ID}]
-			if !ok {
-				continue
-			}
 			// By the store's rule, so that a list shows before a write
-			// what it shows after: a use no later than the one known
-			// changes nothing.
-			if use.At.After(v.LastUsedAt) {
-				v.LastUsedAt, v.LastUsedIP = use.At, use.IP
-			}
-			if use.At.After(k.LastUsedAt) {
-				k.LastUsedAt, k.LastUsedIP = use.At, use.IP
+			// what it shows after.
+			if use, ok := u.pending[valueRef{ks.Owner, k.ID, v.ID}]; ok {
+				k.RecordUse(v.ID, use.At, use.IP)
 			}
 		}
 	}

@@ -48,6 +48,27 @@ func (k *Keyset) Find(id string) int {
 	return -1
 }
 
+// Match returns what [Store.Lookup] answers for the key at index i, for a
+// store that holds keysets whole: the owner, a copy of the key, the
+// designation and, when the designated key is in k, its expiry.
+func (k *Keyset) Match(i int) Match {
+	m := Match{Owner: k.Owner, Key: k.Keys[i].Clone(), Signing: k.Signing}
+	if j := k.Find(k.Signing); j >= 0 {
+		m.SigningExpiresAt = k.Keys[j].ExpiresAt
+	}
+	return m
+}
+
+// RecordUse applies u as [Store.RecordUses] does, for a store that holds
+// keysets whole: it moves the last use of the value u names, and of its
+// key, forward to u.At and u.IP, and reports whether anything changed. A
+// use of a key or value k does not hold, or no later than the one
+// recorded, changes nothing. u.Owner is not looked at.
+func (k *Keyset) RecordUse(u Use) bool {
+	i := k.Find(u.KeyID)
+	return i >= 0 && k.Keys[i].RecordUse(u.ValueID, u.At, u.IP)
+}
+
 // Attributes are what a key carries besides its values: everything its
 // owner chose when creating it. They belong to the key's id and survive
 // every regeneration. Package rotation creates keys from them (its Spec)
@@ -171,6 +192,24 @@ func (r *Record) Value(id string) *Value {
 		}
 	}
 	return nil
+}
+
+// RecordUse moves the last use of r's value valueID, and of r, forward to
+// at and ip, and reports whether anything changed: a use of another value,
+// or no later than the one recorded, changes nothing.
+func (r *Record) RecordUse(valueID string, at time.Time, ip netip.Addr) bool {
+	v := r.Value(valueID)
+	if v == nil {
+		return false
+	}
+	changed := false
+	if at.After(v.LastUsedAt) {
+		v.LastUsedAt, v.LastUsedIP, changed = at, ip, true
+	}
+	if at.After(r.LastUsedAt) {
+		r.LastUsedAt, r.LastUsedIP, changed = at, ip, true
+	}
+	return changed
 }
 
 // StatusAt returns the key's status at instant t. A key is revoked from

@@ -84,7 +84,7 @@ type Store struct {
 	// owners maps an owner to its *entry. An entry is never changed once
 	// stored: a refresh stores a new one in its place.
 	owners sync.Map
-	// digests maps the digest of every key in a stored entry to that
+	// digests maps the digest of every value in a stored entry to that
 	// entry. It may lag behind owners, so a lookup checks that the entry
 	// it finds is still the owner's.
 	digests sync.Map
@@ -292,11 +292,7 @@ func (s *Store) Lookup(ctx context.Context, d secrets.Digest) (store.Match, erro
 		e := v.(*entry)
 		if s.fresh(e, now) {
 			if i := indexOf(&e.ks, d); i >= 0 {
-				m := store.Match{Owner: e.ks.Owner, Key: e.ks.Keys[i].Clone(), Signing: e.ks.Signing}
-				if j := e.ks.Find(e.ks.Signing); j >= 0 {
-					m.SigningExpiresAt = e.ks.Keys[j].ExpiresAt
-				}
-				return m, nil
+				return e.ks.Match(i), nil
 			}
 		} else if e.gone.Load() {
 			s.digests.CompareAndDelete(d, e) // left behind by a replaced entry
@@ -394,21 +390,7 @@ func (s *Store) withUses(owner string, uses []store.Use, now time.Time) {
 	next := &entry{ks: cur.ks.Clone(), loaded: cur.loaded, epoch: cur.epoch}
 	changed := false
 	for _, u := range uses {
-		i := next.ks.Find(u.KeyID)
-		if i < 0 || u.At.IsZero() {
-			continue
-		}
-		r := &next.ks.Keys[i]
-		v := r.Value(u.ValueID)
-		if v == nil {
-			continue
-		}
-		if u.At.After(v.LastUsedAt) {
-			v.LastUsedAt, v.LastUsedIP = u.At, u.IP
-			changed = true
-		}
-		if u.At.After(r.LastUsedAt) {
-			r.LastUsedAt, r.LastUsedIP = u.At, u.IP
+		if next.ks.RecordUse(u) {
 			changed = true
 		}
 	}

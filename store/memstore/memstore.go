@@ -146,12 +146,7 @@ func (s *Store) Lookup(ctx context.Context, d secrets.Digest) (store.Match, erro
 	ks := s.owners[held.owner]
 	// Save keeps the index and the keysets in step under the lock, so the
 	// key is there; the search is linear only in the owner's few keys.
-	i := ks.Find(held.id)
-	m := store.Match{Owner: held.owner, Key: ks.Keys[i].Clone(), Signing: ks.Signing}
-	if j := ks.Find(ks.Signing); j >= 0 {
-		m.SigningExpiresAt = ks.Keys[j].ExpiresAt
-	}
-	return m, nil
+	return ks.Match(ks.Find(held.id)), nil
 }
 
 // RecordUses sets LastUsedAt and LastUsedIP of each named value, and of
@@ -165,24 +160,8 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, u := range uses {
-		ks, ok := s.owners[u.Owner]
-		if !ok {
-			continue
-		}
-		i := ks.Find(u.KeyID)
-		if i < 0 {
-			continue
-		}
-		r := &ks.Keys[i]
-		v := r.Value(u.ValueID)
-		if v == nil {
-			continue
-		}
-		if u.At.After(v.LastUsedAt) {
-			v.LastUsedAt, v.LastUsedIP = u.At, u.IP
-		}
-		if u.At.After(r.LastUsedAt) {
-			r.LastUsedAt, r.LastUsedIP = u.At, u.IP
+		if ks, ok := s.owners[u.Owner]; ok {
+			ks.RecordUse(u)
 		}
 	}
 	return nil
