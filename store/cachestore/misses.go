@@ -57,7 +57,7 @@ func (m *misses) add(d secrets.Digest, now time.Time) {
 	m.at[d] = now
 }
 
-// forget drops d, which a save has just given to a record. It stays in
+// forget drops d, which a save has just given to a value. It stays in
 // the ring, where it may later push out an entry early; nothing worse.
 func (m *misses) forget(d secrets.Digest) {
 	if m.ttl == 0 {

@@ -179,7 +179,8 @@ func (v *savesTold) check(t *testing.T, ks store.Keyset, when string) {
 
 // TestDeadlineRegenerate regenerates one key with no grace over and over
 // on PostgreSQL, each call with a deadline that may fire anywhere in it,
-// COMMIT included, which runs under the caller's context. Whatever the
+// COMMIT included, which once asked for finishes whatever the deadline
+// does. Whatever the
 // deadline did, what the caller was told must be what holds: a call that
 // failed changed nothing (so the value the caller still holds was not
 // revoked behind its back, with the new one never seen), and a call that

@@ -61,8 +61,8 @@
 // its own that LISTENs for them. The channel is "rotor_keysets:" followed
 // by the schema of the tables, or "rotor_keysets#" and a hash of the
 // schema when that would exceed PostgreSQL's 63 bytes, so stores in
-// different schemas do not hear each other. An owner longer than 4000
-// bytes is sent as "", which means any owner. On SQLite Listen returns an
+// different schemas do not hear each other. The owner is sent whole: it
+// is at most [store.MaxOwnerLen] bytes. On SQLite Listen returns an
 // error matching [errors.ErrUnsupported] at once; a cache polls Changes
 // instead.
 //

@@ -246,8 +246,10 @@ func saveError(err error) error {
 	switch {
 	case isUniqueViolation(err):
 		// The primary keys are the conflict targets and the ids were
-		// checked, so the unique index that refused is the digest's.
-		return fmt.Errorf("%w: a value has a digest already in use by another owner's", store.ErrDuplicate)
+		// checked, so the unique index that refused is the digest's: held
+		// by another owner's value, or by one of this owner's that this
+		// save removes (removals run after the upserts).
+		return fmt.Errorf("%w: a value has a digest already in use", store.ErrDuplicate)
 	case isDataException(err):
 		// Validate admits only what both dialects store; this is a bug.
 		return fmt.Errorf("%w: the keyset holds what the database cannot store", store.ErrInvalid)

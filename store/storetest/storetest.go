@@ -264,7 +264,7 @@ func observeAround(t *testing.T, s store.Store, ks store.Keyset, setup ...store.
 	for _, k := range append([]store.Keyset{ks}, setup...) {
 		// A keyset without a valid owner is never stored, and what
 		// loading such an owner does is up to the store.
-		if (&store.Keyset{Owner: k.Owner}).Validate() == nil {
+		if store.ValidOwner(k.Owner) {
 			owners = append(owners, k.Owner)
 		}
 		digests = append(digests, digestsOf(k)...)
