@@ -152,25 +152,28 @@ func (e *OptionError) Error() string {
 // the one table of these codes: [Middleware] answers with it, and so does
 // package rotationhttp.
 func Code(err error) string {
-	for _, c := range []struct {
-		err  error
-		code string
-	}{
-		{ErrMissingHeader, "missing_header"},
-		{ErrMalformedHeader, "malformed_header"},
-		{ErrTimestampTooOld, "timestamp_too_old"},
-		{ErrTimestampTooNew, "timestamp_too_new"},
-		{ErrReplayed, "replayed"},
-		{ErrUnknownOwner, "unknown_owner"},
-		{ErrNoKeys, "no_valid_keys"},
-		{ErrNoMatch, "no_matching_signature"},
-		{ErrInvalidSignature, "invalid_signature"},
-		{ErrBodyTooLarge, "body_too_large"},
-		{ErrUnreadableBody, "unreadable_body"},
-	} {
+	for _, c := range codes {
 		if errors.Is(err, c.err) {
 			return c.code
 		}
 	}
 	return "internal_error"
+}
+
+// codes are the sentinels Code knows, the more precise first.
+var codes = []struct {
+	err  error
+	code string
+}{
+	{ErrMissingHeader, "missing_header"},
+	{ErrMalformedHeader, "malformed_header"},
+	{ErrTimestampTooOld, "timestamp_too_old"},
+	{ErrTimestampTooNew, "timestamp_too_new"},
+	{ErrReplayed, "replayed"},
+	{ErrUnknownOwner, "unknown_owner"},
+	{ErrNoKeys, "no_valid_keys"},
+	{ErrNoMatch, "no_matching_signature"},
+	{ErrInvalidSignature, "invalid_signature"},
+	{ErrBodyTooLarge, "body_too_large"},
+	{ErrUnreadableBody, "unreadable_body"},
 }

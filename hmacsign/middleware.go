@@ -94,9 +94,9 @@ func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *Mi
 	if o.MaxBody != 0 {
 		maxBody = o.MaxBody
 	}
-	refuse := o.Error
-	if refuse == nil {
-		refuse = writeProblem
+	answer := o.Error
+	if answer == nil {
+		answer = writeProblem
 	}
 	return func(next http.Handler) http.Handler {
 		if next == nil {
@@ -106,26 +106,26 @@ func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *Mi
 			who, err := owner(r)
 			if err != nil {
 				// Its text is the service's: it stays out of the answer.
-				refuse(w, r, &VerifyError{Err: ErrUnknownOwner, Detail: "the request names no known owner"})
+				answer(w, r, refuse(ErrUnknownOwner, "the request names no known owner"))
 				return
 			}
 			if r.ContentLength > maxBody {
-				refuse(w, r, ErrBodyTooLarge)
+				answer(w, r, ErrBodyTooLarge)
 				return
 			}
 			body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 			if err != nil {
 				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-					refuse(w, r, ErrBodyTooLarge)
+					answer(w, r, ErrBodyTooLarge)
 					return
 				}
-				refuse(w, r, ErrUnreadableBody)
+				answer(w, r, ErrUnreadableBody)
 				return
 			}
 			m := v.scheme.read(r.Header, body)
 			keyID, err := v.verify(r.Context(), who, &m)
 			if err != nil {
-				refuse(w, r, err)
+				answer(w, r, err)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
