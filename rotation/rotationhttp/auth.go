@@ -70,7 +70,8 @@ type Options struct {
 }
 
 // Authenticator is net/http middleware that admits requests carrying a
-// valid key in "Authorization: Bearer <key>", checked by
+// valid key in "Authorization: Bearer <key>" (or where [Options].Key
+// finds it), checked by
 // [rotation.Rotator.Authenticate] with the client's address and the
 // route's scope, within the key's per-minute rate limit. It is safe for
 // concurrent use. Use [NewAuthenticator].

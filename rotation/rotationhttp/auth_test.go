@@ -196,7 +196,7 @@ func TestRequire(t *testing.T) {
 			is.Equal(w.Code, http.StatusOK) // let through
 			var got whoami
 			is.NoErr(json.Unmarshal(w.Body.Bytes(), &got)) // the handler ran
-			if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, IP: tt.wantIP}, got, equateAddr); diff != "" {
+			if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, IP: tt.wantIP}, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 				t.Errorf("principal (-want +got):\n%s", diff)
 			}
 		})
@@ -222,10 +222,10 @@ func TestRequireGraceWindow(t *testing.T) {
 	is.True(res.Secret != oldKey) // and has a new value
 
 	f.clock.Advance(9 * time.Minute)
-	if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, Previous: true, IP: netip.MustParseAddr(peer)}, f.principal(t, oldKey), equateAddr); diff != "" {
+	if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, Previous: true, IP: netip.MustParseAddr(peer)}, f.principal(t, oldKey), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("old key inside its window (-want +got):\n%s", diff) // works, as a previous value of the same secret
 	}
-	if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, IP: netip.MustParseAddr(peer)}, f.principal(t, res.Secret), equateAddr); diff != "" {
+	if diff := cmp.Diff(whoami{Owner: "acme", SecretID: id, IP: netip.MustParseAddr(peer)}, f.principal(t, res.Secret), cmpopts.EquateComparable(netip.Addr{})); diff != "" {
 		t.Errorf("new key (-want +got):\n%s", diff) // works too, as the current value
 	}
 
@@ -255,8 +255,6 @@ func (f *fixture) principal(t *testing.T, key string) whoami {
 	}
 	return got
 }
-
-var equateAddr = cmp.Comparer(func(a, b netip.Addr) bool { return a == b })
 
 func TestRequireBadBodyChangesNothing(t *testing.T) {
 	is := is.New(t)

@@ -118,5 +118,6 @@
 // # Concurrency
 //
 // An Authenticator is safe for concurrent use. The functions of this
-// package keep no state.
+// package keep no state but a cache of the JSON members of the struct
+// types DecodeJSON has decoded into, which is safe for concurrent use.
 package rotationhttp

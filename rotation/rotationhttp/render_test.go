@@ -31,9 +31,8 @@ func renderDescribed(w http.ResponseWriter, r *http.Request, f rotationhttp.Fail
 	if f.TotalPermitted > 0 {
 		detail["total_permitted"] = f.TotalPermitted
 	}
-	for _, fe := range f.Fields {
-		errs, _ := detail["errors"].([]string)
-		detail["errors"] = append(errs, fe.Field+" "+fe.Detail)
+	if len(f.Fields) > 0 {
+		detail["errors"] = f.FieldMessages()
 	}
 	f.SetHeaders(w.Header())
 	rotationhttp.WriteJSON(w, f.Status, map[string]any{"code": f.Code, "description": f.Message, "detail": detail})

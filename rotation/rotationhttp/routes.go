@@ -27,12 +27,14 @@ func Routes(mux *http.ServeMux, render Renderer) http.Handler {
 		panic("rotationhttp: Routes with a nil ServeMux or Renderer")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		notFound := Failure{
-			Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such route",
-			ResourceType: "route", ResourceID: shownPath(r.URL.Path),
+		notFound := func() {
+			render(w, r, Failure{
+				Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such route",
+				ResourceType: "route", ResourceID: shownPath(r.URL.Path),
+			})
 		}
 		if r.Method != http.MethodConnect && !clean(r.URL.Path) {
-			render(w, r, notFound)
+			notFound()
 			return
 		}
 		h, pattern := mux.Handler(r)
@@ -42,7 +44,7 @@ func Routes(mux *http.ServeMux, render Renderer) http.Handler {
 			// so it is let through only when nothing in it might be a key.
 			redirect := strings.HasSuffix(pattern, "/") && !strings.HasSuffix(r.URL.Path, "/")
 			if redirect && shownPath(r.URL.Path) != r.URL.Path {
-				render(w, r, notFound)
+				notFound()
 				return
 			}
 			mux.ServeHTTP(w, r)
@@ -59,7 +61,7 @@ func Routes(mux *http.ServeMux, render Renderer) http.Handler {
 			render(w, r, Failure{Status: http.StatusMethodNotAllowed, Code: CodeMethodNotAllowed, Message: "the route does not take this method"})
 			return
 		}
-		render(w, r, notFound)
+		notFound()
 	})
 }
 
