@@ -173,16 +173,16 @@ func (e *AuthError) Error() string {
 	return msg
 }
 
-// Unwrap returns the reason and its cause; expired and revoked keys also
-// unwrap to [ErrInvalidKey], as a handler answering "invalid token"
-// wants.
-func (e *AuthError) Unwrap() []error {
-	errs := []error{e.Err}
-	if e.Err == ErrExpired || e.Err == ErrRevoked {
-		errs = append(errs, ErrInvalidKey)
+// Is reports whether target is the reason; expired and revoked keys also
+// match [ErrInvalidKey], as a handler answering "invalid token" wants. A
+// method rather than a list of errors to unwrap, which errors.Is would
+// build anew at every step of every check of a refusal.
+func (e *AuthError) Is(target error) bool {
+	if errors.Is(e.Err, target) {
+		return true
 	}
-	if e.cause != nil {
-		errs = append(errs, e.cause)
-	}
-	return errs
+	return target == ErrInvalidKey && (errors.Is(e.Err, ErrExpired) || errors.Is(e.Err, ErrRevoked))
 }
+
+// Unwrap returns why a key is invalid, such as a bad checksum, if known.
+func (e *AuthError) Unwrap() error { return e.cause }
