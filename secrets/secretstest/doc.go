@@ -15,4 +15,6 @@
 //	secretstest.NoLeak(t, secretstest.Outputs(ring), kek.Key.Reveal())
 //
 // [Keyring] gives a test a keyring to seal with, under a key made for it.
+// [Logs] collects a server's log lines, from concurrent handlers, for
+// NoLeak to read.
 package secretstest
