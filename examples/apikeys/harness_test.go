@@ -13,8 +13,6 @@ import (
 
 	"github.com/matryer/is"
 
-	"github.com/rotorkit/rotor/examples/internal/service"
-	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store/sqlstore"
@@ -62,14 +60,11 @@ func newHarness(t *testing.T, st *sqlstore.Store) *harness {
 	h := &harness{clock: rotationtest.NewClock(start), store: st, logs: &secretstest.Logs{}}
 	// Debug, so the refusals rotationhttp logs are checked for leaks too.
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts := &rotation.Options{Now: h.clock.Now, Logger: log, Observer: rotation.LogEvents(log)}
-	policy(opts)
-	rot, err := rotation.New(st, opts)
-	is.NoErr(err) // the Rotator is made
-	env := service.Env{Rotator: rot, Now: h.clock.Now, Log: log}
-	h.handler, err = newHandler(env)
+	env, err := app.NewEnv(st, h.clock.Now, log, nil)
+	is.NoErr(err) // the Rotator is made, as main makes it
+	h.handler, err = app.Handler(env)
 	is.NoErr(err) // the routes are made
-	lines, err := createOwner(t.Context(), env, "acme")
+	lines, err := app.CreateOwner(t.Context(), env, "acme")
 	is.NoErr(err) // the account is made
 	h.live = strings.TrimPrefix(lines[1], "secret=")
 	h.test = strings.TrimPrefix(lines[2], "test_secret=")

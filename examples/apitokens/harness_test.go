@@ -15,7 +15,6 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/examples/internal/service"
-	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/secrets/secretstest"
@@ -69,14 +68,11 @@ func newHarness(t *testing.T, st store.Store) *harness {
 	h := &harness{t: t, clock: rotationtest.NewClock(start), store: &flakyStore{Store: st}, shown: &shown{}}
 	logs := &secretstest.Logs{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	opts := &rotation.Options{Now: h.clock.Now, Logger: log, Observer: rotation.LogEvents(log)}
-	app.Options(opts) // as service.Run does
-	rot, err := rotation.New(h.store, opts)
-	if err != nil {
+	var err error
+	if h.env, err = app.NewEnv(h.store, h.clock.Now, log, nil); err != nil {
 		t.Fatal(err)
 	}
-	h.env = service.Env{Rotator: rot, Now: h.clock.Now, Log: log}
-	if h.srv, err = newHandler(h.env); err != nil {
+	if h.srv, err = app.Handler(h.env); err != nil {
 		t.Fatal(err)
 	}
 	h.owner, h.secret = h.createOwner("acme")

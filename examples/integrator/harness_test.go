@@ -60,7 +60,7 @@ type harness struct {
 	clock *rotationtest.Clock
 	db    *sqlstoretest.DB
 	ring  *secrets.Keyring
-	rot   *rotation.Rotator
+	env   service.Env // the service's, as main builds it
 	h     http.Handler
 	logs  *secretstest.Logs
 
@@ -89,8 +89,8 @@ func newHarness(t *testing.T, db func(testing.TB) *sqlstoretest.DB, wrap func(st
 	if wrap != nil {
 		st = wrap(st)
 	}
-	h.rot, h.h = h.service(st, h.ring)
-	lines, err := createOwner(t.Context(), h.env(h.rot), h.owner)
+	h.env, h.h = h.service(st, h.ring)
+	lines, err := createOwner(t.Context(), h.env, h.owner)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,37 +109,27 @@ func newHarness(t *testing.T, db func(testing.TB) *sqlstoretest.DB, wrap func(st
 	return h
 }
 
-// service returns a Rotator over st with keyring ring, on the harness's
-// clock and logs, and the handler main serves over it.
-func (h *harness) service(st store.Store, ring *secrets.Keyring) (*rotation.Rotator, http.Handler) {
+// service returns the Env of the service over st with keyring ring, on
+// the harness's clock and logs, and the handler main serves over it.
+func (h *harness) service(st store.Store, ring *secrets.Keyring) (service.Env, http.Handler) {
 	h.t.Helper()
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	rot, err := rotation.New(st, &rotation.Options{
-		Keyring: ring, Now: h.clock.Now, Logger: log, Observer: rotation.LogEvents(log),
-	})
+	env, err := app.NewEnv(st, h.clock.Now, log, ring)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	handler, err := newHandler(h.env(rot))
+	handler, err := app.Handler(env)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	return rot, handler
-}
-
-func (h *harness) env(rot *rotation.Rotator) service.Env {
-	return service.Env{
-		Rotator: rot,
-		Now:     h.clock.Now,
-		Log:     slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	return env, handler
 }
 
 // only returns the integrator's one secret, failing the test if it has
 // another number.
 func (h *harness) only() rotation.Secret {
 	h.t.Helper()
-	list, err := h.rot.List(h.t.Context(), h.owner)
+	list, err := h.env.Rotator.List(h.t.Context(), h.owner)
 	if err != nil {
 		h.t.Fatal(err)
 	}

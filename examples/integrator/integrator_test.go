@@ -37,14 +37,14 @@ func TestCreateOwner(t *testing.T) {
 		is.True(s.Signing)                                 // and, as the owner's only HMAC secret, designated
 		is.Equal(s.Current.Hint, h.first[len(h.first)-4:]) // the printed secret is its value
 
-		_, err := createOwner(ctx, h.env(h.rot), h.owner)
+		_, err := createOwner(ctx, h.env, h.owner)
 		is.True(err != nil) // an integrator is created once
 		h.only()            // still with one secret
 
 		for _, name := range []string{"", "acme corp", "-acme", "a'b", "a$b", "ünï", strings.Repeat("a", 65)} {
-			_, err := createOwner(ctx, h.env(h.rot), name)
+			_, err := createOwner(ctx, h.env, name)
 			is.True(err != nil) // a name a shell or a header would not carry as it is is refused
-			if list, err := h.rot.List(ctx, name); err == nil {
+			if list, err := h.env.Rotator.List(ctx, name); err == nil {
 				is.Equal(len(list), 0) // and nothing is created
 			}
 		}
@@ -119,7 +119,7 @@ func TestRegenerateWithGrace(t *testing.T) {
 func TestSignedRequestsRefused(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) *sqlstoretest.DB) {
 		h := newHarness(t, db, nil)
-		lines, err := createOwner(t.Context(), h.env(h.rot), "globex")
+		lines, err := createOwner(t.Context(), h.env, "globex")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestReplayedMessage(t *testing.T) {
 func TestBearerRefused(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) *sqlstoretest.DB) {
 		h := newHarness(t, db, nil)
-		globex, err := h.rot.Create(t.Context(), "globex", rotation.Spec{HMAC: true}) // without the route's scope
+		globex, err := h.env.Rotator.Create(t.Context(), "globex", rotation.Spec{HMAC: true}) // without the route's scope
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -355,11 +355,11 @@ func TestSecretNotFound(t *testing.T) {
 		ctx := t.Context()
 		// This replica has the integrator's keys at hand (for up to
 		// Options.KeyRefresh) when another replica deletes the integrator.
-		if _, err := h.rot.VerifyingKeys(ctx, h.owner); err != nil {
+		if _, err := h.env.Rotator.VerifyingKeys(ctx, h.owner); err != nil {
 			t.Fatal(err)
 		}
 		other, _ := h.service(h.db.Open(t), h.ring)
-		if err := other.DeleteOwner(ctx, h.owner); err != nil {
+		if err := other.Rotator.DeleteOwner(ctx, h.owner); err != nil {
 			t.Fatal(err)
 		}
 
@@ -371,7 +371,7 @@ func TestSecretNotFound(t *testing.T) {
 		if diff := cmp.Diff(want, problem(t, w, http.StatusNotFound)); diff != "" {
 			t.Errorf("problem (-want +got):\n%s", diff) // the integrator's secret is gone: 404, naming it
 		}
-		list, err := h.rot.List(ctx, h.owner)
+		list, err := h.env.Rotator.List(ctx, h.owner)
 		is := is.New(t)
 		is.NoErr(err)          // the integrator can still be listed
 		is.Equal(len(list), 0) // and nothing was made in its place
@@ -474,7 +474,7 @@ func TestLetInBeforeAnotherRegeneration(t *testing.T) {
 				hold := &holdStore{letIn: c.letIn, held: make(chan struct{}), release: make(chan struct{})}
 				h := newHarness(t, db, func(st store.Store) store.Store { hold.Store = st; return hold })
 				is := is.New(t)
-				if _, err := h.rot.VerifyingKeys(t.Context(), h.owner); err != nil {
+				if _, err := h.env.Rotator.VerifyingKeys(t.Context(), h.owner); err != nil {
 					t.Fatal(err) // the keys at hand, as after any earlier request
 				}
 
@@ -549,10 +549,10 @@ func TestStaleReplica(t *testing.T) {
 				}
 				h := newHarness(t, db, wrap)
 				is := is.New(t)
-				if _, err := h.rot.VerifyingKeys(t.Context(), h.owner); err != nil {
+				if _, err := h.env.Rotator.VerifyingKeys(t.Context(), h.owner); err != nil {
 					t.Fatal(err) // the keys at hand, as after any earlier request
 				}
-				otherRot, other := h.service(h.db.Open(t), h.ring)
+				otherEnv, other := h.service(h.db.Open(t), h.ring)
 				w := httptest.NewRecorder()
 				other.ServeHTTP(w, h.signed(h.first, "")) // no grace: the first value dies at once
 				is.Equal(w.Code, http.StatusOK)           // the other replica regenerates
@@ -566,7 +566,7 @@ func TestStaleReplica(t *testing.T) {
 				if c.status == http.StatusOK {
 					current = h.secret // unless the stale replica regenerated it away
 				}
-				list, err := otherRot.List(t.Context(), h.owner) // as the store has it
+				list, err := otherEnv.Rotator.List(t.Context(), h.owner) // as the store has it
 				is.NoErr(err)
 				is.Equal(list[0].Current.Hint, current[len(current)-4:]) // the current value is the last one handed out
 			})

@@ -54,6 +54,7 @@ type App struct {
 
 // Env is what a service's routes are built on.
 type Env struct {
+	// Rotator manages the service's keys, over its store.
 	Rotator *rotation.Rotator
 	// Now is the service's clock, the Rotator's too: rate limits read it.
 	Now func() time.Time
@@ -106,16 +107,12 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
 
-	opts := &rotation.Options{Logger: log, Observer: rotation.LogEvents(log)}
-	if app.Options != nil {
-		app.Options(opts)
-	}
+	var ring *secrets.Keyring
 	if app.Seal {
-		ring, err := keyring(getenv("ROTOR_KEK"), *kekFile)
-		if err != nil {
+		var err error
+		if ring, err = keyring(getenv("ROTOR_KEK"), *kekFile); err != nil {
 			return err
 		}
-		opts.Keyring = ring
 	}
 	dsn := getenv("ROTOR_POSTGRES_DSN")
 	st, where, err := openStore(ctx, *data, dsn)
@@ -135,14 +132,11 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 		}
 		keys = cache
 	}
-	rot, err := rotation.New(keys, opts)
+	env, err := app.NewEnv(keys, nil, log, ring)
 	if err != nil {
 		return err
 	}
-	env := Env{Rotator: rot, Now: time.Now, Log: log}
-	if opts.Now != nil {
-		env.Now = opts.Now
-	}
+	rot := env.Rotator
 
 	if *owner != "" {
 		lines, err := app.CreateOwner(ctx, env, *owner)
@@ -160,6 +154,27 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	}
 	log.Info("secrets are kept in " + where)
 	return serve(ctx, *addr, h, rot, cache, stdout, log)
+}
+
+// NewEnv makes the Rotator of app over st, as [Run] does, and the Env its
+// routes are built on: app's Options apply, with now as the clock (nil:
+// time.Now), log for diagnostics and events, and ring to seal with (nil
+// for a service that does not seal). Tests build the service with it on
+// a clock of their own.
+func (app App) NewEnv(st store.Store, now func() time.Time, log *slog.Logger, ring *secrets.Keyring) (Env, error) {
+	opts := &rotation.Options{Now: now, Logger: log, Observer: rotation.LogEvents(log), Keyring: ring}
+	if app.Options != nil {
+		app.Options(opts)
+	}
+	rot, err := rotation.New(st, opts)
+	if err != nil {
+		return Env{}, err
+	}
+	env := Env{Rotator: rot, Now: opts.Now, Log: log}
+	if env.Now == nil {
+		env.Now = time.Now
+	}
+	return env, nil
 }
 
 // serve answers HTTP on addr until ctx is cancelled, then stops taking
