@@ -94,7 +94,10 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	addr := flags.String("addr", "127.0.0.1:8080", "address to listen on; port 0 picks a free one")
 	data := flags.String("data", "./"+app.Name+"-data", "directory of the SQLite database")
 	owner := flags.String("create-owner", "", "create an owner named `NAME`, print its first keys once as shell assignments, and exit")
-	kekFile := flags.String("kek", "", "`FILE` of the key-encryption key, created if missing; ROTOR_KEK instead gives the key itself")
+	var kekFile *string // only a service that seals needs a key-encryption key
+	if app.Seal {
+		kekFile = flags.String("kek", "", "`FILE` of the key-encryption key, created if missing; ROTOR_KEK instead gives the key itself")
+	}
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

@@ -138,6 +138,9 @@ func TestRunRefusesBadFlags(t *testing.T) {
 	err := service.Run(t.Context(), app(false), []string{"-nosuchflag"}, env(), &out, &stderr)
 	is.True(err != nil && !errors.Is(err, context.Canceled)) // an unknown flag is refused
 	err = service.Run(t.Context(), app(false), []string{"extra"}, env(), &out, &stderr)
-	is.True(err != nil)    // and so is an argument
-	is.Equal(out.Len(), 0) // with nothing on stdout
+	is.True(err != nil) // and so is an argument
+	err = service.Run(t.Context(), app(false), []string{"-kek", filepath.Join(t.TempDir(), "kek")}, env(), &out, &stderr)
+	is.True(err != nil)                                // and -kek, for a service that seals nothing
+	is.True(strings.Contains(stderr.String(), "-kek")) // which is said
+	is.Equal(out.Len(), 0)                             // with nothing on stdout
 }
