@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -141,7 +142,7 @@ func (h *harness) send(t *testing.T, method, path, authorization string, body io
 	h.handler.ServeHTTP(w, r)
 	res := reply{status: w.Code, header: w.Header(), body: w.Body.Bytes()}
 	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
-		t.Fatalf("%s %s: Content-Type %q, want application/json; body %s", method, path, ct, w.Body)
+		t.Fatalf("%s %s: Content-Type %q, want application/json; body %s", method, path, ct, res.shown())
 	}
 	if err := json.Unmarshal(res.body, &res); err != nil {
 		t.Fatalf("%s %s: the reply is not JSON: %v", method, path, err)
@@ -153,6 +154,15 @@ func (h *harness) send(t *testing.T, method, path, authorization string, body io
 	return res
 }
 
+// shown is the body of res for a failure message, with the values of
+// keys left out: a test that fails must not print one either.
+func (res reply) shown() string {
+	return keyMember.ReplaceAllString(string(res.body), `"key":"…"`)
+}
+
+// keyMember is the member of a key's view that holds its value.
+var keyMember = regexp.MustCompile(`"key":"[^"]*"`)
+
 // key returns the one key res shows, after checking that res is a success
 // with status.
 func (res reply) key(t *testing.T, status int) apiKey {
@@ -160,7 +170,7 @@ func (res reply) key(t *testing.T, status int) apiKey {
 	res.ok(t, status)
 	var k apiKey
 	if err := json.Unmarshal(res.Data, &k); err != nil {
-		t.Fatalf("the data is not a key: %v; body %s", err, res.body)
+		t.Fatalf("the data is not a key: %v; body %s", err, res.shown())
 	}
 	return k
 }
@@ -171,7 +181,7 @@ func (res reply) keys(t *testing.T) []apiKey {
 	res.ok(t, http.StatusOK)
 	var ks []apiKey
 	if err := json.Unmarshal(res.Data, &ks); err != nil {
-		t.Fatalf("the data is not a list of keys: %v; body %s", err, res.body)
+		t.Fatalf("the data is not a list of keys: %v; body %s", err, res.shown())
 	}
 	return ks
 }
@@ -180,7 +190,7 @@ func (res reply) keys(t *testing.T) []apiKey {
 func (res reply) ok(t *testing.T, status int) {
 	t.Helper()
 	if res.status != status || !res.Success || res.Message != "success" || res.Error != nil {
-		t.Fatalf("got %d %s, want a success with %d", res.status, res.body, status)
+		t.Fatalf("got %d %s, want a success with %d", res.status, res.shown(), status)
 	}
 }
 
@@ -190,7 +200,7 @@ func (res reply) failed(t *testing.T, status, code int) map[string]any {
 	t.Helper()
 	if res.status != status || res.Success || res.Error == nil || res.Error.Code != code ||
 		res.Message == "" || res.Message != res.Error.Message || res.Data != nil || res.Error.Details == nil {
-		t.Fatalf("got %d %s, want a failure with %d and code %d", res.status, res.body, status, code)
+		t.Fatalf("got %d %s, want a failure with %d and code %d", res.status, res.shown(), status, code)
 	}
 	if cc := res.header.Get("Cache-Control"); cc != "no-store" {
 		t.Fatalf("Cache-Control %q, want no-store", cc)
