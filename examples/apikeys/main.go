@@ -32,8 +32,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"regexp"
 
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
@@ -70,16 +68,12 @@ func policy(o *rotation.Options) {
 // -create-owner's keys hold them all.
 var ownerPermissions = []string{"account:api:key:create", "account:api:key:read", "account:api:key:update", "account:api:key:delete"}
 
-// accountName is what an account may be called: it is part of the owners
-// "<account>/live" and "<account>/test", and of shell output.
-var accountName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 // createOwner, the command -create-owner runs, creates the account name
 // with a live and a sandbox secret key holding every permission the
 // routes need.
 func createOwner(ctx context.Context, env service.Env, name string) ([]string, error) {
-	if !accountName.MatchString(name) {
-		return nil, errors.New("an account name is 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit")
+	if err := service.CheckName("an account", name); err != nil {
+		return nil, err // the name is part of the owners "<name>/live" and "<name>/test"
 	}
 	lines := []string{"owner=" + name}
 	for _, e := range []struct{ env, variable string }{{"live", "secret"}, {"test", "test_secret"}} {

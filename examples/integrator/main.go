@@ -67,9 +67,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
@@ -84,16 +82,12 @@ var app = service.App{
 	CreateOwner: createOwner,
 }
 
-// ownerName is what an integrator's name may be: text that a shell
-// assignment and an HTTP header carry as it is.
-var ownerName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
 // createOwner, the command -create-owner runs, creates the integrator
 // name with its secret, which can verify HMACs and holds the route's
 // scope, and returns the shell assignments that show them, this once.
 func createOwner(ctx context.Context, env service.Env, name string) ([]string, error) {
-	if !ownerName.MatchString(name) {
-		return nil, errors.New("an integrator's name is 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit")
+	if err := service.CheckName("an integrator's", name); err != nil {
+		return nil, err // the name goes in the Integrator-Id header
 	}
 	existing, err := env.Rotator.List(ctx, name)
 	if err != nil {

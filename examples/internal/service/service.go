@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"sync"
 	"syscall"
 	"time"
@@ -158,6 +159,20 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	log.Info("secrets are kept in " + where)
 	return serve(ctx, *addr, h, rot, cache, stdout, log)
 }
+
+// CheckName refuses, as -create-owner's commands do, a name that is not
+// 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or
+// digit: text that a shell assignment, an HTTP header and an owner such
+// as "<name>/live" carry as it is. what names the thing named, as in
+// "an account".
+func CheckName(what, name string) error {
+	if !simpleName.MatchString(name) {
+		return errors.New(what + " name is 1 to 64 letters, digits, '.', '_' and '-', starting with a letter or digit")
+	}
+	return nil
+}
+
+var simpleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
 // NewEnv makes the Rotator of app over st, as [Run] does, and the Env its
 // routes are built on: app's Options apply, with now as the clock (nil:

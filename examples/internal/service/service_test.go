@@ -144,3 +144,15 @@ func TestRunRefusesBadFlags(t *testing.T) {
 	is.True(strings.Contains(stderr.String(), "-kek")) // which is said
 	is.Equal(out.Len(), 0)                             // with nothing on stdout
 }
+
+func TestCheckName(t *testing.T) {
+	is := is.New(t)
+	for _, ok := range []string{"acme", "a", "Acme-2.eu_west", strings.Repeat("x", 64)} {
+		is.NoErr(service.CheckName("an account", ok)) // letters, digits, '.', '_' and '-'
+	}
+	for _, bad := range []string{"", "-acme", ".acme", "acme/live", "o'brien", "acme corp", "ä", strings.Repeat("x", 65)} {
+		err := service.CheckName("an account", bad)
+		is.True(err != nil)                                                   // anything else is refused
+		is.True(strings.HasPrefix(err.Error(), "an account name is 1 to 64")) // saying what a name may be
+	}
+}
