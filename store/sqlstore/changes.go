@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/rotorkit/rotor/store"
 )
 
@@ -162,15 +159,20 @@ func channelName(schema string) string {
 // goroutine, until ctx is done or the connection fails. changed should
 // return quickly: notifications wait in the server while it runs.
 //
-// Listen holds a connection of the pool for as long as it runs, and
-// closes it when it returns, so that the pool never hands out a
-// connection that is listening. It returns ctx's error when ctx is done;
-// otherwise an [*store.OpError] with Op "listen" around the failure. On
-// SQLite, or over a driver other than pgx, it returns at once an
-// [*store.OpError] that matches [errors.ErrUnsupported].
+// Listen holds a connection of the pool for as long as it runs, hands it
+// to the Store's [Listener], and closes it when it returns, so that the
+// pool never hands out a connection that is listening. It returns ctx's
+// error when ctx is done; otherwise an [*store.OpError] with Op "listen"
+// around the failure. On SQLite, or on a Store made with no Listener, it
+// returns at once an [*store.OpError] that matches
+// [errors.ErrUnsupported], and so it does if the Listener cannot listen
+// over the pool's driver.
 func (s *Store) Listen(ctx context.Context, ready func(), changed func(owner string)) error {
-	if s.dialect != Postgres {
+	switch {
+	case s.dialect != Postgres:
 		return &store.OpError{Op: "listen", Err: fmt.Errorf("sqlstore: %s cannot listen for changes: %w", s.dialect, errors.ErrUnsupported)}
+	case s.listener == nil:
+		return &store.OpError{Op: "listen", Err: fmt.Errorf("sqlstore: a Store made without a Listener cannot listen for changes: %w", errors.ErrUnsupported)}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -179,15 +181,13 @@ func (s *Store) Listen(ctx context.Context, ready func(), changed func(owner str
 	if err != nil {
 		return s.listenError(ctx, err)
 	}
-	defer conn.Close() // a no-op once Raw has closed it, as it does below
-	var failure error
-	_ = conn.Raw(func(dc any) error { // its error is the driver.ErrBadConn below
-		failure = s.listen(ctx, dc, ready, changed)
-		// Whether LISTEN ran or not, the connection is closed rather
-		// than returned to the pool with a channel it listens on.
-		return driver.ErrBadConn
-	})
-	return s.listenError(ctx, failure)
+	defer conn.Close() // a no-op once Raw below has closed it
+	err = s.listener.Listen(ctx, conn, s.channel, ready, changed)
+	// Whether LISTEN ran or not, the connection is closed rather than
+	// returned to the pool with a channel it listens on. Raw's error is
+	// the driver.ErrBadConn that asks for that.
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	return s.listenError(ctx, err)
 }
 
 // listenError returns ctx's error if ctx is done, and otherwise err
@@ -197,28 +197,4 @@ func (s *Store) listenError(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return &store.OpError{Op: "listen", Err: err}
-}
-
-// listen runs on dc, the driver's connection, which it may leave in any
-// state: LISTEN on s.channel, then ready, then changed for each
-// notification, until waiting fails.
-func (s *Store) listen(ctx context.Context, dc any, ready func(), changed func(owner string)) error {
-	sc, ok := dc.(*stdlib.Conn)
-	if !ok {
-		return fmt.Errorf("sqlstore: Listen needs the pgx driver, not %T: %w", dc, errors.ErrUnsupported)
-	}
-	conn := sc.Conn()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
-		return err
-	}
-	ready()
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		if n.Channel == s.channel {
-			changed(n.Payload)
-		}
-	}
 }

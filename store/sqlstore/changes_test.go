@@ -18,6 +18,8 @@ import (
 
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/postgres"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -31,7 +33,7 @@ var storePairs = []struct {
 	{name: "sqlite", open: func(t *testing.T) (a, b *sqlstore.Store) {
 		path := filepath.Join(t.TempDir(), "rotor.db")
 		open := func() *sqlstore.Store {
-			s, err := sqlstore.OpenSQLite(t.Context(), path)
+			s, err := sqlite.Open(t.Context(), path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +56,7 @@ var storePairs = []struct {
 // the test closes it.
 func newPostgresOver(t *testing.T, db *sql.DB) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.New(t.Context(), db, sqlstore.Postgres)
+	s, err := postgres.New(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,7 +209,7 @@ func TestChangesAfterUpgrade(t *testing.T) {
 			}
 			t.Cleanup(func() { db.Close() })
 			return db, func() *sqlstore.Store {
-				s, err := sqlstore.OpenSQLite(t.Context(), path)
+				s, err := sqlite.Open(t.Context(), path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -394,6 +396,25 @@ func TestListenSQLiteUnsupported(t *testing.T) {
 	called := false
 	err := s.Listen(t.Context(), func() { called = true }, func(string) { called = true })
 	is.True(errors.Is(err, errors.ErrUnsupported)) // SQLite cannot listen, and says so at once
+	var oe *store.OpError
+	is.True(errors.As(err, &oe)) // as an *OpError
+	is.Equal(oe.Op, "listen")    // of Listen
+	is.True(!called)             // without calling back
+}
+
+// A PostgreSQL Store made with no Listener still works, and says at once
+// that it cannot listen.
+func TestListenPostgresWithoutListener(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	s, err := sqlstore.New(ctx, sqlstoretest.Postgres(t).SQL(t), sqlstore.Postgres, nil)
+	is.NoErr(err) // the Store is made
+	defer s.Close()
+	saveNew(t, s, "acme", "a1") // and saves, notifying no one
+
+	called := false
+	err = s.Listen(ctx, func() { called = true }, func(string) { called = true })
+	is.True(errors.Is(err, errors.ErrUnsupported)) // it cannot listen, and says so at once
 	var oe *store.OpError
 	is.True(errors.As(err, &oe)) // as an *OpError
 	is.Equal(oe.Op, "listen")    // of Listen
