@@ -133,20 +133,59 @@ func TestChanges(t *testing.T) {
 }
 
 func TestChangesRefusesMalformedCursor(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store) {
-		is := is.New(t)
-		s := newStore(t)
-		for _, cursor := range []string{"x", "-1", "+1", "1.5", " 1", "18446744073709551616", strings.Repeat("9", 100_000)} {
-			owners, next, err := s.Changes(t.Context(), cursor)
-			var oe *store.OpError
-			is.True(errors.As(err, &oe))                     // a cursor no Store made is refused as an *OpError
-			is.Equal(oe.Op, "changes")                       // of Changes
-			is.True(strings.Contains(err.Error(), "cursor")) // that says what is wrong
-			is.True(len(err.Error()) < 100)                  // without quoting the cursor
-			is.True(owners == nil)                           // with no owners
-			is.Equal(next, "")                               // and no cursor
+	everywhere := []string{"x", "-1", "+1", "1.5", " 1", "18446744073709551616", strings.Repeat("9", 100_000)}
+	dialects := []struct {
+		name    string
+		open    func(t *testing.T) *sqlstore.Store
+		refused []string // besides those refused everywhere
+	}{
+		{name: "sqlite", open: func(t *testing.T) *sqlstore.Store { return sqlstoretest.SQLite(t).Open(t) }, refused: []string{
+			"1:1:",                // a PostgreSQL cursor
+			"9223372036854775808", // beyond SQLite's integers
+		}},
+		{name: "postgres", open: func(t *testing.T) *sqlstore.Store { return sqlstoretest.Postgres(t).Open(t) }, refused: []string{
+			"1", "1:1", "1:1:1:", "::", // not a snapshot: a SQLite cursor, too few parts or too many
+			"2:1:", "0:1:", "1:4294967296:", // xmin after xmax; invalid ids, which PostgreSQL refuses quoting them
+			"1:5:0", "1:5:5", "1:5:3,2", "1:5:2,2", "1:5:2,", // in-progress ids out of range or order
+			"+1:5:", "1:5: 2", "1:18446744073709551616:", strings.Repeat("1:", 50_000),
+		}},
+	}
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			is := is.New(t)
+			s := d.open(t)
+			for _, cursor := range append(everywhere, d.refused...) {
+				owners, next, err := s.Changes(t.Context(), cursor)
+				var oe *store.OpError
+				is.True(errors.As(err, &oe))                     // a cursor no Store made is refused as an *OpError
+				is.Equal(oe.Op, "changes")                       // of Changes
+				is.True(strings.Contains(err.Error(), "cursor")) // that says what is wrong
+				is.True(len(err.Error()) < 100)                  // without quoting the cursor
+				is.True(owners == nil)                           // with no owners
+				is.Equal(next, "")                               // and no cursor
+			}
+		})
+	}
+}
+
+// A PostgreSQL cursor is a snapshot, and any snapshot PostgreSQL could
+// have written is one: the oldest possible one reports every owner.
+func TestChangesPostgresTakesAnySnapshot(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	s := sqlstoretest.Postgres(t).Open(t)
+	saveNew(t, s, "a", "a1")
+	saveNew(t, s, "b", "b1")
+	for _, cursor := range []string{"1:1:", "3:3:", "1:10:3,4,5", "0003:00003:"} {
+		owners, next, err := s.Changes(ctx, cursor)
+		is.NoErr(err) // a snapshot from before every save is taken as a cursor
+		if diff := cmp.Diff([]string{"a", "b"}, distinct(owners)); diff != "" {
+			t.Errorf("owners saved since the snapshot %s (-want +got):\n%s", cursor, diff)
 		}
-	})
+		owners, _, err = s.Changes(ctx, next)
+		is.NoErr(err)            // and the cursor it returns
+		is.Equal(len(owners), 0) // reports no one again
+	}
 }
 
 func TestChangesHeedsContext(t *testing.T) {

@@ -60,14 +60,20 @@
 // A Store is a [store.ChangeLog]: [Store.Changes] tells which owners'
 // keysets were saved since a cursor it returned before, by any process
 // sharing the database, so that a cache (package cachestore) can drop
-// what went stale. Every save marks its owner's row. On PostgreSQL the
-// mark is the id of the saving transaction, of the type xid8 that
-// PostgreSQL 13 introduced, and a cursor is the oldest transaction id
-// that a snapshot does not see as committed, so a save committed after
-// the cursor was taken is reported even if it began before. On SQLite,
-// which has one writer at a time, the mark is the next number of a
-// sequence and a cursor the last number seen. Recorded uses are not
-// marked, and an owner removed from the database is not reported.
+// what went stale. Every save marks its owner's row, and each call
+// reports the owners whose latest save committed since the call before,
+// once. On PostgreSQL the mark is the id of the saving transaction, of
+// the type xid8 that PostgreSQL 13 introduced, and a cursor is the
+// snapshot of the call (pg_current_snapshot, in pg_snapshot's text): the
+// next call asks for the marks that snapshot did not see as committed,
+// those at or past its xmax and those of the transactions it saw
+// running, so a save is reported once it commits even if it began
+// before the cursor was taken, and a transaction that stays open, or a
+// prepared one nobody finishes, does not make every call report again
+// what was saved while it ran. On SQLite, which has one writer at a time,
+// the mark is the next number of a sequence and a cursor the last number
+// seen. Recorded uses are not marked, and an owner removed from the
+// database is not reported.
 //
 // A Store is also a [store.Notifier]. On PostgreSQL every save, in its
 // transaction, sends a NOTIFY with the owner, which the server delivers
