@@ -124,8 +124,9 @@ func (s *Store) postgresChangesSince(ctx context.Context, cursor string) (owners
 }
 
 // sqliteChanges returns the owners numbered after the cursor $1, each
-// with its number; the largest number seen is the next cursor.
-const sqliteChanges = `SELECT owner, change_seq FROM owners WHERE change_seq > CAST($1 AS INTEGER)`
+// with its number, in the order they were saved, which the index on
+// change_seq gives for nothing; the largest number is the next cursor.
+const sqliteChanges = `SELECT owner, change_seq FROM owners WHERE change_seq > CAST($1 AS INTEGER) ORDER BY change_seq`
 
 // sqliteChangesSince runs sqliteChanges for a cursor that is not empty,
 // after checking that it is a number.
