@@ -12,6 +12,7 @@ import (
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -27,7 +28,7 @@ func TestCreateOwnerCommand(t *testing.T) {
 	}{
 		{"SQLite", func(t *testing.T, dir string) (string, func() *sqlstore.Store) {
 			return "", func() *sqlstore.Store {
-				st, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(dir, "rotor.db"))
+				st, err := sqlite.Open(t.Context(), filepath.Join(dir, "rotor.db"))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -14,6 +14,11 @@
 // secret in the database and accepts the key; then it regenerates the
 // secret with no grace window, the client saves the new key, and the old
 // one is refused from then on.
+//
+// It picks the database when it starts, so it imports both
+// store/sqlstore/sqlite and store/sqlstore/postgres and links both
+// drivers; a program that keeps its secrets in one imports only that
+// one's package, and links only its driver.
 package main
 
 import (
@@ -31,6 +36,8 @@ import (
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/postgres"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 )
 
 func main() {
@@ -120,11 +127,11 @@ func run(ctx context.Context, dir, owner string) error {
 // connection string, which may hold a password.
 func openStore(ctx context.Context, dir string) (*sqlstore.Store, string, error) {
 	if dsn := os.Getenv("ROTOR_POSTGRES_DSN"); dsn != "" {
-		st, err := sqlstore.OpenPostgres(ctx, dsn)
+		st, err := postgres.Open(ctx, dsn)
 		return st, "PostgreSQL (ROTOR_POSTGRES_DSN)", err
 	}
 	path := filepath.Join(dir, "rotor.db")
-	st, err := sqlstore.OpenSQLite(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	return st, "SQLite file " + path, err
 }
 

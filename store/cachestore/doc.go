@@ -2,7 +2,7 @@
 // memory, so that the hot paths — authenticating a key, verifying a
 // signature — do not reach the database on every request.
 //
-//	db, err := sqlstore.OpenPostgres(ctx, dsn)
+//	db, err := postgres.Open(ctx, dsn) // package sqlstore/postgres
 //	…
 //	cache, err := cachestore.New(db, nil)
 //	…

@@ -20,6 +20,7 @@ import (
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -305,7 +306,7 @@ func TestReplicasPollOnSQLite(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "rotor.db")
 	open := func() *sqlstore.Store {
-		s, err := sqlstore.OpenSQLite(ctx, path)
+		s, err := sqlite.Open(ctx, path)
 		is.NoErr(err)
 		t.Cleanup(func() { s.Close() })
 		return s

@@ -9,9 +9,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/rotorkit/rotor/store"
 )
 
@@ -28,25 +25,39 @@ var errMalformedCursor = errors.New("sqlstore: malformed change cursor")
 // over the same database (or PostgreSQL schema), after the point that
 // cursor marks, and the cursor to pass next time, as [store.ChangeLog]
 // describes. The empty cursor marks the moment of the call and returns
-// no owners. An owner may be reported again by the next call. Recorded
-// uses are not changes, and neither is an owner removed from the
-// database by other means.
+// no owners. Recorded uses are not changes, and neither is an owner
+// removed from the database by other means.
 //
-// A cursor is a decimal number: on PostgreSQL the oldest transaction id
-// that the database may still be running, so that every save committed
-// later has an id at least as large; on SQLite the last of a sequence
-// that saves number in the order they commit. A cursor of the other
-// dialect, or of another database, is not detected and gives a wrong
-// answer; a cursor that is not a number gives an [*store.OpError] with
-// Op "changes".
+// Each call reports, once each, the owners whose latest save committed
+// after the call that made cursor, and no others: a save is reported by
+// the first call after it commits, however long it ran and whatever else
+// runs in the database, and not again.
+//
+// On PostgreSQL a cursor is the snapshot of the call that made it, as
+// pg_snapshot writes it ("xmin:xmax:xip,…"), and the next call asks for
+// the owners whose saving transaction that snapshot did not see as
+// committed: those with an id of its xmax or more, and those it saw
+// running. A transaction left open anywhere in the server, or a prepared
+// transaction nobody finishes, so costs a cursor one id and no more,
+// where asking from xmin alone, the oldest transaction still running,
+// would report every owner saved since it began, at every call. On
+// SQLite a cursor is the last number of a sequence that saves take in
+// the order they commit, in decimal.
+//
+// A cursor that is not of the Store's dialect gives an [*store.OpError]
+// with Op "changes" that does not quote it. A cursor of another database
+// of the same dialect is not detected, and gives a wrong answer.
 func (s *Store) Changes(ctx context.Context, cursor string) (owners []string, next string, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, "", opError(ctx, "changes", "", err)
 	}
-	if cursor == "" {
+	switch {
+	case cursor == "":
 		err = s.db.QueryRowContext(ctx, s.dialect.changeCursorQuery()).Scan(&next)
-	} else {
-		owners, next, err = s.changesSince(ctx, cursor)
+	case s.dialect == Postgres:
+		owners, next, err = s.postgresChangesSince(ctx, cursor)
+	default:
+		owners, next, err = s.sqliteChangesSince(ctx, cursor)
 	}
 	if err != nil {
 		return nil, "", opError(ctx, "changes", "", err)
@@ -55,56 +66,83 @@ func (s *Store) Changes(ctx context.Context, cursor string) (owners []string, ne
 }
 
 // changeCursorQuery returns the cursor that marks the moment it runs: on
-// PostgreSQL the xmin of its snapshot, the oldest transaction id the
-// snapshot does not see as committed; on SQLite the last number given.
+// PostgreSQL its snapshot; on SQLite the last number given.
 func (d Dialect) changeCursorQuery() string {
 	if d == Postgres {
-		return `SELECT pg_snapshot_xmin(pg_current_snapshot())::text`
+		return `SELECT pg_current_snapshot()::text`
 	}
 	return `SELECT CAST(coalesce(max(change_seq), 0) AS TEXT) FROM owners`
 }
 
-// changesQuery returns the owners marked changed at or after the cursor
-// $1, each with a cursor for the next call. On PostgreSQL both come from
-// one statement, and so from one snapshot: every save that snapshot does
-// not see has a transaction id no smaller than its xmin, which becomes
-// the next cursor, and the left join returns that cursor with a NULL
-// owner when no owner changed. On SQLite the next cursor is the largest
-// number seen, which the caller works out.
-func (d Dialect) changesQuery() string {
-	if d == Postgres {
-		return `WITH snap AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS next)
-SELECT o.owner, snap.next FROM snap LEFT JOIN owners o ON o.changed_xid >= $1::text::xid8`
+// postgresChanges returns, in one statement and so from one snapshot,
+// a row with that snapshot and a NULL owner, and a row for each owner
+// whose changed_xid the snapshot $1 did not see: at or above its xmax,
+// or among the transactions it saw running. No id is both, so no owner
+// comes twice. Each branch is one range or one lookup of the index on
+// changed_xid, however far behind xmin is. An owner the statement's
+// snapshot shows was saved by a transaction that snapshot sees as
+// committed, so the next call, from this snapshot, will not report it
+// again; a save the statement cannot see yet has an id the next call
+// asks for.
+const postgresChanges = `SELECT NULL::text, pg_current_snapshot()::text
+UNION ALL
+SELECT owner, NULL FROM owners WHERE changed_xid >= pg_snapshot_xmax($1::text::pg_snapshot)
+UNION ALL
+SELECT owner, NULL FROM owners WHERE changed_xid = ANY (ARRAY(SELECT pg_snapshot_xip($1::text::pg_snapshot)))`
+
+// postgresChangesSince runs postgresChanges for a cursor that is not
+// empty, after checking that it is a snapshot.
+func (s *Store) postgresChangesSince(ctx context.Context, cursor string) (owners []string, next string, err error) {
+	since, ok := parseSnapshot(cursor)
+	if !ok {
+		return nil, "", errMalformedCursor
 	}
-	return `SELECT owner, change_seq FROM owners WHERE change_seq > CAST($1 AS INTEGER)`
+	rows, err := s.db.QueryContext(ctx, postgresChanges, since.String())
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var owner, snap *string
+		if err := rows.Scan(&owner, &snap); err != nil {
+			return nil, "", err
+		}
+		switch {
+		case owner != nil:
+			owners = append(owners, *owner)
+		case snap != nil:
+			next = *snap
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	if next == "" {
+		return nil, "", errors.New("sqlstore: the changes query returned no snapshot") // it always does
+	}
+	return owners, next, nil
 }
 
-// changesSince runs [Dialect.changesQuery] for a cursor that is not
-// empty, after checking that it is one.
-func (s *Store) changesSince(ctx context.Context, cursor string) (owners []string, next string, err error) {
-	from, err := strconv.ParseUint(cursor, 10, 63) // SQLite's integers are signed; xids never come near
+// sqliteChanges returns the owners numbered after the cursor $1, each
+// with its number, in the order they were saved, which the index on
+// change_seq gives for nothing; the largest number is the next cursor.
+const sqliteChanges = `SELECT owner, change_seq FROM owners WHERE change_seq > CAST($1 AS INTEGER) ORDER BY change_seq`
+
+// sqliteChangesSince runs sqliteChanges for a cursor that is not empty,
+// after checking that it is a number.
+func (s *Store) sqliteChangesSince(ctx context.Context, cursor string) (owners []string, next string, err error) {
+	from, err := strconv.ParseUint(cursor, 10, 63) // SQLite's integers are signed
 	if err != nil {
 		return nil, "", errMalformedCursor
 	}
-	// A canonical number, whatever sign or zeros the cursor carried.
-	arg := strconv.FormatUint(from, 10)
-	rows, err := s.db.QueryContext(ctx, s.dialect.changesQuery(), arg)
+	// A canonical number, whatever zeros the cursor carried.
+	rows, err := s.db.QueryContext(ctx, sqliteChanges, strconv.FormatUint(from, 10))
 	if err != nil {
 		return nil, "", err
 	}
 	defer rows.Close()
 	last := int64(from)
 	for rows.Next() {
-		if s.dialect == Postgres {
-			var owner *string
-			if err := rows.Scan(&owner, &next); err != nil {
-				return nil, "", err
-			}
-			if owner != nil {
-				owners = append(owners, *owner)
-			}
-			continue
-		}
 		var owner string
 		var seq int64
 		if err := rows.Scan(&owner, &seq); err != nil {
@@ -116,10 +154,7 @@ func (s *Store) changesSince(ctx context.Context, cursor string) (owners []strin
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	if s.dialect == SQLite {
-		next = strconv.FormatInt(last, 10)
-	}
-	return owners, next, nil
+	return owners, strconv.FormatInt(last, 10), nil
 }
 
 const (
@@ -162,15 +197,20 @@ func channelName(schema string) string {
 // goroutine, until ctx is done or the connection fails. changed should
 // return quickly: notifications wait in the server while it runs.
 //
-// Listen holds a connection of the pool for as long as it runs, and
-// closes it when it returns, so that the pool never hands out a
-// connection that is listening. It returns ctx's error when ctx is done;
-// otherwise an [*store.OpError] with Op "listen" around the failure. On
-// SQLite, or over a driver other than pgx, it returns at once an
-// [*store.OpError] that matches [errors.ErrUnsupported].
+// Listen holds a connection of the pool for as long as it runs, hands it
+// to the Store's [Listener], and closes it when it returns, so that the
+// pool never hands out a connection that is listening. It returns ctx's
+// error when ctx is done; otherwise an [*store.OpError] with Op "listen"
+// around the failure. On SQLite, or on a Store made with no Listener, it
+// returns at once an [*store.OpError] that matches
+// [errors.ErrUnsupported], and so it does if the Listener cannot listen
+// over the pool's driver.
 func (s *Store) Listen(ctx context.Context, ready func(), changed func(owner string)) error {
-	if s.dialect != Postgres {
+	switch {
+	case s.dialect != Postgres:
 		return &store.OpError{Op: "listen", Err: fmt.Errorf("sqlstore: %s cannot listen for changes: %w", s.dialect, errors.ErrUnsupported)}
+	case s.listener == nil:
+		return &store.OpError{Op: "listen", Err: fmt.Errorf("sqlstore: a Store made without a Listener cannot listen for changes: %w", errors.ErrUnsupported)}
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -179,15 +219,13 @@ func (s *Store) Listen(ctx context.Context, ready func(), changed func(owner str
 	if err != nil {
 		return s.listenError(ctx, err)
 	}
-	defer conn.Close() // a no-op once Raw has closed it, as it does below
-	var failure error
-	_ = conn.Raw(func(dc any) error { // its error is the driver.ErrBadConn below
-		failure = s.listen(ctx, dc, ready, changed)
-		// Whether LISTEN ran or not, the connection is closed rather
-		// than returned to the pool with a channel it listens on.
-		return driver.ErrBadConn
-	})
-	return s.listenError(ctx, failure)
+	defer conn.Close() // a no-op once Raw below has closed it
+	err = s.listener.Listen(ctx, conn, s.channel, ready, changed)
+	// Whether LISTEN ran or not, the connection is closed rather than
+	// returned to the pool with a channel it listens on. Raw's error is
+	// the driver.ErrBadConn that asks for that.
+	_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	return s.listenError(ctx, err)
 }
 
 // listenError returns ctx's error if ctx is done, and otherwise err
@@ -197,28 +235,4 @@ func (s *Store) listenError(ctx context.Context, err error) error {
 		return ctx.Err()
 	}
 	return &store.OpError{Op: "listen", Err: err}
-}
-
-// listen runs on dc, the driver's connection, which it may leave in any
-// state: LISTEN on s.channel, then ready, then changed for each
-// notification, until waiting fails.
-func (s *Store) listen(ctx context.Context, dc any, ready func(), changed func(owner string)) error {
-	sc, ok := dc.(*stdlib.Conn)
-	if !ok {
-		return fmt.Errorf("sqlstore: Listen needs the pgx driver, not %T: %w", dc, errors.ErrUnsupported)
-	}
-	conn := sc.Conn()
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{s.channel}.Sanitize()); err != nil {
-		return err
-	}
-	ready()
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		if n.Channel == s.channel {
-			changed(n.Payload)
-		}
-	}
 }

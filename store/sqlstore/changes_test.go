@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,8 @@ import (
 
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/postgres"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -31,7 +34,7 @@ var storePairs = []struct {
 	{name: "sqlite", open: func(t *testing.T) (a, b *sqlstore.Store) {
 		path := filepath.Join(t.TempDir(), "rotor.db")
 		open := func() *sqlstore.Store {
-			s, err := sqlstore.OpenSQLite(t.Context(), path)
+			s, err := sqlite.Open(t.Context(), path)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,7 +57,7 @@ var storePairs = []struct {
 // the test closes it.
 func newPostgresOver(t *testing.T, db *sql.DB) *sqlstore.Store {
 	t.Helper()
-	s, err := sqlstore.New(t.Context(), db, sqlstore.Postgres)
+	s, err := postgres.New(t.Context(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,20 +134,59 @@ func TestChanges(t *testing.T) {
 }
 
 func TestChangesRefusesMalformedCursor(t *testing.T) {
-	forEachDialect(t, func(t *testing.T, newStore func(t *testing.T) *sqlstore.Store) {
-		is := is.New(t)
-		s := newStore(t)
-		for _, cursor := range []string{"x", "-1", "+1", "1.5", " 1", "18446744073709551616", strings.Repeat("9", 100_000)} {
-			owners, next, err := s.Changes(t.Context(), cursor)
-			var oe *store.OpError
-			is.True(errors.As(err, &oe))                     // a cursor no Store made is refused as an *OpError
-			is.Equal(oe.Op, "changes")                       // of Changes
-			is.True(strings.Contains(err.Error(), "cursor")) // that says what is wrong
-			is.True(len(err.Error()) < 100)                  // without quoting the cursor
-			is.True(owners == nil)                           // with no owners
-			is.Equal(next, "")                               // and no cursor
+	everywhere := []string{"x", "-1", "+1", "1.5", " 1", "18446744073709551616", strings.Repeat("9", 100_000)}
+	dialects := []struct {
+		name    string
+		open    func(t *testing.T) *sqlstore.Store
+		refused []string // besides those refused everywhere
+	}{
+		{name: "sqlite", open: func(t *testing.T) *sqlstore.Store { return sqlstoretest.SQLite(t).Open(t) }, refused: []string{
+			"1:1:",                // a PostgreSQL cursor
+			"9223372036854775808", // beyond SQLite's integers
+		}},
+		{name: "postgres", open: func(t *testing.T) *sqlstore.Store { return sqlstoretest.Postgres(t).Open(t) }, refused: []string{
+			"1", "1:1", "1:1:1:", "::", // not a snapshot: a SQLite cursor, too few parts or too many
+			"2:1:", "0:1:", "1:4294967296:", // xmin after xmax; invalid ids, which PostgreSQL refuses quoting them
+			"1:5:0", "1:5:5", "1:5:3,2", "1:5:2,2", "1:5:2,", // in-progress ids out of range or order
+			"+1:5:", "1:5: 2", "1:18446744073709551616:", strings.Repeat("1:", 50_000),
+		}},
+	}
+	for _, d := range dialects {
+		t.Run(d.name, func(t *testing.T) {
+			is := is.New(t)
+			s := d.open(t)
+			for _, cursor := range append(everywhere, d.refused...) {
+				owners, next, err := s.Changes(t.Context(), cursor)
+				var oe *store.OpError
+				is.True(errors.As(err, &oe))                     // a cursor no Store made is refused as an *OpError
+				is.Equal(oe.Op, "changes")                       // of Changes
+				is.True(strings.Contains(err.Error(), "cursor")) // that says what is wrong
+				is.True(len(err.Error()) < 100)                  // without quoting the cursor
+				is.True(owners == nil)                           // with no owners
+				is.Equal(next, "")                               // and no cursor
+			}
+		})
+	}
+}
+
+// A PostgreSQL cursor is a snapshot, and any snapshot PostgreSQL could
+// have written is one: the oldest possible one reports every owner.
+func TestChangesPostgresTakesAnySnapshot(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	s := sqlstoretest.Postgres(t).Open(t)
+	saveNew(t, s, "a", "a1")
+	saveNew(t, s, "b", "b1")
+	for _, cursor := range []string{"1:1:", "3:3:", "1:10:3,4,5", "0003:00003:"} {
+		owners, next, err := s.Changes(ctx, cursor)
+		is.NoErr(err) // a snapshot from before every save is taken as a cursor
+		if diff := cmp.Diff([]string{"a", "b"}, distinct(owners)); diff != "" {
+			t.Errorf("owners saved since the snapshot %s (-want +got):\n%s", cursor, diff)
 		}
-	})
+		owners, _, err = s.Changes(ctx, next)
+		is.NoErr(err)            // and the cursor it returns
+		is.Equal(len(owners), 0) // reports no one again
+	}
 }
 
 func TestChangesHeedsContext(t *testing.T) {
@@ -191,6 +233,163 @@ func TestChangesPostgresReportsLateCommit(t *testing.T) {
 	is.True(slices.Contains(owners, "x")) // reports the late commit
 }
 
+// heldSave is a save of the owner "held" that stays uncommitted while a
+// test goes on, as Save marks an owner, in a transaction that holds back
+// the oldest transaction id of every snapshot in the server.
+type heldSave struct {
+	xid    string       // the id of its transaction
+	commit func() error // commits it
+}
+
+// holdOpen begins the held save in a transaction on a connection of its
+// own, as a client that forgets to commit does.
+func holdOpen(t *testing.T, admin *sql.DB) heldSave {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := admin.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback() }) // unless committed
+	var xid string
+	err = tx.QueryRowContext(ctx, `UPDATE owners SET version = version + 1, changed_xid = pg_current_xact_id()
+WHERE owner = 'held' RETURNING changed_xid::text`).Scan(&xid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return heldSave{xid: xid, commit: tx.Commit}
+}
+
+// holdPrepared makes the held save in a transaction that it prepares for
+// a two-phase commit, which then belongs to no connection: it holds its
+// locks and its transaction id until someone commits or rolls it back.
+func holdPrepared(t *testing.T, admin *sql.DB) heldSave {
+	t.Helper()
+	ctx := t.Context()
+	gid := "rotor_test_" + strings.ToLower(rand.Text())
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var xid string
+	for _, stmt := range []string{
+		`BEGIN`,
+		`UPDATE owners SET version = version + 1, changed_xid = pg_current_xact_id() WHERE owner = 'held' RETURNING changed_xid::text`,
+		`PREPARE TRANSACTION '` + gid + `'`,
+	} {
+		if strings.HasPrefix(stmt, "UPDATE") {
+			err = conn.QueryRowContext(ctx, stmt).Scan(&xid)
+		} else {
+			_, err = conn.ExecContext(ctx, stmt)
+		}
+		if err != nil {
+			_, _ = conn.ExecContext(ctx, `ROLLBACK`)
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	// Before the schema is dropped, which it would keep waiting: a
+	// forgotten prepared transaction outlives the test's connections.
+	t.Cleanup(func() {
+		_, _ = admin.ExecContext(context.Background(), `ROLLBACK PREPARED '`+gid+`'`) // fails once committed
+	})
+	return heldSave{xid: xid, commit: func() error {
+		_, err := admin.ExecContext(ctx, `COMMIT PREPARED '`+gid+`'`)
+		return err
+	}}
+}
+
+// preparedTransactionsDB returns a new schema in a server that allows
+// prepared transactions: the one ROTOR_POSTGRES_DSN names if it does, and
+// otherwise one the test starts, since max_prepared_transactions takes a
+// restart to change and the shared server is not the test's to restart.
+func preparedTransactionsDB(t *testing.T) *sqlstoretest.DB {
+	t.Helper()
+	db := sqlstoretest.Postgres(t) // skips, or fails under CI=true, without a server
+	var max int
+	if err := db.SQL(t).QueryRowContext(t.Context(), `SELECT current_setting('max_prepared_transactions')::int`).Scan(&max); err != nil {
+		t.Fatal(err)
+	}
+	if max > 0 {
+		return db
+	}
+	t.Logf("the server of %s has max_prepared_transactions = 0: starting one of the test's own", sqlstoretest.EnvDSN)
+	t.Setenv(sqlstoretest.EnvDSN, startPostgres(t, "max_prepared_transactions=4"))
+	return sqlstoretest.Postgres(t)
+}
+
+// TestChangesPostgresHeldTransaction saves owners one at a time while a
+// save of another owner is held uncommitted — left open by a client, or
+// prepared for a two-phase commit and forgotten — so that every snapshot
+// in the server has its xmin at or before the held transaction. Each poll
+// must report the owner saved since the one before, and only it: a
+// cursor that only kept xmin would report every owner saved since the
+// held transaction began, at every poll. And when the held save commits,
+// the next poll must report it, once.
+func TestChangesPostgresHeldTransaction(t *testing.T) {
+	holders := []struct {
+		name string
+		db   func(t *testing.T) *sqlstoretest.DB
+		hold func(t *testing.T, admin *sql.DB) heldSave
+	}{
+		{name: "Open", db: func(t *testing.T) *sqlstoretest.DB { return sqlstoretest.Postgres(t) }, hold: holdOpen},
+		{name: "Prepared", db: preparedTransactionsDB, hold: holdPrepared},
+	}
+	for _, h := range holders {
+		t.Run(h.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := t.Context()
+			db := h.db(t)
+			admin := db.SQL(t)
+			s := db.Open(t)
+			saveNew(t, s, "held", "h1")
+			_, cursor, err := s.Changes(ctx, "")
+			is.NoErr(err) // a cursor is taken before the held save begins
+
+			held := h.hold(t, admin)
+			var visible bool
+			is.NoErr(admin.QueryRowContext(ctx, `SELECT pg_visible_in_snapshot($1::text::xid8, pg_current_snapshot())`, held.xid).Scan(&visible))
+			is.True(!visible) // the held save runs, and holds back every snapshot's xmin
+
+			reported := make(map[string]int)
+			const saves = 20
+			for i := range saves {
+				owner := fmt.Sprintf("o%02d", i)
+				saveNew(t, s, owner, owner+"k")
+				var owners []string
+				owners, cursor, err = s.Changes(ctx, cursor)
+				is.NoErr(err) // a poll after each save
+				if diff := cmp.Diff([]string{owner}, owners); diff != "" {
+					t.Fatalf("poll after saving %s, with a save held uncommitted (-want +got):\n%s", owner, diff)
+				}
+				for _, o := range owners {
+					reported[o]++
+				}
+			}
+			owners, cursor, err := s.Changes(ctx, cursor)
+			is.NoErr(err)            // a poll with nothing saved since
+			is.Equal(len(owners), 0) // reports no one, though the held save still runs
+
+			is.NoErr(held.commit()) // the held save commits at last
+			owners, cursor, err = s.Changes(ctx, cursor)
+			is.NoErr(err) // and the next poll
+			if diff := cmp.Diff([]string{"held"}, owners); diff != "" {
+				t.Errorf("poll after the held save committed (-want +got):\n%s", diff)
+			}
+			owners, _, err = s.Changes(ctx, cursor)
+			is.NoErr(err)            // and the one after
+			is.Equal(len(owners), 0) // reports it no more
+
+			for i := range saves {
+				is.Equal(reported[fmt.Sprintf("o%02d", i)], 1) // every save was reported, once
+			}
+			ks, err := s.Load(ctx, "held")
+			is.NoErr(err)
+			is.Equal(ks.Version, int64(2)) // and the held save holds
+		})
+	}
+}
+
 func TestChangesAfterUpgrade(t *testing.T) {
 	upgrades := []struct {
 		name string
@@ -207,7 +406,7 @@ func TestChangesAfterUpgrade(t *testing.T) {
 			}
 			t.Cleanup(func() { db.Close() })
 			return db, func() *sqlstore.Store {
-				s, err := sqlstore.OpenSQLite(t.Context(), path)
+				s, err := sqlite.Open(t.Context(), path)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -394,6 +593,25 @@ func TestListenSQLiteUnsupported(t *testing.T) {
 	called := false
 	err := s.Listen(t.Context(), func() { called = true }, func(string) { called = true })
 	is.True(errors.Is(err, errors.ErrUnsupported)) // SQLite cannot listen, and says so at once
+	var oe *store.OpError
+	is.True(errors.As(err, &oe)) // as an *OpError
+	is.Equal(oe.Op, "listen")    // of Listen
+	is.True(!called)             // without calling back
+}
+
+// A PostgreSQL Store made with no Listener still works, and says at once
+// that it cannot listen.
+func TestListenPostgresWithoutListener(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	s, err := sqlstore.New(ctx, sqlstoretest.Postgres(t).SQL(t), sqlstore.Postgres, nil)
+	is.NoErr(err) // the Store is made
+	defer s.Close()
+	saveNew(t, s, "acme", "a1") // and saves, notifying no one
+
+	called := false
+	err = s.Listen(ctx, func() { called = true }, func(string) { called = true })
+	is.True(errors.Is(err, errors.ErrUnsupported)) // it cannot listen, and says so at once
 	var oe *store.OpError
 	is.True(errors.As(err, &oe)) // as an *OpError
 	is.Equal(oe.Op, "listen")    // of Listen

@@ -3,10 +3,6 @@ package sqlstore
 import (
 	"errors"
 	"strconv"
-
-	"github.com/jackc/pgx/v5/pgconn"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Dialect names the database behind a [*sql.DB], and so the SQL a [Store]
@@ -15,11 +11,11 @@ import (
 type Dialect int
 
 const (
-	// SQLite is SQLite through modernc.org/sqlite, the pure Go driver
-	// registered as "sqlite".
+	// SQLite is SQLite 3, which package sqlite opens through
+	// modernc.org/sqlite.
 	SQLite Dialect = iota + 1
-	// Postgres is PostgreSQL through github.com/jackc/pgx/v5/stdlib, the
-	// driver registered as "pgx".
+	// Postgres is PostgreSQL 13 or later, which package postgres opens
+	// through github.com/jackc/pgx/v5.
 	Postgres
 )
 
@@ -86,34 +82,52 @@ WHERE owner = $1 AND version = $2`
 WHERE owner = $1 AND version = $2`
 }
 
-// Error codes that the drivers report and this package tells apart.
+// Error codes that the databases report and this package tells apart.
 const (
 	pgUniqueViolation   = "23505" // unique_violation
 	pgDataExceptionFrom = "22"    // class 22: data exception, such as a NUL byte in text
+
+	// SQLite's extended result codes for a row that a UNIQUE index or
+	// the primary key refuses: SQLITE_CONSTRAINT_UNIQUE and
+	// SQLITE_CONSTRAINT_PRIMARYKEY.
+	sqliteConstraintUnique     = 2067
+	sqliteConstraintPrimaryKey = 1555
 )
+
+// The errors of a database are told apart by what their types can say,
+// so that this package imports no driver: PostgreSQL's SQLSTATE through a
+// method SQLState, as the errors of pgx (and of lib/pq) have, and
+// SQLite's extended result code through a method Code, as those of
+// modernc.org/sqlite have.
+type (
+	sqlStater   interface{ SQLState() string }
+	sqliteCoder interface{ Code() int }
+)
+
+// sqlState returns the SQLSTATE of the PostgreSQL error in err's chain,
+// or "" if there is none.
+func sqlState(err error) string {
+	var e sqlStater
+	if errors.As(err, &e) {
+		return e.SQLState()
+	}
+	return ""
+}
 
 // isUniqueViolation reports whether err is the database refusing a row
 // because a unique index already holds its key.
 func isUniqueViolation(err error) bool {
-	var lite *sqlite.Error
+	var lite sqliteCoder
 	if errors.As(err, &lite) {
 		code := lite.Code()
-		return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+		return code == sqliteConstraintUnique || code == sqliteConstraintPrimaryKey
 	}
-	var pg *pgconn.PgError
-	return errors.As(err, &pg) && pg.Code == pgUniqueViolation
-}
-
-// isBusy reports whether err is SQLite refusing a lock that another
-// connection holds.
-func isBusy(err error) bool {
-	var lite *sqlite.Error
-	return errors.As(err, &lite) && lite.Code()&0xff == sqlite3.SQLITE_BUSY
+	return sqlState(err) == pgUniqueViolation
 }
 
 // isDataException reports whether err is the database refusing a value
 // it cannot hold, such as text with a NUL byte in PostgreSQL.
 func isDataException(err error) bool {
-	var pg *pgconn.PgError
-	return errors.As(err, &pg) && len(pg.Code) == 5 && pg.Code[:2] == pgDataExceptionFrom
+	code := sqlState(err)
+	return len(code) == 5 && code[:2] == pgDataExceptionFrom
 }

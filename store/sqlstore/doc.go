@@ -2,26 +2,40 @@
 // [database/sql]: an embedded SQLite file by default, and PostgreSQL when
 // several replicas of a service must share their secrets.
 //
-// [OpenSQLite] opens a file and [OpenPostgres] a connection string; [New]
-// takes a [*sql.DB] the caller has opened and keeps, with the [Dialect] it
-// speaks. Either way the tables are created or upgraded before the Store
-// is returned. Nothing is registered or started behind the caller's back:
-// the package keeps no global state and starts no goroutine.
+// This package holds the Store, its SQL and its migrations, and imports
+// no database driver. Two packages beside it each open one database, and
+// link only its driver:
 //
-// # Dialects
+//	st, err := sqlite.Open(ctx, "rotor.db")  // package sqlstore/sqlite, through modernc.org/sqlite
+//	st, err := postgres.Open(ctx, dsn)       // package sqlstore/postgres, through pgx
 //
-// [SQLite] works through modernc.org/sqlite, pure Go with no cgo, under
-// the driver name "sqlite". A database handed to [New] should be a file
-// whose connections set busy_timeout, so that a writer in another process
-// is waited for rather than reported as an error, and preferably
-// journal_mode=WAL, so that readers never wait for a writer; [OpenSQLite]
-// sets both, and foreign_keys. In-memory SQLite databases will not do:
-// each connection of a pool would get its own (package memstore is the
-// in-memory Store).
+// Each also has a New that takes a [*sql.DB] the caller opened and keeps.
+// Either way the tables are created or upgraded before the Store is
+// returned. Nothing is registered or started behind the caller's back:
+// the driver registers itself with database/sql when its package is
+// imported, as drivers do, and neither this package nor those keep global
+// state or start a goroutine.
 //
-// [Postgres] works through github.com/jackc/pgx/v5/stdlib, under the
-// driver name "pgx", with PostgreSQL 13 or later (see Changes below for
-// why). The tables go into the first schema of the connection's
+// # Dialects and drivers
+//
+// A Store speaks the SQL of its [Dialect]: [SQLite], or [Postgres]
+// (PostgreSQL 13 or later; see Changes below for why). [New] makes one
+// over any [*sql.DB] whose driver reports errors the way these packages
+// read them: PostgreSQL's through a method SQLState() string, as pgx's
+// and lib/pq's errors have, and SQLite's through a method Code() int
+// giving the extended result code, as modernc.org/sqlite's have; that
+// is how a save refused for a digest already in use is told apart as
+// [store.ErrDuplicate]. Hearing PostgreSQL's notifications needs
+// the driver's own connection, which database/sql does not give: a
+// [Listener] does that, and package postgres passes one for pgx.
+//
+// A SQLite database should be a file whose connections set busy_timeout,
+// so that a writer in another process is waited for rather than reported
+// as an error, and preferably journal_mode=WAL, so that readers never
+// wait for a writer; package sqlite's Open sets both, and foreign_keys.
+// In-memory SQLite databases will not do: each connection of a pool
+// would get its own (package memstore is the in-memory Store). On
+// PostgreSQL the tables go into the first schema of the connection's
 // search_path, which a connection string can set (search_path=…), so
 // several stores can share one database.
 //
@@ -46,25 +60,32 @@
 // A Store is a [store.ChangeLog]: [Store.Changes] tells which owners'
 // keysets were saved since a cursor it returned before, by any process
 // sharing the database, so that a cache (package cachestore) can drop
-// what went stale. Every save marks its owner's row. On PostgreSQL the
-// mark is the id of the saving transaction, of the type xid8 that
-// PostgreSQL 13 introduced, and a cursor is the oldest transaction id
-// that a snapshot does not see as committed, so a save committed after
-// the cursor was taken is reported even if it began before. On SQLite,
-// which has one writer at a time, the mark is the next number of a
-// sequence and a cursor the last number seen. Recorded uses are not
-// marked, and an owner removed from the database is not reported.
+// what went stale. Every save marks its owner's row, and each call
+// reports the owners whose latest save committed since the call before,
+// once. On PostgreSQL the mark is the id of the saving transaction, of
+// the type xid8 that PostgreSQL 13 introduced, and a cursor is the
+// snapshot of the call (pg_current_snapshot, in pg_snapshot's text): the
+// next call asks for the marks that snapshot did not see as committed,
+// those at or past its xmax and those of the transactions it saw
+// running, so a save is reported once it commits even if it began
+// before the cursor was taken, and a transaction that stays open, or a
+// prepared one nobody finishes, does not make every call report again
+// what was saved while it ran. On SQLite, which has one writer at a time,
+// the mark is the next number of a sequence and a cursor the last number
+// seen. Recorded uses are not marked, and an owner removed from the
+// database is not reported.
 //
 // A Store is also a [store.Notifier]. On PostgreSQL every save, in its
 // transaction, sends a NOTIFY with the owner, which the server delivers
 // when the transaction commits, and [Store.Listen] holds a connection of
-// its own that LISTENs for them. The channel is "rotor_keysets:" followed
-// by the schema of the tables, or "rotor_keysets#" and a hash of the
-// schema when that would exceed PostgreSQL's 63 bytes, so stores in
-// different schemas do not hear each other. The owner is sent whole: it
-// is at most [store.MaxOwnerLen] bytes. On SQLite Listen returns an
-// error matching [errors.ErrUnsupported] at once; a cache polls Changes
-// instead.
+// its own on which its [Listener] LISTENs for them. The channel is
+// "rotor_keysets:" followed by the schema of the tables, or
+// "rotor_keysets#" and a hash of the schema when that would exceed
+// PostgreSQL's 63 bytes, so stores in different schemas do not hear each
+// other. The owner is sent whole: it
+// is at most [store.MaxOwnerLen] bytes. On SQLite, or on a Store made
+// without a Listener, Listen returns an error matching
+// [errors.ErrUnsupported] at once; a cache polls Changes instead.
 //
 // # Concurrency
 //
@@ -102,8 +123,6 @@
 // a four-character hint and, for secrets that sign or verify HMACs, the
 // value sealed by a [secrets.Keyring] — as package store promises, and as
 // a test of this package checks by reading the raw SQLite file and every
-// PostgreSQL row. Error messages never show a digest, a secret or a
-// connection string (pgx's own messages about a string it cannot parse
-// are replaced); a failure to connect names the user, database and
-// address, never a password.
+// PostgreSQL row. Error messages never show a digest or a secret, and
+// package postgres keeps connection strings out of them.
 package sqlstore

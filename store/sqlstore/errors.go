@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 
-	"github.com/jackc/pgx/v5/pgconn"
-
 	"github.com/rotorkit/rotor/store"
 )
 
@@ -14,24 +12,14 @@ import (
 // them. [New] returns it, wrapped in an [*store.OpError].
 var ErrNewerSchema = errors.New("sqlstore: database schema is newer than this package")
 
-// errUnparsableDSN stands in for pgx's errors about a connection string
-// it cannot parse, which quote the string with only the password they
-// recognise redacted.
-var errUnparsableDSN = errors.New("sqlstore: cannot parse the postgres connection string")
-
 // opError wraps err once, with the operation and the owner. When ctx has
 // ended and err is not a sentinel of package store, the cause becomes the
 // context's error: the backend's own error then only says how the ending
 // showed up (an interrupted statement, a closed connection), and callers
-// test for [context.Canceled] and [context.DeadlineExceeded]. An error
-// that would quote a connection string is replaced by one that does not.
+// test for [context.Canceled] and [context.DeadlineExceeded].
 func opError(ctx context.Context, op, owner string, err error) error {
-	var parse *pgconn.ParseConfigError
-	switch {
-	case ctx.Err() != nil && !isSentinel(err):
+	if ctx.Err() != nil && !isSentinel(err) {
 		err = ctx.Err()
-	case errors.As(err, &parse):
-		err = errUnparsableDSN
 	}
 	return &store.OpError{Op: op, Owner: owner, Err: err}
 }

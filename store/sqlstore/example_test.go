@@ -3,7 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -11,12 +10,12 @@ import (
 
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
-	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 )
 
-// A store in a SQLite file keeps its keysets across restarts, and its
-// saves are compare-and-swaps on the keyset's version.
-func Example() {
+// Two Stores over one database, as two processes would have: one saves,
+// and the other's change log tells it which owners to read again.
+func ExampleStore_Changes() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "rotor-example")
 	if err != nil {
@@ -24,55 +23,47 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "rotor.db")
-
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	writer, err := sqlite.Open(ctx, path)
 	if err != nil {
 		log.Fatal(err)
 	}
-	digest := secrets.Digest(sha256.Sum256([]byte("sk_test_example")))
-	err = s.Save(ctx, store.Keyset{
-		Owner: "acct_42",
-		Keys: []store.Record{{
-			ID:         "key_1",
+	defer writer.Close()
+	reader, err := sqlite.Open(ctx, path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer reader.Close()
+
+	// The empty cursor marks where to ask from, and reports no one.
+	_, cursor, err := reader.Changes(ctx, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, owner := range []string{"acct_1", "acct_2"} {
+		err := writer.Save(ctx, store.Keyset{Owner: owner, Keys: []store.Record{{
+			ID:         owner + "_key",
 			Attributes: store.Attributes{Name: "CI", Format: "sk_test"},
-			Current:    store.Value{ID: "key_1.v0", Hint: "mple", Digest: digest},
-		}},
-	})
+			Current: store.Value{
+				ID:     owner + "_key.v0",
+				Hint:   "mple",
+				Digest: secrets.Digest(sha256.Sum256([]byte("sk_test_" + owner))),
+			},
+		}}})
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	owners, cursor, err := reader.Changes(ctx, cursor)
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := s.Close(); err != nil {
-		log.Fatal(err)
-	}
-
-	// As after a restart: open the file again.
-	s, err = sqlstore.OpenSQLite(ctx, path)
+	fmt.Println("changed:", owners)
+	owners, _, err = reader.Changes(ctx, cursor)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer s.Close()
-	ks, err := s.Load(ctx, "acct_42")
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println("version", ks.Version, "holds", ks.Keys[0].ID)
-
-	stale := ks.Clone()
-	ks.Keys[0].Name = "CI pipeline"
-	if err := s.Save(ctx, ks); err != nil {
-		log.Fatal(err)
-	}
-	stale.Keys[0].Name = "Deploys"
-	err = s.Save(ctx, stale)
-	fmt.Println("stale save conflicts:", errors.Is(err, store.ErrConflict))
-
-	m, err := s.Lookup(ctx, digest)
-	if err != nil {
-		log.Fatal(err)
-	}
-	fmt.Println(m.Owner, m.Key.ID, m.Key.Name, m.Key.Current.Hint)
+	fmt.Println("changed since:", owners)
 	// Output:
-	// version 1 holds key_1
-	// stale save conflicts: true
-	// acct_42 key_1 CI pipeline mple
+	// changed: [acct_1 acct_2]
+	// changed since: []
 }

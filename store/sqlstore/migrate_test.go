@@ -14,6 +14,8 @@ import (
 
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/postgres"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -94,7 +96,7 @@ func TestNewConcurrently(t *testing.T) {
 		for range rounds {
 			path := filepath.Join(t.TempDir(), "rotor.db")
 			openTogether(t, stores, func(ctx context.Context) (*sqlstore.Store, error) {
-				return sqlstore.OpenSQLite(ctx, path)
+				return sqlite.Open(ctx, path)
 			})
 			db, err := sql.Open("sqlite", path)
 			if err != nil {
@@ -112,7 +114,7 @@ func TestNewConcurrently(t *testing.T) {
 			db := sqlstoretest.Postgres(t)
 			dsn := db.DSN()
 			openTogether(t, stores, func(ctx context.Context) (*sqlstore.Store, error) {
-				return sqlstore.OpenPostgres(ctx, dsn)
+				return postgres.Open(ctx, dsn)
 			})
 			if diff := cmp.Diff(want, appliedMigrations(t, db.SQL(t))); diff != "" {
 				t.Errorf("migrations recorded after %d stores opened at once (-want +got):\n%s", stores, diff)
@@ -130,12 +132,12 @@ func TestReopen(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { db.Close() })
-			return func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(t.Context(), path) }, db
+			return func() (*sqlstore.Store, error) { return sqlite.Open(t.Context(), path) }, db
 		},
 		"postgres": func(t *testing.T) (func() (*sqlstore.Store, error), *sql.DB) {
 			db := sqlstoretest.Postgres(t)
 			dsn := db.DSN()
-			return func() (*sqlstore.Store, error) { return sqlstore.OpenPostgres(t.Context(), dsn) }, db.SQL(t)
+			return func() (*sqlstore.Store, error) { return postgres.Open(t.Context(), dsn) }, db.SQL(t)
 		},
 	}
 	for _, name := range []string{"sqlite", "postgres"} {
@@ -166,7 +168,7 @@ func TestNewRefusesNewerSchema(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "rotor.db")
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	is.NoErr(err)       // a new database opens
 	is.NoErr(s.Close()) // and closes
 
@@ -176,7 +178,7 @@ func TestNewRefusesNewerSchema(t *testing.T) {
 	_, err = db.ExecContext(ctx, "INSERT INTO rotor_migrations (version) VALUES (999)")
 	is.NoErr(err) // as if a later release had migrated it
 
-	s, err = sqlstore.New(ctx, db, sqlstore.SQLite)
+	s, err = sqlite.New(ctx, db)
 	is.True(s == nil)                                // the store is not made
 	is.True(errors.Is(err, sqlstore.ErrNewerSchema)) // because the schema is newer than the package
 	var oe *store.OpError

@@ -18,6 +18,8 @@ import (
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/postgres"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -149,7 +151,7 @@ func asciiLower(b []byte) []byte {
 func TestNoPlaintextAtRest(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		dir := t.TempDir()
-		s, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(dir, "rotor.db"))
+		s, err := sqlite.Open(t.Context(), filepath.Join(dir, "rotor.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,7 +178,7 @@ func TestNoPlaintextAtRest(t *testing.T) {
 
 	t.Run("postgres", func(t *testing.T) {
 		db := sqlstoretest.Postgres(t)
-		s, err := sqlstore.OpenPostgres(t.Context(), db.DSN())
+		s, err := postgres.Open(t.Context(), db.DSN())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,14 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strings"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib" // registers the driver "pgx"
-	_ "modernc.org/sqlite"           // registers the driver "sqlite"
 
 	"github.com/rotorkit/rotor/store"
 )
@@ -20,15 +12,17 @@ import (
 // Store is a [store.Store] kept in a SQL database through [database/sql].
 // It is safe for concurrent use, by any number of goroutines and of
 // processes sharing the database. Its zero value is not usable: make one
-// with [New], [OpenSQLite] or [OpenPostgres]. It is also a
-// [store.ChangeLog] and a [store.Notifier], though on SQLite
-// [Store.Listen] only reports that it cannot listen.
+// with package sqlite's or package postgres's Open or New, or with [New].
+// It is also a [store.ChangeLog] and a [store.Notifier], though only on
+// PostgreSQL, and with a [Listener], can [Store.Listen] listen.
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
-	// owned reports whether the Store opened db, and so whether Close
-	// closes it.
-	owned bool
+	// closeDB reports whether Close closes db: Options.CloseDB.
+	closeDB bool
+	// listener hears notifications for Listen: Options.Listener, nil
+	// when the Store cannot listen.
+	listener Listener
 	// writer is a one-slot semaphore that every write transaction holds
 	// on SQLite, which has one writer at a time anyway; nil on PostgreSQL.
 	// Writers of this process queue here, where waiting heeds their
@@ -45,26 +39,69 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
+// Options are what [New] may be told beyond the database and its
+// dialect. A nil *Options, like the zero Options, means a Store that
+// leaves db open when it closes and cannot listen.
+type Options struct {
+	// CloseDB makes [Store.Close] close db as well. By default the caller
+	// keeps db, and closes it after the Store.
+	CloseDB bool
+
+	// Listener lets [Store.Listen] hear the notifications that saves send
+	// on PostgreSQL; package postgres provides one for pgx. Nil means
+	// that Listen reports [errors.ErrUnsupported]. SQLite sends no
+	// notifications, and New panics if a SQLite Store is given one.
+	Listener Listener
+}
+
+// Listener listens for PostgreSQL notifications through a driver's own
+// connection, which [database/sql] cannot do; a [Store] uses it in
+// [Store.Listen]. Package postgres provides one for pgx. A Listener must
+// be safe for concurrent use.
+type Listener interface {
+	// Listen runs LISTEN channel on conn, a connection that the Store
+	// took from its pool for Listen alone, then calls ready, then
+	// notified with the payload of each notification on channel, one
+	// call at a time, until ctx is done or the connection fails, and
+	// returns why. conn is closed after Listen returns, never handed out
+	// again, so Listen may leave it in any state. A Listener that cannot
+	// listen over conn's driver returns at once an error matching
+	// [errors.ErrUnsupported], without calling ready.
+	Listen(ctx context.Context, conn *sql.Conn, channel string, ready func(), notified func(payload string)) error
+}
+
 // New returns a Store that keeps its data in db, a database of dialect
 // d, after creating or upgrading its tables there (see the package
-// documentation on migrations). The caller keeps db: [Store.Close] leaves
-// it open. New panics if db is nil or d is not [SQLite] or [Postgres].
+// documentation on migrations). Most programs call package sqlite's or
+// package postgres's Open or New instead, which open db or check it and
+// pass the right Options; New is for a database through another driver
+// (see the package documentation on drivers). opts may be nil. New panics
+// if db is nil, if d is not [SQLite] or [Postgres], or if opts gives a
+// SQLite Store a Listener.
 //
 // For SQLite, db should open a file with busy_timeout set on every
-// connection, and the file should preferably be in WAL mode, as
-// [OpenSQLite] arranges. An in-memory database will not do, since every
+// connection, and the file should preferably be in WAL mode, as package
+// sqlite's Open arranges. An in-memory database will not do, since every
 // connection in the pool would get its own.
 //
 // A failure is an [*store.OpError] with Op "migrate"; it matches
-// [ErrNewerSchema] if a newer release of this package migrated db.
-func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
+// [ErrNewerSchema] if a newer release of this package migrated db. db is
+// not closed, whatever opts says.
+func New(ctx context.Context, db *sql.DB, d Dialect, opts *Options) (*Store, error) {
 	if db == nil {
 		panic("sqlstore: New with a nil *sql.DB")
 	}
 	if !d.valid() {
 		panic("sqlstore: New with an unknown " + d.String())
 	}
-	s := &Store{db: db, dialect: d}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if d == SQLite && o.Listener != nil {
+		panic("sqlstore: New with a Listener for SQLite, which sends no notifications")
+	}
+	s := &Store{db: db, dialect: d, closeDB: o.CloseDB, listener: o.Listener}
 	if d == SQLite {
 		s.writer = make(chan struct{}, 1)
 	}
@@ -92,125 +129,13 @@ func New(ctx context.Context, db *sql.DB, d Dialect) (*Store, error) {
 	return s, nil
 }
 
-// sqlitePragmas are what OpenSQLite sets on every connection: wait up to
-// ten seconds for another process's write rather than fail at once, and
-// enforce foreign keys. Write-ahead logging is a property of the file,
-// set once by enableWAL rather than by every new connection.
-const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
-
-// OpenSQLite opens, creating it if need be, the SQLite database file at
-// path, and returns a Store over it that [Store.Close] closes. Every
-// connection waits up to ten seconds for a writer in another process
-// (busy_timeout) and enforces foreign keys, and the file is switched to
-// write-ahead logging (journal_mode=WAL), so that readers never wait for
-// the writer. The pool holds at most one connection per CPU, at least
-// four. path is a file name, not a URI: ":memory:" and "file:…" are
-// refused. A new file is created readable and writable by its owner only
-// (mode 0600), and so are its journal files. Processes may open the same
-// new file at once.
-//
-// A failure is an [*store.OpError] with Op "open" or "migrate".
-func OpenSQLite(ctx context.Context, path string) (*Store, error) {
-	if path == "" || path == ":memory:" || strings.HasPrefix(path, "file:") {
-		return nil, &store.OpError{Op: "open", Err: errors.New("sqlstore: want the path of a database file")}
-	}
-	// Created here, if missing, so that only its owner can read it;
-	// SQLite gives its journal files the same mode.
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, &store.OpError{Op: "open", Err: err}
-	}
-	if err := f.Close(); err != nil {
-		return nil, &store.OpError{Op: "open", Err: err}
-	}
-	db, err := sql.Open("sqlite", sqliteDSN(path))
-	if err != nil {
-		return nil, &store.OpError{Op: "open", Err: err}
-	}
-	n := max(4, runtime.GOMAXPROCS(0))
-	db.SetMaxOpenConns(n)
-	db.SetMaxIdleConns(n)
-	if err := enableWAL(ctx, db); err != nil {
-		_ = db.Close() // the error that matters is enableWAL's
-		return nil, opError(ctx, "open", "", err)
-	}
-	s, err := New(ctx, db, SQLite)
-	if err != nil {
-		_ = db.Close() // the error that matters is New's
-		return nil, err
-	}
-	s.owned = true
-	return s, nil
-}
-
-// enableWAL switches the database file to write-ahead logging, which then
-// stays with the file. The switch needs the file to itself: when processes
-// open a new file at once, SQLite refuses it at once, without waiting, to
-// all but one of them (waiting could deadlock). Those then wait for the
-// switch in progress by taking and dropping the write lock, which waits in
-// busy_timeout, and try again, finding the file switched.
-func enableWAL(ctx context.Context, db *sql.DB) error {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	for range 3 {
-		var mode string
-		err = conn.QueryRowContext(ctx, "PRAGMA journal_mode = WAL").Scan(&mode)
-		if !isBusy(err) {
-			return err // nil also when SQLite keeps another mode, as it may for some files
-		}
-		if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			return err
-		}
-		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-			return err
-		}
-	}
-	return err
-}
-
-// sqliteDSN returns the URI that opens the file at path with
-// [sqlitePragmas]. Characters that end or escape a URI path are escaped.
-func sqliteDSN(path string) string {
-	p := filepath.ToSlash(path)
-	if filepath.VolumeName(path) != "" {
-		p = "/" + p // file:///C:/… on Windows
-	}
-	p = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(p)
-	return "file:" + p + "?" + sqlitePragmas
-}
-
-// OpenPostgres connects to the PostgreSQL database that dsn names, in
-// either form pgx accepts (postgres://… or key=value pairs; a
-// search_path parameter picks the schema), and returns a Store over it
-// that [Store.Close] closes.
-//
-// A failure is an [*store.OpError] with Op "open" or "migrate". Neither
-// it nor any later error of the Store quotes dsn, which may hold a
-// password.
-func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return nil, &store.OpError{Op: "open", Err: errUnparsableDSN}
-	}
-	db := stdlib.OpenDB(*cfg)
-	s, err := New(ctx, db, Postgres)
-	if err != nil {
-		_ = db.Close() // the error that matters is New's
-		return nil, err
-	}
-	s.owned = true
-	return s, nil
-}
-
 // Close releases the statements the Store prepared, and closes the
-// database if [OpenSQLite] or [OpenPostgres] opened it; a database handed
-// to [New] stays open. The Store must not be used after Close.
+// database if Options.CloseDB says so, as it does for a Store that package
+// sqlite or package postgres opened; otherwise the database stays open.
+// The Store must not be used after Close.
 func (s *Store) Close() error {
 	err := errors.Join(s.loadStmt.Close(), s.lookupStmt.Close())
-	if s.owned {
+	if s.closeDB {
 		err = errors.Join(err, s.db.Close())
 	}
 	return err

@@ -22,6 +22,8 @@ import (
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/postgres"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -183,7 +185,7 @@ var upgradeDialects = []upgradeDialect{
 		}
 		t.Cleanup(func() { db.Close() })
 		return db, func() *sqlstore.Store {
-			s, err := sqlstore.OpenSQLite(t.Context(), path)
+			s, err := sqlite.Open(t.Context(), path)
 			if err != nil {
 				t.Fatalf("opening the v2 SQLite database: %v", err)
 			}
@@ -201,7 +203,7 @@ var upgradeDialects = []upgradeDialect{
 			t.Fatalf("recreating the v2 PostgreSQL schema: %v", err)
 		}
 		return db, func() *sqlstore.Store {
-			s, err := sqlstore.New(t.Context(), db, sqlstore.Postgres)
+			s, err := postgres.New(t.Context(), db)
 			if err != nil {
 				t.Fatalf("opening the v2 PostgreSQL schema: %v", err)
 			}

@@ -4,17 +4,14 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/store"
-	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
@@ -22,7 +19,7 @@ func TestSQLiteWaitsForOtherWriter(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "rotor.db")
-	s, err := sqlstore.OpenSQLite(ctx, path)
+	s, err := sqlite.Open(ctx, path)
 	is.NoErr(err) // a new database opens
 	defer s.Close()
 	ks := store.Keyset{Owner: "acme", Keys: []store.Record{testRecord("a1")}}
@@ -56,39 +53,6 @@ func TestSQLiteWaitsForOtherWriter(t *testing.T) {
 	is.NoErr(err)                            // the keyset loads
 	is.Equal(got.Version, int64(2))          // with the one save that succeeded
 	is.True(got.Keys[0].LastUsedAt.IsZero()) // and no use recorded past its deadline
-}
-
-func TestOpenSQLiteUsesWAL(t *testing.T) {
-	is := is.New(t)
-	path := filepath.Join(t.TempDir(), "rotor.db")
-	s, err := sqlstore.OpenSQLite(t.Context(), path)
-	is.NoErr(err) // a new database opens
-	defer s.Close()
-
-	db, err := sql.Open("sqlite", path)
-	is.NoErr(err) // and opens again without the store
-	defer db.Close()
-	var mode string
-	is.NoErr(db.QueryRowContext(t.Context(), "PRAGMA journal_mode").Scan(&mode)) // its journal mode reads
-	is.Equal(mode, "wal")                                                        // as a write-ahead log, kept by the file
-}
-
-func TestOpenSQLiteFileModes(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		t.Skip("Windows files have no Unix permission bits")
-	}
-	is := is.New(t)
-	path := filepath.Join(t.TempDir(), "rotor.db")
-	s, err := sqlstore.OpenSQLite(t.Context(), path)
-	is.NoErr(err)
-	defer s.Close()
-	is.NoErr(s.Save(t.Context(), store.Keyset{Owner: "acme", Keys: []store.Record{testRecord("a")}})) // a write makes the write-ahead log
-
-	for _, p := range []string{path, path + "-wal"} {
-		info, err := os.Stat(p)
-		is.NoErr(err)                                    // the file exists
-		is.Equal(info.Mode().Perm(), fs.FileMode(0o600)) // and only its owner may read it, whatever the umask
-	}
 }
 
 // TestPostgresUsesWaitForSaves checks that recording uses and saving take

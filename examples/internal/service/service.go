@@ -5,6 +5,11 @@
 // key-encryption key for services that seal secrets, -create-owner, and a
 // server that says where it listens and stops gracefully on SIGTERM.
 //
+// Since the database is picked when a service starts, every service links
+// both drivers, SQLite's and PostgreSQL's. A service that keeps its
+// secrets in one imports only store/sqlstore/sqlite or
+// store/sqlstore/postgres, and links only that driver.
+//
 // It is not part of rotor: a service of one's own does these its own way.
 package service
 
@@ -31,6 +36,8 @@ import (
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/postgres"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 )
 
 // App is what an example service is made of besides the plumbing.
@@ -252,14 +259,14 @@ func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotat
 // which may hold a password.
 func openStore(ctx context.Context, dir, dsn string) (*sqlstore.Store, string, error) {
 	if dsn != "" {
-		st, err := sqlstore.OpenPostgres(ctx, dsn)
+		st, err := postgres.Open(ctx, dsn)
 		return st, "PostgreSQL (ROTOR_POSTGRES_DSN)", err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, "", err
 	}
 	path := filepath.Join(dir, "rotor.db")
-	st, err := sqlstore.OpenSQLite(ctx, path)
+	st, err := sqlite.Open(ctx, path)
 	return st, "SQLite file " + path, err
 }
 

@@ -14,6 +14,9 @@
 // skip the test, so that a plain go test passes on a machine with no
 // server, except when CI=true is set: continuous integration must not skip
 // silently, so there they fail the test instead.
+//
+// The package imports both package sqlite and package postgres, and so
+// links both drivers into every test that uses it.
 package sqlstoretest
 
 import (
@@ -26,10 +29,9 @@ import (
 	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the driver "pgx"
-	_ "modernc.org/sqlite"             // registers the driver "sqlite"
-
 	"github.com/rotorkit/rotor/store/sqlstore"
+	"github.com/rotorkit/rotor/store/sqlstore/postgres" // registers the driver "pgx"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"   // registers the driver "sqlite"
 )
 
 // EnvDSN is the environment variable that names the PostgreSQL server.
@@ -104,10 +106,10 @@ func withSchema(tb testing.TB, dsn, schema string) string {
 // Dialect returns the database's dialect.
 func (db *DB) Dialect() sqlstore.Dialect { return db.dialect }
 
-// DSN returns what sqlstore opens the database by: the SQLite file's path,
-// for [sqlstore.OpenSQLite], or the PostgreSQL connection string that
-// names the schema, for [sqlstore.OpenPostgres]. It may hold a password:
-// keep it out of logs.
+// DSN returns what a Store opens the database by: the SQLite file's path,
+// for [sqlite.Open], or the PostgreSQL connection string that names the
+// schema, for [postgres.Open]. It may hold a password: keep it out of
+// logs.
 func (db *DB) DSN() string {
 	if db.dialect == sqlstore.SQLite {
 		return db.path
@@ -115,20 +117,21 @@ func (db *DB) DSN() string {
 	return db.dsn
 }
 
-// Open returns a Store over the database, closed when tb ends. Each call
-// gives a store with a pool of its own, as another process would have:
-// call it twice for two replicas sharing the database. A PostgreSQL pool
-// holds at most 16 connections.
+// Open returns a Store over the database, closed when tb ends, as
+// [sqlite.Open] or [postgres.New] makes it. Each call gives a store with
+// a pool of its own, as another process would have: call it twice for
+// two replicas sharing the database. A PostgreSQL pool holds at most 16
+// connections.
 func (db *DB) Open(tb testing.TB) *sqlstore.Store {
 	tb.Helper()
 	var s *sqlstore.Store
 	var err error
 	if db.dialect == sqlstore.SQLite {
-		s, err = sqlstore.OpenSQLite(tb.Context(), db.path)
+		s, err = sqlite.Open(tb.Context(), db.path)
 	} else {
 		pool := db.SQL(tb)
 		pool.SetMaxOpenConns(16)
-		s, err = sqlstore.New(tb.Context(), pool, sqlstore.Postgres)
+		s, err = postgres.New(tb.Context(), pool)
 	}
 	if err != nil {
 		tb.Fatal(err)
