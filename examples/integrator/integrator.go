@@ -34,7 +34,7 @@ type server struct {
 
 // newHandler returns the service's routes over env.
 func newHandler(env service.Env) (http.Handler, error) {
-	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Realm: realm, Now: env.Now, Logger: env.Log})
+	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Realm: realm, Limiter: env.Limiter, Logger: env.Log})
 	if err != nil {
 		return nil, err
 	}

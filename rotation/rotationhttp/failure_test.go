@@ -272,7 +272,7 @@ func TestFailureForMisconfigured(t *testing.T) {
 	}
 	_, sealing := noKeyring.Create(ctx, "acme", rotation.Spec{HMAC: true})
 	_, policy := rotation.New(memstore.New(), &rotation.Options{Policy: rotation.Policy{MaxActive: -1}})
-	_, options := rotationhttp.NewAuthenticator(f.rot, &rotationhttp.Options{MaxLimiters: -1})
+	_, options := rotationhttp.NewAuthenticator(f.rot, &rotationhttp.Options{Realm: "a\nb"})
 	_, bound := rotationhttp.DecodeRegenerate(post(`{"oldSecretValidForSeconds": 60}`), 0)
 	tests := []struct {
 		name  string
@@ -281,7 +281,7 @@ func TestFailureForMisconfigured(t *testing.T) {
 	}{
 		{"HMAC secret without a keyring", sealing, "Keyring"},
 		{"rotation option out of range", policy, "Policy.MaxActive"},
-		{"rotationhttp option out of range", options, "MaxLimiters"},
+		{"rotationhttp option out of range", options, "Realm"},
 		{"regenerate bound not positive", bound, "maxGrace"},
 		{"wrapped", fmt.Errorf("create for acme: %w", sealing), "Keyring"},
 	}

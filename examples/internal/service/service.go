@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/cachestore"
@@ -57,8 +58,11 @@ type App struct {
 type Env struct {
 	// Rotator manages the service's keys, over its store.
 	Rotator *rotation.Rotator
-	// Now is the service's clock, the Rotator's too: rate limits read it.
+	// Now is the service's clock, the Rotator's too.
 	Now func() time.Time
+	// Limiter keeps the per-minute rate limits of keys, in the process on
+	// Now.
+	Limiter ratelimit.Limiter
 	// Log receives diagnostics, never a secret.
 	Log *slog.Logger
 }
@@ -191,6 +195,9 @@ func (app App) NewEnv(st store.Store, now func() time.Time, log *slog.Logger, ri
 	env := Env{Rotator: rot, Now: opts.Now, Log: log}
 	if env.Now == nil {
 		env.Now = time.Now
+	}
+	if env.Limiter, err = ratelimit.NewMemory(&ratelimit.MemoryOptions{Now: env.Now}); err != nil {
+		return Env{}, err
 	}
 	return env, nil
 }
