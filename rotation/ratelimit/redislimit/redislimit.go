@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/rotorkit/rotor/internal/outage"
 	"github.com/rotorkit/rotor/rotation/ratelimit"
 )
 
@@ -51,11 +51,7 @@ type Limiter struct {
 	prefix     string
 	failClosed bool
 	now        func() time.Time
-	log        *slog.Logger
-
-	failures atomic.Uint64
-	down     atomic.Bool // the latest call Redis did not answer
-	probing  atomic.Bool // a call is finding out whether Redis is back
+	outage     *outage.Tracker
 }
 
 // Stats is what a [Limiter] counted since it was made.
@@ -80,12 +76,18 @@ func New(client redis.Scripter, opts *Options) *Limiter {
 	if opts != nil {
 		o = *opts
 	}
-	l := &Limiter{client: client, prefix: o.Prefix, failClosed: o.FailClosed, now: o.Now, log: o.Logger}
+	l := &Limiter{client: client, prefix: o.Prefix, failClosed: o.FailClosed, now: o.Now}
 	if l.prefix == "" {
 		l.prefix = DefaultPrefix
 	}
-	if l.log == nil {
-		l.log = slog.New(slog.DiscardHandler)
+	policy := "letting requests through without their rate limits"
+	if l.failClosed {
+		policy = "refusing the requests of keys with rate limits"
+	}
+	l.outage = &outage.Tracker{
+		Logger: o.Logger,
+		Down:   "redislimit: redis does not answer; " + policy + " until it does",
+		Up:     "redislimit: redis answers again; rate limits apply",
 	}
 	return l
 }
@@ -134,14 +136,9 @@ func (l *Limiter) Allow(ctx context.Context, id string, perMinute int) (bool, ti
 	if err := ratelimit.CheckArgs(id, perMinute); err != nil {
 		return false, 0, err
 	}
-	if l.down.Load() {
-		if !l.probing.CompareAndSwap(false, true) {
-			// Another call is finding out whether Redis is back: do not
-			// wait for the client's timeouts too.
-			l.failures.Add(1)
-			return l.unanswered(errStillDown)
-		}
-		defer l.probing.Store(false)
+	probe, skip := l.outage.Begin()
+	if skip {
+		return l.unanswered(outage.ErrStillDown)
 	}
 	var now string
 	if l.now != nil {
@@ -151,23 +148,19 @@ func (l *Limiter) Allow(ctx context.Context, id string, perMinute int) (bool, ti
 	if err == nil && len(res) != 2 {
 		err = errors.New("unexpected reply to the script")
 	}
+	if err != nil && ctx.Err() != nil {
+		l.outage.Abandon(probe) // the caller's, not an outage
+		return false, 0, fmt.Errorf("redislimit: %w", ctx.Err())
+	}
+	l.outage.End(ctx, probe, err)
 	if err != nil {
-		if ctx.Err() != nil {
-			return false, 0, fmt.Errorf("redislimit: %w", ctx.Err()) // the caller's, not an outage
-		}
-		l.failed(ctx, err)
 		return l.unanswered(err)
 	}
-	l.answered(ctx)
 	if res[0] == 1 {
 		return true, 0, nil
 	}
 	return false, time.Duration(res[1]) * time.Microsecond, nil
 }
-
-// errStillDown is the failure of a call made while Redis was down that
-// did not try it.
-var errStillDown = errors.New("redis did not answer the latest call")
 
 // unanswered answers a call that Redis did not, by the policy.
 func (l *Limiter) unanswered(err error) (bool, time.Duration, error) {
@@ -177,29 +170,7 @@ func (l *Limiter) unanswered(err error) (bool, time.Duration, error) {
 	return true, 0, nil
 }
 
-// failed counts a call that Redis did not answer, and logs the first of
-// an outage.
-func (l *Limiter) failed(ctx context.Context, err error) {
-	l.failures.Add(1)
-	if l.down.CompareAndSwap(false, true) {
-		policy := "letting requests through without their rate limits"
-		if l.failClosed {
-			policy = "refusing requests of keys with rate limits"
-		}
-		l.log.LogAttrs(ctx, slog.LevelWarn, "redislimit: redis does not answer; "+policy+" until it does",
-			slog.String("err", err.Error()))
-	}
-}
-
-// answered ends an outage, if there was one, and logs its end.
-func (l *Limiter) answered(ctx context.Context) {
-	if l.down.Load() && l.down.CompareAndSwap(true, false) {
-		l.log.LogAttrs(ctx, slog.LevelInfo, "redislimit: redis answers again; rate limits apply",
-			slog.Uint64("failures", l.failures.Load()))
-	}
-}
-
 // Stats returns what the limiter counted so far.
 func (l *Limiter) Stats() Stats {
-	return Stats{Failures: l.failures.Load(), Down: l.down.Load()}
+	return Stats{Failures: l.outage.Failures(), Down: l.outage.IsDown()}
 }

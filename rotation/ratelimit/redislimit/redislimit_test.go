@@ -210,10 +210,10 @@ func TestRedisDownFailsClosed(t *testing.T) {
 	o := newOutage(t, redislimit.Options{FailClosed: true})
 	o.server.Stop()
 	ok, err := o.allow(t, "sec_a")
-	is.True(!ok)                                                 // with Redis down, the request is refused
-	is.True(errors.Is(err, ratelimit.ErrUnavailable))            // as unavailable
-	is.True(strings.Contains(err.Error(), "connection refused")) // saying why
-	is.True(strings.Contains(o.logs.String(), "refusing requests"))
+	is.True(!ok)                                                                                 // with Redis down, the request is refused
+	is.True(errors.Is(err, ratelimit.ErrUnavailable))                                            // as unavailable
+	is.True(strings.Contains(err.Error(), "connection refused"))                                 // saying why
+	is.True(strings.Contains(o.logs.String(), "refusing the requests of keys with rate limits")) // saying what the limiter does
 	is.Equal(o.lim.Stats().Failures, uint64(1))
 
 	o.server.Start()
