@@ -38,11 +38,7 @@ func newHandler(env service.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	guard, err := hmacsign.NewMemoryReplayGuard(0, env.Now)
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := hmacsign.NewVerifier(env.Rotator, &hmacsign.VerifierOptions{Now: env.Now, Replay: guard})
+	verifier, err := hmacsign.NewVerifier(env.Rotator, &hmacsign.VerifierOptions{Now: env.Now, Replay: env.Replay})
 	if err != nil {
 		return nil, err
 	}
