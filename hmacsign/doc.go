@@ -69,7 +69,10 @@
 // Timestamps more than the tolerance (5 minutes by default) away from the
 // verifier's clock, in either direction, are refused; within that window a
 // [ReplayGuard], consulted only after a signature verified, refuses a
-// message id seen before. [MemoryReplayGuard] is one bounded in memory.
+// message id seen before. [MemoryReplayGuard] is one bounded in memory;
+// package redisreplay keeps the entries in Redis, for replicas that must
+// refuse each other's replays; package replaytest is the conformance suite
+// both pass.
 //
 // Every refusal matches [ErrInvalidSignature]; [VerifyError] and the
 // sentinels it wraps say which check failed.

@@ -42,6 +42,15 @@ var (
 	// within the tolerance, as the verifier's [ReplayGuard] reports.
 	ErrReplayed = fmt.Errorf("%w: replayed message", ErrInvalidSignature)
 
+	// ErrGuardUnavailable means a [ReplayGuard] could not tell whether a
+	// message was seen before, because the backend that keeps its
+	// entries cannot be reached, and so the message was refused rather
+	// than let through unchecked. It is no verdict on the signature (it
+	// does not match ErrInvalidSignature) and it passes: the sender should
+	// retry, and package rotationhttp answers it 503. A guard returns it
+	// wrapped, with the backend's own error, and the Verifier wraps that.
+	ErrGuardUnavailable = errors.New("hmacsign: replay guard unavailable")
+
 	// ErrUnknownOwner means [Middleware] could not tell whose keys must
 	// have signed a request: its owner function failed.
 	ErrUnknownOwner = fmt.Errorf("%w: unknown owner", ErrInvalidSignature)

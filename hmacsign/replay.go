@@ -14,10 +14,19 @@ import (
 // forgeries cannot fill it.
 //
 // Implementations must be safe for concurrent use; one shared by several
-// processes (in a database or a cache) protects them all.
+// processes, such as package redisreplay's in Redis, protects them all.
+// Package replaytest is the conformance suite that every one passes.
 type ReplayGuard interface {
 	// Seen records (owner, id) until the instant until and reports whether
-	// it was already recorded and not yet expired, as one atomic step.
+	// it was already recorded and not yet expired, as one atomic step. An
+	// entry lives up to and including its until; a later until given for
+	// an entry extends it, an earlier one does not shorten it.
+	//
+	// It returns an error, and records nothing, when ctx is done (the
+	// context's error, wrapped or not) and when the entries cannot be
+	// reached (an error matching [ErrGuardUnavailable], from a guard that
+	// fails closed); a Verifier then refuses the message without
+	// verdict on its signature.
 	Seen(ctx context.Context, owner, id string, until time.Time) (bool, error)
 }
 
@@ -67,8 +76,12 @@ func NewMemoryReplayGuard(max int, now func() time.Time) (*MemoryReplayGuard, er
 
 // Seen records (owner, id) until the instant until and reports whether it
 // was already recorded and had not expired: an entry lives up to and
-// including its until. It never fails.
-func (g *MemoryReplayGuard) Seen(_ context.Context, owner, id string, until time.Time) (bool, error) {
+// including its until. It fails only when ctx is done, and then records
+// nothing.
+func (g *MemoryReplayGuard) Seen(ctx context.Context, owner, id string, until time.Time) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
 	now := g.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()

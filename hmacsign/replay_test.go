@@ -13,6 +13,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/hmacsign"
+	"github.com/rotorkit/rotor/hmacsign/replaytest"
 )
 
 func TestMemoryReplayGuard(t *testing.T) {
@@ -201,4 +202,11 @@ func TestVerifierReplayGuardFails(t *testing.T) {
 	_, err := v.Verify(t.Context(), "owner", sign(t, hmacsign.StaticKeys{key}, nil, t0, "msg_1", payload))
 	is.True(errors.Is(err, context.DeadlineExceeded))      // the guard's error comes through
 	is.True(!errors.Is(err, hmacsign.ErrInvalidSignature)) // and is no verdict on the signature
+}
+
+func TestMemoryReplayGuardConformance(t *testing.T) {
+	replaytest.Run(t, func(t *testing.T) replaytest.Harness {
+		clk := newClock(t0)
+		return replaytest.Harness{Guard: newGuard(t, 0, clk.Now), Now: clk.Now, Advance: clk.Advance}
+	})
 }

@@ -23,7 +23,7 @@ type api struct{ rot *rotation.Rotator }
 // newHandler returns the service's routes, under the document's base path
 // /v1/api-keys. Every other path is a 404 in the document's envelope.
 func newHandler(env service.Env) (http.Handler, error) {
-	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Realm: "hsrcpay", Now: env.Now, Logger: env.Log, Render: render, Key: secretKey})
+	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Realm: "hsrcpay", Limiter: env.Limiter, Logger: env.Log, Render: render, Key: secretKey})
 	if err != nil {
 		return nil, err
 	}

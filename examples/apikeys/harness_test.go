@@ -14,6 +14,7 @@ import (
 
 	"github.com/matryer/is"
 
+	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store/sqlstore"
@@ -61,7 +62,7 @@ func newHarness(t *testing.T, st *sqlstore.Store) *harness {
 	h := &harness{clock: rotationtest.NewClock(start), store: st, logs: &secretstest.Logs{}}
 	// Debug, so the refusals rotationhttp logs are checked for leaks too.
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	env, err := app.NewEnv(st, h.clock.Now, log, nil)
+	env, err := app.NewEnv(st, &service.EnvOptions{Now: h.clock.Now, Log: log})
 	is.NoErr(err) // the Rotator is made, as main makes it
 	h.handler, err = app.Handler(env)
 	is.NoErr(err) // the routes are made

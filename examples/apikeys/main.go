@@ -28,11 +28,22 @@
 // Keys are kept in a SQLite file under -data, or in PostgreSQL when
 // ROTOR_POSTGRES_DSN is set. They only authenticate, so they are kept as
 // digests and never sealed: the service needs no key-encryption key.
+//
+// # Replicas
+//
+// Replicas that share the database share the keys. For them to share
+// each key's rate limit too, set ROTOR_REDIS_URL (such as
+// redis://127.0.0.1:6379/0): the budgets are then kept in that Redis
+// server, by key id, and a key gets its 100 requests a minute over all
+// replicas, not from each. Without it they are kept in the process. If
+// Redis stops answering, requests are let through without their limits,
+// which is logged and counted, until it answers again.
 package main
 
 import (
 	"context"
 
+	"github.com/rotorkit/rotor/examples/internal/redisenv"
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/secrets"
@@ -53,6 +64,7 @@ var app = service.App{
 	Options:     policy,
 	Handler:     newHandler,
 	CreateOwner: createOwner,
+	Redis:       redisenv.Open, // with ROTOR_REDIS_URL, replicas share each key's rate limit
 }
 
 // policy sets what the Rotator allows: maxKeys active keys for each owner,

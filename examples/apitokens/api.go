@@ -14,9 +14,9 @@ import (
 const scope = "api_tokens"
 
 // newHandler returns the API's routes, authenticated by the Rotator of
-// env, with rate limits on env's clock.
+// env, with the rate limits of env's Limiter.
 func newHandler(env service.Env) (http.Handler, error) {
-	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Now: env.Now, Logger: env.Log, Render: render})
+	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Limiter: env.Limiter, Logger: env.Log, Render: render})
 	if err != nil {
 		return nil, err
 	}

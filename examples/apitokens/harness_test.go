@@ -63,19 +63,32 @@ type shown struct {
 	secrets []string
 }
 
+// newHarness returns the service over st, as main builds it, with the
+// organization acme and its first token.
 func newHarness(t *testing.T, st store.Store) *harness {
 	t.Helper()
-	h := &harness{t: t, clock: rotationtest.NewClock(start), store: &flakyStore{Store: st}, shown: &shown{}}
+	h := newReplica(t, st, rotationtest.NewClock(start), service.EnvOptions{})
+	h.owner, h.secret = h.createOwner("acme")
+	return h
+}
+
+// newReplica returns a harness whose service is built over st as main
+// builds it, on clock, with the Redis of opts if it names one, and no
+// organization: another replica of a service over the same database.
+func newReplica(t *testing.T, st store.Store, clock *rotationtest.Clock, opts service.EnvOptions) *harness {
+	t.Helper()
+	h := &harness{t: t, clock: clock, store: &flakyStore{Store: st}, shown: &shown{}}
 	logs := &secretstest.Logs{}
-	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	opts.Now = h.clock.Now
+	opts.Log = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
-	if h.env, err = app.NewEnv(h.store, h.clock.Now, log, nil); err != nil {
+	if h.env, err = app.NewEnv(h.store, &opts); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { h.env.Close() })
 	if h.srv, err = app.Handler(h.env); err != nil {
 		t.Fatal(err)
 	}
-	h.owner, h.secret = h.createOwner("acme")
 	t.Cleanup(func() {
 		h.shown.mu.Lock()
 		defer h.shown.mu.Unlock()

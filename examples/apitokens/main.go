@@ -23,12 +23,23 @@
 // ROTOR_POSTGRES_DSN is set. Token secrets only authenticate, so they are
 // kept as digests and never sealed: the service needs no key-encryption
 // key.
+//
+// # Replicas
+//
+// Replicas that share the database share the tokens. For them to share
+// each token's rate limit too, set ROTOR_REDIS_URL (such as
+// redis://127.0.0.1:6379/0): the budgets are then kept in that Redis
+// server, by token id, and a token limited to n a minute gets n over all
+// replicas, not n from each. Without it they are kept in the process. If
+// Redis stops answering, requests are let through without their limits,
+// which is logged and counted, until it answers again.
 package main
 
 import (
 	"context"
 	"strings"
 
+	"github.com/rotorkit/rotor/examples/internal/redisenv"
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
 )
@@ -50,6 +61,7 @@ var app = service.App{
 	},
 	Handler:     newHandler,
 	CreateOwner: createOwner,
+	Redis:       redisenv.Open, // with ROTOR_REDIS_URL, replicas share each token's rate limit
 }
 
 // createOwner, the command -create-owner runs, creates the organization

@@ -89,7 +89,7 @@ func newHarness(t *testing.T, db func(testing.TB) *sqlstoretest.DB, wrap func(st
 	if wrap != nil {
 		st = wrap(st)
 	}
-	h.env, h.h = h.service(st, h.ring)
+	h.env, h.h = h.service(st, h.ring, service.EnvOptions{})
 	lines, err := createOwner(t.Context(), h.env, h.owner)
 	if err != nil {
 		t.Fatal(err)
@@ -110,14 +110,18 @@ func newHarness(t *testing.T, db func(testing.TB) *sqlstoretest.DB, wrap func(st
 }
 
 // service returns the Env of the service over st with keyring ring, on
-// the harness's clock and logs, and the handler main serves over it.
-func (h *harness) service(st store.Store, ring *secrets.Keyring) (service.Env, http.Handler) {
+// the harness's clock and logs, with the Redis of opts if it names one,
+// and the handler main serves over it. The Env is closed when the test
+// ends.
+func (h *harness) service(st store.Store, ring *secrets.Keyring, opts service.EnvOptions) (service.Env, http.Handler) {
 	h.t.Helper()
-	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	env, err := app.NewEnv(st, h.clock.Now, log, ring)
+	opts.Now, opts.Keyring = h.clock.Now, ring
+	opts.Log = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	env, err := app.NewEnv(st, &opts)
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	h.t.Cleanup(func() { env.Close() })
 	handler, err := app.Handler(env)
 	if err != nil {
 		h.t.Fatal(err)
@@ -189,8 +193,14 @@ func (h *harness) bearer(secret, body string) *http.Request {
 
 // serve answers r, and keeps the secret of a 200 reply as h.secret.
 func (h *harness) serve(r *http.Request) *httptest.ResponseRecorder {
+	return h.serveBy(h.h, r)
+}
+
+// serveBy answers r with handler, such as another replica's, as serve
+// does.
+func (h *harness) serveBy(handler http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, r)
+	handler.ServeHTTP(w, r)
 	if w.Code == http.StatusOK {
 		var reply struct{ Secret string }
 		if err := json.Unmarshal(w.Body.Bytes(), &reply); err == nil && reply.Secret != "" {

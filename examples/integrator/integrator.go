@@ -34,15 +34,11 @@ type server struct {
 
 // newHandler returns the service's routes over env.
 func newHandler(env service.Env) (http.Handler, error) {
-	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Realm: realm, Now: env.Now, Logger: env.Log})
+	auth, err := rotationhttp.NewAuthenticator(env.Rotator, &rotationhttp.Options{Realm: realm, Limiter: env.Limiter, Logger: env.Log})
 	if err != nil {
 		return nil, err
 	}
-	guard, err := hmacsign.NewMemoryReplayGuard(0, env.Now)
-	if err != nil {
-		return nil, err
-	}
-	verifier, err := hmacsign.NewVerifier(env.Rotator, &hmacsign.VerifierOptions{Now: env.Now, Replay: guard})
+	verifier, err := hmacsign.NewVerifier(env.Rotator, &hmacsign.VerifierOptions{Now: env.Now, Replay: env.Replay})
 	if err != nil {
 		return nil, err
 	}

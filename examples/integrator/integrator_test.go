@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/matryer/is"
 
+	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/hmacsign"
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/secrets/secretstest"
@@ -358,7 +359,7 @@ func TestSecretNotFound(t *testing.T) {
 		if _, err := h.env.Rotator.VerifyingKeys(ctx, h.owner); err != nil {
 			t.Fatal(err)
 		}
-		other, _ := h.service(h.db.Open(t), h.ring)
+		other, _ := h.service(h.db.Open(t), h.ring, service.EnvOptions{})
 		if err := other.Rotator.DeleteOwner(ctx, h.owner); err != nil {
 			t.Fatal(err)
 		}
@@ -385,7 +386,7 @@ func TestInternalError(t *testing.T) {
 		before := h.only()
 		// A replica started with another key-encryption key cannot open
 		// the sealed secret to verify a signature: the service's fault.
-		_, wrongKEK := h.service(h.db.Open(t), secretstest.Keyring(t))
+		_, wrongKEK := h.service(h.db.Open(t), secretstest.Keyring(t), service.EnvOptions{})
 		w := httptest.NewRecorder()
 		wrongKEK.ServeHTTP(w, h.signed(h.first, ""))
 
@@ -552,7 +553,7 @@ func TestStaleReplica(t *testing.T) {
 				if _, err := h.env.Rotator.VerifyingKeys(t.Context(), h.owner); err != nil {
 					t.Fatal(err) // the keys at hand, as after any earlier request
 				}
-				otherEnv, other := h.service(h.db.Open(t), h.ring)
+				otherEnv, other := h.service(h.db.Open(t), h.ring, service.EnvOptions{})
 				w := httptest.NewRecorder()
 				other.ServeHTTP(w, h.signed(h.first, "")) // no grace: the first value dies at once
 				is.Equal(w.Code, http.StatusOK)           // the other replica regenerates

@@ -63,12 +63,25 @@
 // Secrets are kept in a SQLite file under -data, or in PostgreSQL when
 // ROTOR_POSTGRES_DSN is set, sealed under the key-encryption key of
 // ROTOR_KEK or -kek FILE. Logs go to stderr and never hold a secret.
+//
+// # Replicas
+//
+// A message id is accepted once by the replica that got it; for replicas
+// that share the database to refuse each other's replays, set
+// ROTOR_REDIS_URL (such as redis://127.0.0.1:6379/0): the ids accepted
+// are then kept in that Redis server until the message's timestamp is
+// out of tolerance, and a message accepted by one replica is a replay
+// (401 replayed) to every other. Without it they are kept in the
+// process. If Redis stops answering, signed requests are refused with
+// 503, to be retried, which is logged and counted, until it answers
+// again; bearer requests need no Redis.
 package main
 
 import (
 	"context"
 	"fmt"
 
+	"github.com/rotorkit/rotor/examples/internal/redisenv"
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
 )
@@ -80,6 +93,7 @@ var app = service.App{
 	Seal:        true,
 	Handler:     newHandler,
 	CreateOwner: createOwner,
+	Redis:       redisenv.Open, // with ROTOR_REDIS_URL, replicas share rate limits and refuse each other's replays
 }
 
 // createOwner, the command -create-owner runs, creates the integrator

@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
@@ -121,7 +122,7 @@ func browserStartPortal(t *testing.T) *browserPortal {
 	// Debug, so that whatever the portal and rotor log at any level is
 	// checked for leaks.
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	env, err := app.NewEnv(st, clock.Now, log, secretstest.Keyring(t))
+	env, err := app.NewEnv(st, &service.EnvOptions{Now: clock.Now, Log: log, Keyring: secretstest.Keyring(t)})
 	if err != nil {
 		t.Fatalf("making the portal's Rotator: %v", err)
 	}

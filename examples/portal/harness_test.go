@@ -53,7 +53,7 @@ func newHarness(t *testing.T, db func(testing.TB) *sqlstoretest.DB) *harness {
 	h := &harness{t: t, clock: rotationtest.NewClock(start), logs: &secretstest.Logs{}}
 	log := slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	var err error
-	if h.env, err = app.NewEnv(db(t).Open(t), h.clock.Now, log, secretstest.Keyring(t)); err != nil {
+	if h.env, err = app.NewEnv(db(t).Open(t), &service.EnvOptions{Now: h.clock.Now, Log: log, Keyring: secretstest.Keyring(t)}); err != nil {
 		t.Fatal(err)
 	}
 	if h.h, err = app.Handler(h.env); err != nil {

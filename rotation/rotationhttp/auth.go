@@ -3,18 +3,15 @@ package rotationhttp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
 
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 )
-
-// DefaultMaxLimiters is how many per-key rate limiters an [Authenticator]
-// keeps when [Options].MaxLimiters is zero.
-const DefaultMaxLimiters = 10000
 
 // Options configures an [Authenticator]. A nil *Options, and every zero
 // field, means the default.
@@ -34,16 +31,16 @@ type Options struct {
 	// X-Forwarded-For.
 	TrustedProxies []netip.Prefix
 
-	// Now is the time source of the rate limits. nil means time.Now.
-	// Tests pass the Rotator's clock, such as rotationtest.Clock.Now.
-	Now func() time.Time
-
-	// MaxLimiters bounds how many keys' rate limiters are kept at once.
-	// Limiters of keys idle for a minute are dropped first, which loses
-	// nothing; past the bound the least recently used are dropped, which
-	// gives those keys a fresh minute. Zero means [DefaultMaxLimiters]; it
-	// must not be negative.
-	MaxLimiters int
+	// Limiter keeps the per-minute rate limits of keys, by their ids. Nil
+	// means a [ratelimit.Memory] with its defaults, in this process, on
+	// time.Now. Tests pass one on the Rotator's clock:
+	//
+	//	lim, err := ratelimit.NewMemory(&ratelimit.MemoryOptions{Now: clock.Now})
+	//
+	// Replicas of a service that must share the limits pass one that
+	// keeps them where all replicas see them, such as package
+	// redislimit's. A key without a rate limit never reaches it.
+	Limiter ratelimit.Limiter
 
 	// Logger receives one record per refused or failed request: Debug for
 	// 4xx answers, Warn for 503 and Error for 500, with the status, the
@@ -76,14 +73,13 @@ type Options struct {
 // route's scope, within the key's per-minute rate limit. It is safe for
 // concurrent use. Use [NewAuthenticator].
 type Authenticator struct {
-	rot      *rotation.Rotator
-	realm    string
-	proxies  []netip.Prefix
-	now      func() time.Time
-	log      *slog.Logger
-	render   Renderer
-	key      func(*http.Request) (string, error)
-	limiters *limiters
+	rot     *rotation.Rotator
+	realm   string
+	proxies []netip.Prefix
+	log     *slog.Logger
+	render  Renderer
+	key     func(*http.Request) (string, error)
+	limiter ratelimit.Limiter
 }
 
 // NewAuthenticator returns an Authenticator over rot. A nil opts means the
@@ -96,7 +92,7 @@ func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, err
 	if opts == nil {
 		opts = &Options{}
 	}
-	a := &Authenticator{rot: rot, realm: opts.Realm, now: opts.Now, log: opts.Logger, render: opts.Render, key: opts.Key}
+	a := &Authenticator{rot: rot, realm: opts.Realm, log: opts.Logger, render: opts.Render, key: opts.Key, limiter: opts.Limiter}
 	if a.render == nil {
 		a.render = WriteProblem
 	}
@@ -115,16 +111,8 @@ func NewAuthenticator(rot *rotation.Rotator, opts *Options) (*Authenticator, err
 		}
 		a.proxies = append(a.proxies, p.Masked())
 	}
-	switch {
-	case opts.MaxLimiters < 0:
-		return nil, &OptionError{Field: "MaxLimiters", Reason: "must not be negative"}
-	case opts.MaxLimiters == 0:
-		a.limiters = newLimiters(DefaultMaxLimiters)
-	default:
-		a.limiters = newLimiters(opts.MaxLimiters)
-	}
-	if a.now == nil {
-		a.now = time.Now
+	if a.limiter == nil {
+		a.limiter = new(ratelimit.Memory) // its zero value has the defaults
 	}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -163,18 +151,26 @@ func (a *Authenticator) Require(scope string, next http.Handler) http.Handler {
 // request from the key's rate limit, which a key keeps by its id through
 // regenerations. It returns the Rotator's [*rotation.AuthError] (a
 // missing or non-Bearer Authorization header is rotation.ErrMissingKey),
-// a [*RateLimitError], the error of Options.Key, or the store's error.
+// a [*RateLimitError], the error of Options.Key, the store's error, or
+// the error of [Options].Limiter (such as one matching
+// ratelimit.ErrUnavailable, from a limiter that fails closed), each of
+// which refuses the request.
 func (a *Authenticator) Authenticate(r *http.Request, scope string) (rotation.Principal, error) {
 	key, err := a.key(r)
 	if err != nil {
 		return rotation.Principal{}, err
 	}
-	p, err := a.rot.Authenticate(r.Context(), key, rotation.Request{IP: a.ClientIP(r), Scope: scope})
+	ctx := r.Context()
+	p, err := a.rot.Authenticate(ctx, key, rotation.Request{IP: a.ClientIP(r), Scope: scope})
 	if err != nil {
 		return rotation.Principal{}, err
 	}
 	if n := p.Secret.RateLimit; n > 0 {
-		if ok, wait := a.limiters.allow(p.Secret.ID, n, a.now()); !ok {
+		ok, wait, err := a.limiter.Allow(ctx, p.Secret.ID, n)
+		if err != nil {
+			return rotation.Principal{}, fmt.Errorf("rotationhttp: rate limit of secret %s: %w", p.Secret.ID, err)
+		}
+		if !ok {
 			return rotation.Principal{}, &RateLimitError{SecretID: p.Secret.ID, Limit: n, RetryAfter: wait}
 		}
 	}

@@ -1,6 +1,7 @@
 package rotationhttp_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 )
@@ -392,7 +394,7 @@ func TestRequireRateLimitThroughRegeneration(t *testing.T) {
 	f.clock.Advance(20 * time.Second)
 	is.Equal(get(newKey).Code, http.StatusOK)              // the budget refills as before
 	is.Equal(get(newKey).Code, http.StatusTooManyRequests) // at the same rate
-	is.Equal(f.auth.Limiters(), 1)                         // one bucket: one secret
+	is.Equal(f.limit.Len(), 1)                             // one bucket: one secret
 }
 
 // TestRequireRateLimitSharedInGrace checks that while a previous value is
@@ -442,28 +444,78 @@ func TestRequireRateLimitSharedInGrace(t *testing.T) {
 			t.Errorf("status %d", w.Code)
 		}
 	}
-	is.Equal(ok, limit)            // at one instant, both values together get exactly the limit
-	is.Equal(f.auth.Limiters(), 1) // from one bucket
+	is.Equal(ok, limit)        // at one instant, both values together get exactly the limit
+	is.Equal(f.limit.Len(), 1) // from one bucket
 }
 
-func TestLimitersAreBounded(t *testing.T) {
+// recordingLimiter is a ratelimit.Limiter that records what it is asked
+// and answers as told. It is safe for concurrent use.
+type recordingLimiter struct {
+	mu    sync.Mutex // guards asked
+	asked []string   // "id/limit" of each call
+	ok    bool
+	wait  time.Duration
+	err   error
+}
+
+func (l *recordingLimiter) Allow(_ context.Context, id string, perMinute int) (bool, time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.asked = append(l.asked, fmt.Sprintf("%s/%d", id, perMinute))
+	return l.ok, l.wait, l.err
+}
+
+// TestRequireLimiter checks that Options.Limiter is the one asked, with
+// the secret's id and its limit, and only for a key that is valid and has
+// a limit; and that its refusal is a 429 that says when to retry.
+func TestRequireLimiter(t *testing.T) {
 	is := is.New(t)
-	f := newFixture(t, func(o *rotationhttp.Options) { o.MaxLimiters = 3 })
-	var keys []string
-	for i := range 5 {
-		_, key := f.create(t, fmt.Sprintf("owner-%d", i), rotation.Spec{Scopes: readScope, RateLimit: 1})
-		keys = append(keys, key)
+	lim := &recordingLimiter{ok: true}
+	f := newFixture(t, func(o *rotationhttp.Options) { o.Limiter = lim })
+	id, key := f.create(t, "acme", rotation.Spec{Scopes: readScope, RateLimit: 7})
+	_, free := f.create(t, "acme", rotation.Spec{Scopes: readScope})
+	get := func(key string) *httptest.ResponseRecorder {
+		return f.do(t, request{path: "/v1/whoami", header: bearer(key)})
 	}
-	for _, key := range keys {
-		is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(key)}).Code, http.StatusOK) // each key's first request
+
+	is.Equal(get(key).Code, http.StatusOK)                     // allowed by the limiter
+	is.Equal(get(free).Code, http.StatusOK)                    // a key without a limit
+	is.Equal(get(unknownKey(t)).Code, http.StatusUnauthorized) // an unknown key
+	is.Equal(lim.asked, []string{id + "/7"})                   // only the limited key reached it, by its id and limit
+	is.Equal(f.limit.Len(), 0)                                 // and the default limiter was never used
+	lim.ok, lim.wait = false, 1500*time.Millisecond
+	w := get(key)
+	is.Equal(w.Code, http.StatusTooManyRequests)          // refused by the limiter
+	is.Equal(w.Header().Get("Retry-After"), "2")          // with its retry-after, in whole seconds up
+	is.Equal(responseOf(t, w).Body["total_permitted"], 7) // and the key's limit
+}
+
+// TestRequireLimiterFails checks that a limiter that cannot decide
+// refuses the request: a limiter that fails closed, or a done context,
+// with a 503 to retry later; a misused one with a bare 500.
+func TestRequireLimiterFails(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		status int
+	}{
+		{"unavailable", fmt.Errorf("redislimit: %w: connection refused", ratelimit.ErrUnavailable), http.StatusServiceUnavailable},
+		{"deadline", context.DeadlineExceeded, http.StatusServiceUnavailable},
+		{"bad argument", &ratelimit.OptionError{Field: "perMinute", Reason: "must be positive"}, http.StatusInternalServerError},
 	}
-	is.Equal(f.auth.Limiters(), 3) // no more limiters than the bound
-
-	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(keys[4])}).Code, http.StatusTooManyRequests) // a kept limiter still limits
-
-	f.clock.Advance(time.Minute)
-	is.Equal(f.do(t, request{path: "/v1/whoami", header: bearer(keys[0])}).Code, http.StatusOK) // after a minute
-	is.Equal(f.auth.Limiters(), 1)                                                              // the idle limiters are gone
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			lim := &recordingLimiter{ok: true, err: tt.err}
+			f := newFixture(t, func(o *rotationhttp.Options) { o.Limiter = lim })
+			id, key := f.create(t, "acme", rotation.Spec{Scopes: readScope, RateLimit: 7})
+			w := f.do(t, request{path: "/v1/whoami", header: bearer(key)})
+			is.Equal(w.Code, tt.status)                                 // refused, not let through
+			is.True(!strings.Contains(w.Body.String(), tt.err.Error())) // saying nothing of the limiter's error
+			is.True(strings.Contains(f.logs.String(), id))              // which is logged with the secret's id
+			is.True(strings.Contains(f.logs.String(), tt.err.Error()))  // and the limiter's words
+		})
+	}
 }
 
 func TestNewAuthenticatorRejects(t *testing.T) {
@@ -475,7 +527,6 @@ func TestNewAuthenticatorRejects(t *testing.T) {
 	}{
 		{"control character in realm", rotationhttp.Options{Realm: "a\nb"}, "Realm"},
 		{"invalid proxy network", rotationhttp.Options{TrustedProxies: []netip.Prefix{{}}}, "TrustedProxies"},
-		{"negative limiter bound", rotationhttp.Options{MaxLimiters: -1}, "MaxLimiters"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -498,11 +549,22 @@ func TestNewAuthenticatorDefaults(t *testing.T) {
 	f := newFixture(t, nil)
 	a, err := rotationhttp.NewAuthenticator(f.rot, nil)
 	is.NoErr(err) // nil options are the defaults
-	h := a.Require("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := a.Require("", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
 	is.Equal(w.Code, http.StatusUnauthorized)                          // no key, no entry
 	is.Equal(w.Header().Get("WWW-Authenticate"), `Bearer realm="api"`) // in the default realm, with no scope to name
+
+	_, key := f.create(t, "acme", rotation.Spec{RateLimit: 1})
+	var codes []int
+	for range 2 {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Authorization", "Bearer "+key)
+		h.ServeHTTP(w, r)
+		codes = append(codes, w.Code)
+	}
+	is.Equal(codes, []int{http.StatusNoContent, http.StatusTooManyRequests}) // rate limits hold without a Limiter given
 }
 
 func TestRequireOverHTTP(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/store"
@@ -30,10 +31,14 @@ func BenchmarkRequire(b *testing.B) {
 	// minute refills one request a second, so the limited key is never
 	// refused.
 	now := t0
-	auth, err := rotationhttp.NewAuthenticator(rot, &rotationhttp.Options{Now: func() time.Time {
+	limiter, err := ratelimit.NewMemory(&ratelimit.MemoryOptions{Now: func() time.Time {
 		now = now.Add(time.Second)
 		return now
 	}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	auth, err := rotationhttp.NewAuthenticator(rot, &rotationhttp.Options{Limiter: limiter})
 	if err != nil {
 		b.Fatal(err)
 	}

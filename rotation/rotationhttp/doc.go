@@ -65,14 +65,17 @@
 // # Rate limits
 //
 // A key with a rate limit of n (rotation.Spec.RateLimit) gets n requests a
-// minute, refilled evenly: a token bucket from golang.org/x/time/rate of
-// size n, kept per secret id. The clock is [Options].Now, so tests step
-// through a minute without waiting. A key keeps its id through
-// regeneration, and so its bucket: a regenerated key does not start a
-// fresh minute, and while a previous value is in its grace window the old
-// and the new value share the one budget. Buckets are kept for at most
-// [Options].MaxLimiters keys. A request refused for the rate limit was
-// still authenticated, so it is recorded as the key's last use.
+// minute, refilled evenly: a token bucket of size n, kept per secret id by
+// [Options].Limiter, a ratelimit.Limiter. The default,
+// ratelimit.Memory, keeps the buckets in the process; replicas share them
+// through one such as package redislimit's, which keeps them in Redis. A
+// limiter on a stepped clock lets tests step through a minute without
+// waiting. A key keeps its id through regeneration, and so its bucket: a
+// regenerated key does not start a fresh minute, and while a previous
+// value is in its grace window the old and the new value share the one
+// budget. A request refused for the rate limit was still authenticated,
+// so it is recorded as the key's last use; one the limiter could not
+// decide, such as a Redis limiter's that fails closed, is answered 503.
 //
 // # Routes
 //

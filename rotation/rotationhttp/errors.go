@@ -91,7 +91,7 @@ func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited
 // [rotation.ErrMisconfigured], and [FailureFor] answers it with a bare
 // 500. It names the field and what is wrong, never a value.
 type OptionError struct {
-	Field  string // the option or argument, such as "MaxLimiters" or "maxGrace"
+	Field  string // the option or argument, such as "Realm" or "maxGrace"
 	Reason string
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/store/memstore"
@@ -77,7 +78,11 @@ func ExampleRenderer() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	auth, err := rotationhttp.NewAuthenticator(rot, &rotationhttp.Options{Now: clock.Now, Render: render})
+	limiter, err := ratelimit.NewMemory(&ratelimit.MemoryOptions{Now: clock.Now})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := rotationhttp.NewAuthenticator(rot, &rotationhttp.Options{Limiter: limiter, Render: render})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -127,7 +132,11 @@ func ExampleAuthenticator_Require() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	auth, err := rotationhttp.NewAuthenticator(rot, &rotationhttp.Options{Realm: "example", Now: clock.Now})
+	limiter, err := ratelimit.NewMemory(&ratelimit.MemoryOptions{Now: clock.Now})
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := rotationhttp.NewAuthenticator(rot, &rotationhttp.Options{Realm: "example", Limiter: limiter})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rotorkit/rotor/hmacsign"
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 )
@@ -189,6 +190,8 @@ const conflictRetry = time.Second
 //	rotation.ErrConflict, store.ErrConflict   503     service_unavailable (RetryAfter 1 s)
 //	context.Canceled, DeadlineExceeded        503     service_unavailable
 //	a store backend's failure                 503     service_unavailable
+//	ratelimit.ErrUnavailable,                 503     service_unavailable
+//	  hmacsign.ErrGuardUnavailable
 //	rotation.ErrMisconfigured, OptionError    500     internal_error
 //	anything else                             500     internal_error
 //
@@ -197,7 +200,8 @@ const conflictRetry = time.Second
 // change that lost to concurrent changes on every attempt (nothing was
 // changed, so a retry is safe), a store that failed (a *store.OpError
 // around a backend's error rather than one of package store's
-// sentinels), a deadline that passed. The store's own sentinels other
+// sentinels), a deadline that passed, a rate limiter or a replay guard
+// that cannot reach its backend and fails closed. The store's own sentinels other
 // than ErrConflict mean a bug, and like every error not listed give a
 // bare 500: the caller learns nothing internal, so log err yourself, as
 // [Authenticator.Error] does.
@@ -344,7 +348,8 @@ func unavailable(err error) Failure {
 	case errors.Is(err, rotation.ErrConflict), errors.Is(err, store.ErrConflict):
 		f.RetryAfter = conflictRetry
 		return f
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, ratelimit.ErrUnavailable), errors.Is(err, hmacsign.ErrGuardUnavailable):
 		return f
 	}
 	if opErr, ok := errors.AsType[*store.OpError](err); ok && !isStoreSentinel(opErr.Err) {

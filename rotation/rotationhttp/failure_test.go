@@ -19,6 +19,7 @@ import (
 
 	"github.com/rotorkit/rotor/hmacsign"
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
@@ -197,6 +198,8 @@ func failureCases(t *testing.T, f *fixture) []failureCase {
 		{"store down", &store.OpError{Op: "load", Owner: "acme", Err: errors.New("dial postgres://rotor:hunter2@10.9.8.7:5432/rotor: connection refused")}, unavailable(0)},
 		{"deadline", &store.OpError{Op: "load", Owner: "acme", Err: context.DeadlineExceeded}, unavailable(0)},
 		{"canceled", context.Canceled, unavailable(0)},
+		{"rate limiter down", fmt.Errorf("rotationhttp: rate limit of secret sec_1: %w", fmt.Errorf("redislimit: %w: dial tcp 127.0.0.1:6379: connection refused", ratelimit.ErrUnavailable)), unavailable(0)},
+		{"replay guard down", fmt.Errorf("hmacsign: replay guard for owner %q: %w", "acme", fmt.Errorf("redisreplay: %w: i/o timeout", hmacsign.ErrGuardUnavailable)), unavailable(0)},
 
 		{"store bug", &store.OpError{Op: "save", Owner: "acme", Err: store.ErrInvalid}, bare500},
 		{"store not found", &store.OpError{Op: "load", Owner: "acme", Err: store.ErrNotFound}, bare500},
@@ -272,7 +275,7 @@ func TestFailureForMisconfigured(t *testing.T) {
 	}
 	_, sealing := noKeyring.Create(ctx, "acme", rotation.Spec{HMAC: true})
 	_, policy := rotation.New(memstore.New(), &rotation.Options{Policy: rotation.Policy{MaxActive: -1}})
-	_, options := rotationhttp.NewAuthenticator(f.rot, &rotationhttp.Options{MaxLimiters: -1})
+	_, options := rotationhttp.NewAuthenticator(f.rot, &rotationhttp.Options{Realm: "a\nb"})
 	_, bound := rotationhttp.DecodeRegenerate(post(`{"oldSecretValidForSeconds": 60}`), 0)
 	tests := []struct {
 		name  string
@@ -281,7 +284,7 @@ func TestFailureForMisconfigured(t *testing.T) {
 	}{
 		{"HMAC secret without a keyring", sealing, "Keyring"},
 		{"rotation option out of range", policy, "Policy.MaxActive"},
-		{"rotationhttp option out of range", options, "MaxLimiters"},
+		{"rotationhttp option out of range", options, "Realm"},
 		{"regenerate bound not positive", bound, "maxGrace"},
 		{"wrapped", fmt.Errorf("create for acme: %w", sealing), "Keyring"},
 	}

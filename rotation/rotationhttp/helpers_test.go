@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/rotation/rotationtest"
 	"github.com/rotorkit/rotor/secrets/secretstest"
@@ -35,6 +36,7 @@ const peer = "192.0.2.1"
 type fixture struct {
 	clock  *rotationtest.Clock
 	rot    *rotation.Rotator
+	limit  *ratelimit.Memory // the Authenticator's limiter, on clock
 	auth   *rotationhttp.Authenticator
 	logs   *secretstest.Logs
 	mux    *http.ServeMux
@@ -51,10 +53,13 @@ func newFixture(t *testing.T, edit func(*rotationhttp.Options)) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if f.limit, err = ratelimit.NewMemory(&ratelimit.MemoryOptions{Now: f.clock.Now}); err != nil {
+		t.Fatal(err)
+	}
 	opts := &rotationhttp.Options{
-		Realm:  "rotor-test",
-		Now:    f.clock.Now,
-		Logger: slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Realm:   "rotor-test",
+		Limiter: f.limit,
+		Logger:  slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if edit != nil {
 		edit(opts)

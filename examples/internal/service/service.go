@@ -1,9 +1,24 @@
 // Package service is the plumbing the example services share, so that
 // each example's own code is its routes: flags, where the secrets are kept
 // (a SQLite file under -data, or PostgreSQL when ROTOR_POSTGRES_DSN is
-// set, cached in memory and kept in step with other replicas), the
-// key-encryption key for services that seal secrets, -create-owner, and a
-// server that says where it listens and stops gracefully on SIGTERM.
+// set, cached in memory and kept in step with other replicas), where the
+// counters that replicas share are kept (the rate limits of keys and the
+// replay guard: in the process, or in Redis when ROTOR_REDIS_URL is set,
+// for a service whose App says how), the key-encryption key for services
+// that seal secrets, -create-owner, and a server that says where it
+// listens and stops gracefully on SIGTERM.
+//
+// # Environment
+//
+//	ROTOR_POSTGRES_DSN  PostgreSQL connection string; unset: SQLite under -data
+//	ROTOR_REDIS_URL     Redis URL (redis.ParseURL), such as redis://127.0.0.1:6379/0;
+//	                    unset: rate limits and replay guard in the process
+//	ROTOR_REDIS_PREFIX  prefix of the service's keys in Redis; unset: rotor:<name>:
+//	ROTOR_KEK           key-encryption key of a service that seals; or -kek FILE
+//
+// Replicas that share a database must share ROTOR_REDIS_URL too, or each
+// keeps its own budgets: a key limited to n a minute would get n from
+// each replica.
 //
 // Since the database is picked when a service starts, every service links
 // both drivers, SQLite's and PostgreSQL's. A service that keeps its
@@ -31,7 +46,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rotorkit/rotor/hmacsign"
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/cachestore"
@@ -58,16 +75,65 @@ type App struct {
 	// needs, and returns the shell assignments that show them, this once,
 	// such as "owner=…" and "secret=…".
 	CreateOwner func(ctx context.Context, env Env, name string) ([]string, error)
+	// Redis, if not nil, opens the service's [Counters] in the Redis
+	// server that ROTOR_REDIS_URL names, so that replicas share them;
+	// redisenv.Open is the one the examples use. A service that keeps
+	// no counters leaves it nil, ignores the variable, and so links no
+	// Redis client.
+	Redis func(RedisConfig) (Counters, error)
+}
+
+// RedisConfig is what [App].Redis opens the counters with.
+type RedisConfig struct {
+	// URL names the server, as ROTOR_REDIS_URL does. It may hold a
+	// password: keep it out of errors and logs.
+	URL string
+	// Prefix begins every key the service keeps there.
+	Prefix string
+	// Now, if not nil, is the clock of the rate limits instead of the
+	// Redis server's: a test's. Run leaves it nil.
+	Now func() time.Time
+	// Log receives the counters' diagnostics.
+	Log *slog.Logger
+}
+
+// Counters are what replicas of a service share besides the store: the
+// rate limits of keys and the replay guard of signed requests.
+type Counters struct {
+	Limiter ratelimit.Limiter
+	Replay  hmacsign.ReplayGuard
+	// Close, if not nil, releases what the counters hold, such as a
+	// client's connections.
+	Close func() error
 }
 
 // Env is what a service's routes are built on.
 type Env struct {
 	// Rotator manages the service's keys, over its store.
 	Rotator *rotation.Rotator
-	// Now is the service's clock, the Rotator's too: rate limits read it.
+	// Now is the service's clock, the Rotator's too.
 	Now func() time.Time
 	// Log receives diagnostics, never a secret.
 	Log *slog.Logger
+	// Limiter keeps the per-minute rate limits of keys, and Replay the
+	// ids of the signed messages accepted: in the process on Now, or
+	// where the App's Redis keeps them.
+	Limiter ratelimit.Limiter
+	Replay  hmacsign.ReplayGuard
+	// Shared reports whether Limiter and Replay are shared with other
+	// replicas, in Redis.
+	Shared bool
+
+	close func() error
+}
+
+// Close releases what env holds, such as the Redis client of its
+// counters.
+func (env Env) Close() error {
+	if env.close == nil {
+		return nil
+	}
+	return env.close()
 }
 
 // Main runs app as a command and exits: 0 once it has stopped on SIGINT or
@@ -143,10 +209,15 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 		}
 		keys = cache
 	}
-	env, err := app.NewEnv(keys, nil, log, ring)
+	opts := &EnvOptions{Log: log, Keyring: ring, RedisPrefix: getenv("ROTOR_REDIS_PREFIX")}
+	if *owner == "" { // -create-owner counts nothing
+		opts.RedisURL = getenv("ROTOR_REDIS_URL")
+	}
+	env, err := app.NewEnv(keys, opts)
 	if err != nil {
 		return err
 	}
+	defer env.Close()
 	rot := env.Rotator
 
 	if *owner != "" {
@@ -164,6 +235,12 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 		return err
 	}
 	log.Info("secrets are kept in " + where)
+	switch {
+	case env.Shared:
+		log.Info("rate limits and replay guard are shared in Redis (ROTOR_REDIS_URL)") // never the URL: it may hold a password
+	case opts.RedisURL != "":
+		log.Info("ROTOR_REDIS_URL is set, but this service keeps no counters to share")
+	}
 	return serve(ctx, *addr, h, rot, cache, stdout, log)
 }
 
@@ -181,23 +258,69 @@ func CheckName(what, name string) error {
 
 var simpleName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// EnvOptions is what [App.NewEnv] builds an Env from besides its store.
+// A nil *EnvOptions, and every zero field, means the default.
+type EnvOptions struct {
+	// Now is the clock of the Rotator and of counters kept in the
+	// process; nil means time.Now. Counters in Redis keep their rate
+	// limits on it too when it is set, and on the server's clock when it
+	// is not, as in [Run]. Tests pass a clock of their own.
+	Now func() time.Time
+	// Log receives diagnostics and events; nil discards them.
+	Log *slog.Logger
+	// Keyring seals secrets; nil for a service that does not seal.
+	Keyring *secrets.Keyring
+	// RedisURL, if set, keeps the counters in that Redis server for an
+	// App whose Redis is set, as ROTOR_REDIS_URL does in Run; empty keeps
+	// them in the process.
+	RedisURL string
+	// RedisPrefix begins every key kept in Redis, as ROTOR_REDIS_PREFIX
+	// does in Run. Empty means "rotor:" and the App's Name and ":", so
+	// that services sharing a server keep apart.
+	RedisPrefix string
+}
+
 // NewEnv makes the Rotator of app over st, as [Run] does, and the Env its
-// routes are built on: app's Options apply, with now as the clock (nil:
-// time.Now), log for diagnostics and events, and ring to seal with (nil
-// for a service that does not seal). Tests build the service with it on
-// a clock of their own.
-func (app App) NewEnv(st store.Store, now func() time.Time, log *slog.Logger, ring *secrets.Keyring) (Env, error) {
-	opts := &rotation.Options{Now: now, Logger: log, Observer: rotation.LogEvents(log), Keyring: ring}
-	if app.Options != nil {
-		app.Options(opts)
+// routes are built on: app's Options apply, with the clock, logger,
+// keyring and counters of opts. Tests build the service with it, on a
+// clock of their own; they Close the Env when done.
+func (app App) NewEnv(st store.Store, opts *EnvOptions) (Env, error) {
+	var o EnvOptions
+	if opts != nil {
+		o = *opts
 	}
-	rot, err := rotation.New(st, opts)
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	ropts := &rotation.Options{Now: o.Now, Logger: o.Log, Observer: rotation.LogEvents(o.Log), Keyring: o.Keyring}
+	if app.Options != nil {
+		app.Options(ropts)
+	}
+	rot, err := rotation.New(st, ropts)
 	if err != nil {
 		return Env{}, err
 	}
-	env := Env{Rotator: rot, Now: opts.Now, Log: log}
+	env := Env{Rotator: rot, Now: ropts.Now, Log: o.Log}
 	if env.Now == nil {
 		env.Now = time.Now
+	}
+	if o.RedisURL != "" && app.Redis != nil {
+		prefix := o.RedisPrefix
+		if prefix == "" {
+			prefix = "rotor:" + app.Name + ":"
+		}
+		c, err := app.Redis(RedisConfig{URL: o.RedisURL, Prefix: prefix, Now: o.Now, Log: o.Log})
+		if err != nil {
+			return Env{}, err
+		}
+		env.Limiter, env.Replay, env.close, env.Shared = c.Limiter, c.Replay, c.Close, true
+		return env, nil
+	}
+	if env.Limiter, err = ratelimit.NewMemory(&ratelimit.MemoryOptions{Now: env.Now}); err != nil {
+		return Env{}, err
+	}
+	if env.Replay, err = hmacsign.NewMemoryReplayGuard(0, env.Now); err != nil {
+		return Env{}, err
 	}
 	return env, nil
 }
