@@ -22,7 +22,15 @@ import (
 // offline without reaching the store; an unknown key is ErrInvalidKey; then
 // ErrRevoked, ErrExpired (both also match ErrInvalidKey; ErrExpired also
 // for a previous value whose window has ended), ErrNetworkNotAllowed and
-// ErrScopeNotGranted. Other errors come from the store.
+// ErrScopeNotGranted. Other errors come from the store, or are
+// ErrOverloaded.
+//
+// A key is looked up in the cache first (see Options.Cache), and only
+// then in the store, which brings its owner's keyset into the cache. A
+// key the store does not know is answered from memory for
+// CacheOptions.MissTTL, and the store lookups such keys cost are capped
+// (CacheOptions.MaxMissLookups): beyond the cap, a key not in the cache
+// gets ErrOverloaded, not an [*AuthError], and is not looked up.
 //
 // A success records the use (time and req.IP) for the value and for its
 // secret. Uses are written in batches, at most once per
@@ -35,15 +43,15 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	if _, err := secrets.ParseKey(key); err != nil {
 		return Principal{}, &AuthError{Err: ErrInvalidKey, cause: err}
 	}
-	d := r.set.digester.Digest(key)
-	m, err := r.st.Lookup(ctx, d)
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, &AuthError{Err: ErrInvalidKey}
+	if err := ctx.Err(); err != nil {
+		return Principal{}, err // as a store would answer, cached or not
 	}
+	d := r.set.digester.Digest(key)
+	f, err := r.find(ctx, d)
 	if err != nil {
 		return Principal{}, err
 	}
-	owner, rec := m.Owner, &m.Key
+	owner, rec := f.owner, f.rec
 	// The index matched on the digest; compare again, every value and in
 	// constant time, so that no backend's lookup is the only check.
 	// By index, not through Record.Values: a pointer handed to an
@@ -79,15 +87,99 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	if batch := r.uses.note(use, now); batch != nil {
 		_ = r.write(ctx, batch) // logged and retried by write; the request stands
 	}
-	rec.LastUsedAt, rec.LastUsedIP = now, req.IP
-	match.LastUsedAt, match.LastUsedIP = now, req.IP
-	return Principal{
-		Owner:     owner,
-		Secret:    secretOf(owner, rec, r.signs(ctx, &m, now), now),
-		Presented: valueInfo(match),
-		Previous:  previous,
-	}, nil
+	// rec may be the cache's, shared by every reader: the result gets
+	// copies, with this use shown.
+	sec := secretOf(owner, rec, f.signs(ctx, r, now), now)
+	sec.Attributes = sec.Attributes.Clone()
+	sec.LastUsedAt, sec.LastUsedIP = now, req.IP
+	presented := valueInfo(match)
+	presented.LastUsedAt, presented.LastUsedIP = now, req.IP
+	if !previous {
+		sec.Current = presented
+	}
+	for i := range sec.Previous {
+		if sec.Previous[i].ID == match.ID {
+			sec.Previous[i] = presented
+		}
+	}
+	return Principal{Owner: owner, Secret: sec, Presented: presented, Previous: previous}, nil
 }
+
+// found is where a presented digest was found: in a snapshot of its
+// owner's keyset, or, if none could be read, in the store's answer alone.
+type found struct {
+	owner string
+	rec   *store.Record // the key; shared, never to be changed
+	snap  *snapshot     // the owner's keyset that holds rec, if read
+	i     int           // rec's index in snap
+	match *store.Match  // the store's answer, when snap is nil
+}
+
+// signs reports whether the key found signs its owner's webhooks at now.
+func (f *found) signs(ctx context.Context, r *Rotator, now time.Time) bool {
+	if f.snap != nil {
+		return signingIndex(&f.snap.ks, now) == f.i
+	}
+	return r.signs(ctx, f.match, now)
+}
+
+// find finds the key that has a value whose digest is d: in a cached
+// keyset that may be served, else in one read again for the owner of a
+// cached keyset that may not, else in the store, within the bounds on
+// unknown digests. A key it cannot find is an [*AuthError] matching
+// ErrInvalidKey.
+func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
+	in := func(s *snapshot) (found, error) {
+		i := indexOf(&s.ks, d)
+		if i < 0 {
+			return found{}, unknown() // the key has left its owner since
+		}
+		return found{owner: s.ks.Owner, rec: &s.ks.Keys[i], snap: s, i: i}, nil
+	}
+	now := r.set.now()
+	s, fresh := r.cache.byDigest(d, now)
+	switch {
+	case fresh:
+		return in(s)
+	case s != nil:
+		// The digest's owner is known: read it again, not the index.
+		s, err := r.snapshot(ctx, s.ks.Owner)
+		if errors.Is(err, store.ErrNotFound) {
+			return found{}, unknown()
+		}
+		if err != nil {
+			return found{}, err
+		}
+		return in(s)
+	case r.misses.has(d, now):
+		return found{}, unknown()
+	case !r.lookups.begin(now):
+		return found{}, ErrOverloaded
+	}
+	m, err := r.st.Lookup(ctx, d)
+	r.lookups.end(r.set.now(), err == nil)
+	if errors.Is(err, store.ErrNotFound) {
+		r.misses.add(d, now)
+		return found{}, unknown()
+	}
+	if err != nil {
+		return found{}, err
+	}
+	// The owner's keyset comes into the cache, whatever copy is there: a
+	// copy that lacks the key is stale.
+	s, err = r.reload(ctx, m.Owner)
+	switch {
+	case err == nil:
+		return in(s)
+	case errors.Is(err, store.ErrNotFound):
+		return found{}, unknown()
+	}
+	// The lookup stands: it came from the store itself.
+	r.set.log.DebugContext(ctx, "rotation: reading the owner of a key found failed", "owner", m.Owner, "err", err)
+	return found{owner: m.Owner, rec: &m.Key, match: &m}, nil
+}
+
+func unknown() error { return &AuthError{Err: ErrInvalidKey} }
 
 // signs reports whether the key m found, valid at now, signs its owner's
 // webhooks, by the rule of [settleSigning]. The designation m reports
@@ -104,13 +196,13 @@ func (r *Rotator) signs(ctx context.Context, m *store.Match, now time.Time) bool
 	case m.SigningExpiresAt.IsZero(), now.Before(m.SigningExpiresAt):
 		return false // the designated key still holds
 	}
-	ks, err := r.st.Load(ctx, m.Owner)
+	s, err := r.snapshot(ctx, m.Owner)
 	if err != nil {
 		r.set.log.WarnContext(ctx, "rotation: cannot tell which key signs; reported as not signing", "owner", m.Owner, "err", err)
 		return false
 	}
-	i := signingIndex(&ks, now)
-	return i >= 0 && ks.Keys[i].ID == m.Key.ID
+	i := signingIndex(&s.ks, now)
+	return i >= 0 && s.ks.Keys[i].ID == m.Key.ID
 }
 
 // allowed reports whether ip is inside one of nets; no nets allow any ip.

@@ -256,21 +256,23 @@ func (r *Rotator) Get(ctx context.Context, owner, id string) (Secret, error) {
 	return secretOf(owner, rec, i >= 0 && ks.Keys[i].ID == id, now), nil
 }
 
-// load reads the owner's keyset with the uses not yet written laid over
-// it, so a list shows the latest use even between writes. An unknown owner
-// has an empty keyset; an owner no store could hold is a
+// load returns a copy of the owner's keyset, from the cache (see
+// Options.Cache) or else the store, with the uses not yet written laid
+// over it, so a list shows the latest use even between writes. An unknown
+// owner has an empty keyset; an owner no store could hold is a
 // [*ValidationError].
 func (r *Rotator) load(ctx context.Context, owner string) (store.Keyset, error) {
 	if err := checkOwner(owner); err != nil {
 		return store.Keyset{}, err
 	}
-	ks, err := r.st.Load(ctx, owner)
+	s, err := r.snapshot(ctx, owner)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Keyset{Owner: owner}, nil
 	}
 	if err != nil {
 		return store.Keyset{}, err
 	}
+	ks := s.ks.Clone() // the snapshot is shared by every reader
 	r.uses.overlay(&ks)
 	return ks, nil
 }

@@ -45,7 +45,7 @@
 //
 // A Store is a [store.ChangeLog]: [Store.Changes] tells which owners'
 // keysets were saved since a cursor it returned before, by any process
-// sharing the database, so that a cache (package cachestore) can drop
+// sharing the database, so that a cache (a rotation.Rotator's) can drop
 // what went stale. Every save marks its owner's row. On PostgreSQL the
 // mark is the id of the saving transaction, of the type xid8 that
 // PostgreSQL 13 introduced, and a cursor is the oldest transaction id

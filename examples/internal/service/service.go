@@ -1,9 +1,10 @@
 // Package service is the plumbing the example services share, so that
 // each example's own code is its routes: flags, where the secrets are kept
 // (a SQLite file under -data, or PostgreSQL when ROTOR_POSTGRES_DSN is
-// set, cached in memory and kept in step with other replicas), the
-// key-encryption key for services that seal secrets, -create-owner, and a
-// server that says where it listens and stops gracefully on SIGTERM.
+// set; either may be shared by replicas, whose Rotators cache keysets in
+// memory and run to keep them in step), the key-encryption key for
+// services that seal secrets, -create-owner, and a server that says where
+// it listens and stops gracefully on SIGTERM.
 //
 // It is not part of rotor: a service of one's own does these its own way.
 package service
@@ -29,7 +30,6 @@ import (
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
-	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/sqlstore"
 )
 
@@ -125,18 +125,7 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	}
 	defer st.Close()
 
-	// With PostgreSQL, several replicas may share the database: keep
-	// keysets in memory so authenticating skips the database, and let
-	// cachestore's Run hear of the changes other replicas make.
-	var keys store.Store = st
-	var cache *cachestore.Store
-	if dsn != "" && *owner == "" {
-		if cache, err = cachestore.New(st, &cachestore.Options{Logger: log}); err != nil {
-			return err
-		}
-		keys = cache
-	}
-	env, err := app.NewEnv(keys, nil, log, ring)
+	env, err := app.NewEnv(st, nil, log, ring)
 	if err != nil {
 		return err
 	}
@@ -157,7 +146,7 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 		return err
 	}
 	log.Info("secrets are kept in " + where)
-	return serve(ctx, *addr, h, rot, cache, stdout, log)
+	return serve(ctx, *addr, h, rot, stdout, log)
 }
 
 // CheckName refuses, as -create-owner's commands do, a name that is not
@@ -197,9 +186,9 @@ func (app App) NewEnv(st store.Store, now func() time.Time, log *slog.Logger, ri
 
 // serve answers HTTP on addr until ctx is cancelled, then stops taking
 // connections, waits for the requests in flight, and writes the last uses
-// of keys. cache, if not nil, is kept in step for as long as the server
-// runs.
-func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotator, cache *cachestore.Store, stdout io.Writer, log *slog.Logger) error {
+// of keys. For as long as the server runs, rot's Run keeps its cache in
+// step with the changes other processes sharing the database make.
+func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotator, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -213,19 +202,17 @@ func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotat
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	// The cache outlives ctx by the time Shutdown takes, since requests
-	// still in flight use it; it stops after them.
+	// Run outlives ctx by the time Shutdown takes, since requests still in
+	// flight use the cache it keeps in step; it stops after them.
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stopBackground()
-	if cache != nil {
-		wg.Go(func() {
-			if err := cache.Run(background); !errors.Is(err, context.Canceled) {
-				log.Error("cache stopped following changes; copies now live up to their MaxAge", "err", err)
-			}
-		})
-	}
+	wg.Go(func() {
+		if err := rot.Run(background); !errors.Is(err, context.Canceled) {
+			log.Error("the rotator stopped following changes; cached keysets now live up to their MaxAge", "err", err)
+		}
+	})
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
