@@ -357,15 +357,10 @@ func (r *Rotator) loadFresh(ctx context.Context, owner string) (store.Keyset, er
 }
 
 // installSaved caches ks, just saved at version ks.Version+1 by a change
-// made at instant at, and forgets that its digests were unknown.
+// made at instant at.
 func (r *Rotator) installSaved(ks *store.Keyset, at time.Time) {
 	saved := ks.Clone() // the caller goes on with its copy
 	saved.Version++
-	for i := range saved.Keys {
-		for v := range saved.Keys[i].Values() {
-			r.misses.forget(v.Digest)
-		}
-	}
 	r.cache.install(&snapshot{ks: saved, readAt: at})
 }
 

@@ -2,11 +2,15 @@ package rotation_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 
+	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/memstore"
 )
@@ -122,4 +126,24 @@ func (f *feed) failChanges(err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.changesErr = err
+}
+
+// save saves, as another process would, a keyset of one record whose id
+// is the owner and n, so that a list shows which save it sees.
+func (f *feed) save(t *testing.T, owner string, n int) {
+	t.Helper()
+	ks, err := f.Load(t.Context(), owner)
+	if err != nil {
+		ks = store.Keyset{Owner: owner}
+	}
+	id := owner + strconv.Itoa(n)
+	ks.Keys = []store.Record{{
+		ID:         id,
+		Attributes: store.Attributes{Name: "key " + id, Format: rotation.DefaultFormat},
+		CreatedAt:  t0,
+		Current:    store.Value{ID: id + ".v0", Hint: "abcd", Digest: secrets.Digest(sha256.Sum256([]byte(id))), CreatedAt: t0},
+	}}
+	if err := f.Save(t.Context(), ks); err != nil {
+		t.Fatal(err)
+	}
 }

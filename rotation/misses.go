@@ -59,17 +59,6 @@ func (m *misses) add(d secrets.Digest, now time.Time) {
 	m.at[d] = now
 }
 
-// forget drops d, which a save has just given to a value. It stays in
-// the ring, where it may later push out an entry early; nothing worse.
-func (m *misses) forget(d secrets.Digest) {
-	if m.ttl == 0 {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.at, d)
-}
-
 // lookupCap bounds the store lookups that digests the store does not know
 // cause, with a token bucket of a second's worth. A lookup holds a token
 // while it runs and spends it only if the digest turns out unknown (or
