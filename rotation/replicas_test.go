@@ -3,6 +3,7 @@ package rotation_test
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
 	"slices"
 	"sync"
@@ -89,6 +90,7 @@ type shared struct {
 	ring  *secrets.Keyring
 	clock *rotationtest.Clock
 	db    *sqlstoretest.DB // the PostgreSQL schema, from postgresPair
+	admin *sql.DB          // over db, to cut connections with; opened on first use
 }
 
 func newShared(t testing.TB) *shared {
@@ -270,10 +272,12 @@ func TestReplicasVerifySignatures(t *testing.T) {
 // waits until rp's Listen reports it.
 func (sh *shared) cutListener(t testing.TB, rp *replica) {
 	t.Helper()
+	if sh.admin == nil {
+		sh.admin = sh.db.SQL(t)
+	}
 	var cut int
-	err := sh.db.SQL(t).QueryRowContext(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE pid <> pg_backend_pid() AND query ILIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`,
-		schemaOf(t, sh.db)).Scan(&cut)
+	err := sh.admin.QueryRowContext(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE pid <> pg_backend_pid() AND query ILIKE 'LISTEN %' AND query LIKE '%' || current_schema() || '%'`).Scan(&cut)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,16 +439,6 @@ func TestReplicasRegenerateConcurrently(t *testing.T) {
 	is.True(!replaced[current])                                                                // the current value is one no winner replaced
 	is.True(slices.ContainsFunc(won, func(w win) bool { return w.res.Current.ID == current })) // and a winner's
 	is.Equal(ks.Version, int64(3+len(won)))                                                    // one save per creation and per winning regeneration
-}
-
-// schemaOf returns the name of db's schema.
-func schemaOf(t testing.TB, db *sqlstoretest.DB) string {
-	t.Helper()
-	var schema string
-	if err := db.SQL(t).QueryRowContext(context.Background(), "SELECT current_schema()").Scan(&schema); err != nil {
-		t.Fatal(err)
-	}
-	return schema
 }
 
 var _ store.ChangeLog = (*listening)(nil)
