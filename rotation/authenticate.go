@@ -51,7 +51,7 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	if err != nil {
 		return Principal{}, err
 	}
-	owner, rec := f.owner, f.rec
+	owner, rec := f.owner, &f.rec
 	// The index matched on the digest; compare again, every value and in
 	// constant time, so that no backend's lookup is the only check.
 	// By index, not through Record.Values: a pointer handed to an
@@ -87,10 +87,9 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	if batch := r.uses.note(use, now); batch != nil {
 		_ = r.write(ctx, batch) // logged and retried by write; the request stands
 	}
-	// rec may be the cache's, shared by every reader: the result gets
-	// copies, with this use shown.
+	// rec is this call's own: unpacked from the cache, or the store's
+	// answer. The result shows this use.
 	sec := secretOf(owner, rec, f.signs(ctx, r, now), now)
-	sec.Attributes = sec.Attributes.Clone()
 	sec.LastUsedAt, sec.LastUsedIP = now, req.IP
 	presented := valueInfo(match)
 	presented.LastUsedAt, presented.LastUsedIP = now, req.IP
@@ -109,16 +108,16 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 // owner's keyset, or, if none could be read, in the store's answer alone.
 type found struct {
 	owner string
-	rec   *store.Record // the key; shared, never to be changed
-	snap  *snapshot     // the owner's keyset that holds rec, if read
-	i     int           // rec's index in snap
-	match *store.Match  // the store's answer, when snap is nil
+	rec   store.Record // the key, this call's own
+	snap  *snapshot    // the owner's keyset that holds rec, if read
+	i     int          // rec's index in snap
+	match *store.Match // the store's answer, when snap is nil
 }
 
 // signs reports whether the key found signs its owner's webhooks at now.
 func (f *found) signs(ctx context.Context, r *Rotator, now time.Time) bool {
 	if f.snap != nil {
-		return signingIndex(&f.snap.ks, now) == f.i
+		return f.snap.p.signing(now) == f.i
 	}
 	return r.signs(ctx, f.match, now)
 }
@@ -129,28 +128,34 @@ func (f *found) signs(ctx context.Context, r *Rotator, now time.Time) bool {
 // unknown digests. A key it cannot find is an [*AuthError] matching
 // ErrInvalidKey.
 func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
-	in := func(s *snapshot) (found, error) {
-		i := indexOf(&s.ks, d)
+	in := func(s *snapshot, i, at int) (found, error) {
 		if i < 0 {
 			return found{}, unknown() // the key has left its owner since
 		}
-		return found{owner: s.ks.Owner, rec: &s.ks.Keys[i], snap: s, i: i}, nil
+		return found{owner: s.owner(), rec: s.p.record(at), snap: s, i: i}, nil
 	}
 	now := r.set.now()
 	s, fresh := r.cache.byDigest(d, now)
+	i, at := -1, -1
+	if s != nil {
+		// A snapshot whose digest only begins the same (see cache.digests)
+		// finds nothing, and the digest is taken for one not cached.
+		i, at = s.p.find(d)
+	}
 	switch {
-	case fresh:
-		return in(s)
-	case s != nil:
+	case i >= 0 && fresh:
+		return in(s, i, at)
+	case i >= 0:
 		// The digest's owner is known: read it again, not the index.
-		s, err := r.snapshot(ctx, s.ks.Owner)
+		s, err := r.snapshot(ctx, s.owner())
 		if errors.Is(err, store.ErrNotFound) {
 			return found{}, unknown()
 		}
 		if err != nil {
 			return found{}, err
 		}
-		return in(s)
+		i, at := s.p.find(d)
+		return in(s, i, at)
 	case r.misses.has(d, now):
 		return found{}, unknown()
 	case !r.lookups.begin(now):
@@ -170,13 +175,14 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 	s, err = r.reload(ctx, m.Owner)
 	switch {
 	case err == nil:
-		return in(s)
+		i, at := s.p.find(d)
+		return in(s, i, at)
 	case errors.Is(err, store.ErrNotFound):
 		return found{}, unknown()
 	}
 	// The lookup stands: it came from the store itself.
 	r.set.log.DebugContext(ctx, "rotation: reading the owner of a key found failed", "owner", m.Owner, "err", err)
-	return found{owner: m.Owner, rec: &m.Key, match: &m}, nil
+	return found{owner: m.Owner, rec: m.Key, match: &m}, nil
 }
 
 func unknown() error { return &AuthError{Err: ErrInvalidKey} }
@@ -201,8 +207,9 @@ func (r *Rotator) signs(ctx context.Context, m *store.Match, now time.Time) bool
 		r.set.log.WarnContext(ctx, "rotation: cannot tell which key signs; reported as not signing", "owner", m.Owner, "err", err)
 		return false
 	}
-	i := signingIndex(&s.ks, now)
-	return i >= 0 && s.ks.Keys[i].ID == m.Key.ID
+	ks := s.keyset()
+	i := signingIndex(&ks, now)
+	return i >= 0 && ks.Keys[i].ID == m.Key.ID
 }
 
 // allowed reports whether ip is inside one of nets; no nets allow any ip.

@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"hash/maphash"
 	"sync"
@@ -13,20 +14,34 @@ import (
 )
 
 // snapshot is one owner's keyset as read at one instant. Nothing of it
-// changes once made but keys, which holds what is built from ks on first
+// changes once made but keys, which holds what is built from it on first
 // use, so every reader shares it without a lock.
 type snapshot struct {
-	ks store.Keyset // as read; never changed
-	// readAt is when the read that got ks began, by the Rotator's clock:
-	// whatever was saved before it is in ks, so staleness counts from it.
+	p       packed // the keyset as read; never changed
+	version int64  // its version
+	// readAt is when the read that got the keyset began, by the
+	// Rotator's clock: whatever was saved before it is in the keyset, so
+	// staleness counts from it.
 	readAt time.Time
-	keys   atomic.Pointer[keySnap] // the HMAC keys of ks; nil until first asked for
+	keys   atomic.Pointer[keySnap] // the HMAC keys of the keyset; nil until first asked for
 
 	// prev and next link the cached snapshots from the most recently used
 	// to the least. They are guarded by cache.mu, and nil in a snapshot
 	// not cached.
 	prev, next *snapshot
 }
+
+// newSnapshot returns a snapshot of ks, read from readAt on. It shares
+// nothing with ks.
+func newSnapshot(ks *store.Keyset, readAt time.Time) *snapshot {
+	return &snapshot{p: pack(ks), version: ks.Version, readAt: readAt}
+}
+
+// owner returns the snapshot's owner.
+func (s *snapshot) owner() string { return s.p.owner() }
+
+// keyset returns a copy of the snapshot's keyset, the caller's to change.
+func (s *snapshot) keyset() store.Keyset { return s.p.keyset(s.version) }
 
 // genBuckets is how many generation counters a cache keeps: owners share
 // them by a hash, so that an invalidation costs no memory, whoever it
@@ -52,7 +67,13 @@ type cache struct {
 
 	mu      sync.Mutex // guards the fields below, and every snapshot's prev and next
 	owners  map[string]*snapshot
-	digests map[secrets.Digest]*snapshot // the digest of every value of every snapshot in owners
+	// digests maps the digest of every value of every snapshot in owners
+	// to its snapshot, by the digest's first 8 bytes: a third of the
+	// memory of the whole digest, for a chance of a collision between two
+	// values cached, among a million, under one in ten million. A
+	// collision costs no correctness: a snapshot found is always checked
+	// for the whole digest, and one not found is looked up in the store.
+	digests map[uint64]*snapshot
 	lru     snapshot                     // the list's sentinel: lru.next is the most recently used
 	gens    [genBuckets]uint64           // bumped when an owner of the bucket may have changed
 	epoch   uint64                       // bumped when every owner may have changed
@@ -62,7 +83,7 @@ func (c *cache) init(max int, maxAge time.Duration) {
 	c.max, c.maxAge = max, maxAge
 	c.seed = maphash.MakeSeed()
 	c.owners = make(map[string]*snapshot)
-	c.digests = make(map[secrets.Digest]*snapshot)
+	c.digests = make(map[uint64]*snapshot)
 	c.lru.prev, c.lru.next = &c.lru, &c.lru
 }
 
@@ -100,12 +121,13 @@ func (c *cache) ticket(owner string) ticket {
 	return c.ticketLocked(owner)
 }
 
-// byDigest returns the cached snapshot that holds a value whose digest is
-// d, and whether it may be served at now.
+// byDigest returns the cached snapshot that may hold a value whose digest
+// is d, and whether it may be served at now. The caller checks that it
+// does hold one.
 func (c *cache) byDigest(d secrets.Digest, now time.Time) (*snapshot, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.digests[d]
+	s := c.digests[short(d)]
 	if s == nil {
 		return nil, false
 	}
@@ -122,14 +144,15 @@ func (c *cache) byDigest(d secrets.Digest, now time.Time) (*snapshot, bool) {
 func (c *cache) offer(s *snapshot, t ticket) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.ticketLocked(s.ks.Owner) != t {
+	owner := s.owner()
+	if c.ticketLocked(owner) != t {
 		return false
 	}
-	cur := c.owners[s.ks.Owner]
-	if cur != nil && cur.ks.Version > s.ks.Version {
+	cur := c.owners[owner]
+	if cur != nil && cur.version > s.version {
 		return false
 	}
-	if cur != nil && cur.ks.Version == s.ks.Version {
+	if cur != nil && cur.version == s.version {
 		// The same keyset read again, as MaxAge asks: its keys need not
 		// be opened and built again.
 		s.keys.CompareAndSwap(nil, cur.keys.Load())
@@ -144,7 +167,7 @@ func (c *cache) older(owner string, version int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	s := c.owners[owner]
-	return s != nil && s.ks.Version < version
+	return s != nil && s.version < version
 }
 
 // install stores s, which holds what this process has just saved, over
@@ -153,9 +176,10 @@ func (c *cache) older(owner string, version int64) bool {
 func (c *cache) install(s *snapshot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	*c.bucket(s.ks.Owner)++
-	cur := c.owners[s.ks.Owner]
-	if cur != nil && cur.ks.Version > s.ks.Version {
+	owner := s.owner()
+	*c.bucket(owner)++
+	cur := c.owners[owner]
+	if cur != nil && cur.version > s.version {
 		return
 	}
 	c.putLocked(s, cur)
@@ -243,12 +267,12 @@ func (c *cache) putLocked(s, cur *snapshot) {
 		c.unlinkLocked(cur)
 		c.unindexLocked(cur)
 	}
-	c.owners[s.ks.Owner] = s
+	c.owners[s.owner()] = s // a substring of the snapshot, no copy
 	c.pushLocked(s)
 	c.indexLocked(s)
 	for len(c.owners) > c.max {
 		victim := c.lru.prev
-		*c.bucket(victim.ks.Owner)++ // a fill under way may hold an older version than the one evicted
+		*c.bucket(victim.owner())++ // a fill under way may hold an older version than the one evicted
 		c.removeLocked(victim)
 	}
 }
@@ -256,36 +280,27 @@ func (c *cache) putLocked(s, cur *snapshot) {
 // removeLocked takes s, which is cached, out of the cache.
 func (c *cache) removeLocked(s *snapshot) {
 	c.unlinkLocked(s)
-	delete(c.owners, s.ks.Owner)
+	delete(c.owners, s.owner())
 	c.unindexLocked(s)
 }
 
 func (c *cache) indexLocked(s *snapshot) {
-	for i := range s.ks.Keys {
-		k := &s.ks.Keys[i]
-		c.digests[k.Current.Digest] = s
-		for j := range k.Previous {
-			c.digests[k.Previous[j].Digest] = s
-		}
-	}
+	s.p.digests(func(d secrets.Digest) { c.digests[short(d)] = s })
 }
 
 // unindexLocked removes the digests of s, but those another snapshot has
 // taken: an owner's next snapshot shares most of them.
 func (c *cache) unindexLocked(s *snapshot) {
-	drop := func(d secrets.Digest) {
-		if c.digests[d] == s {
-			delete(c.digests, d)
+	s.p.digests(func(d secrets.Digest) {
+		if c.digests[short(d)] == s {
+			delete(c.digests, short(d))
 		}
-	}
-	for i := range s.ks.Keys {
-		k := &s.ks.Keys[i]
-		drop(k.Current.Digest)
-		for j := range k.Previous {
-			drop(k.Previous[j].Digest)
-		}
-	}
+	})
 }
+
+// short returns what the index keys d by. A SHA-256 digest is uniform in
+// each of its bytes, so any 8 of them will do.
+func short(d secrets.Digest) uint64 { return binary.LittleEndian.Uint64(d[:8]) }
 
 func (c *cache) pushLocked(s *snapshot) {
 	s.prev, s.next = &c.lru, c.lru.next
@@ -338,7 +353,7 @@ func (r *Rotator) fill(ctx context.Context, owner string, t ticket) (*snapshot, 
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{ks: ks, readAt: readAt}
+	s := newSnapshot(&ks, readAt)
 	r.cache.offer(s, t)
 	return s, nil
 }
@@ -351,7 +366,7 @@ func (r *Rotator) loadFresh(ctx context.Context, owner string) (store.Keyset, er
 	t, readAt := r.cache.ticket(owner), r.set.now()
 	ks, err := r.st.Load(ctx, owner)
 	if err == nil && r.cache.older(owner, ks.Version) {
-		r.cache.offer(&snapshot{ks: ks.Clone(), readAt: readAt}, t) // the change goes on with ks
+		r.cache.offer(newSnapshot(&ks, readAt), t)
 	}
 	return ks, err
 }
@@ -359,9 +374,9 @@ func (r *Rotator) loadFresh(ctx context.Context, owner string) (store.Keyset, er
 // installSaved caches ks, just saved at version ks.Version+1 by a change
 // made at instant at.
 func (r *Rotator) installSaved(ks *store.Keyset, at time.Time) {
-	saved := ks.Clone() // the caller goes on with its copy
-	saved.Version++
-	r.cache.install(&snapshot{ks: saved, readAt: at})
+	s := newSnapshot(ks, at)
+	s.version++
+	r.cache.install(s)
 }
 
 // showUses replaces the cached snapshots of the owners of uses, which the
@@ -374,36 +389,19 @@ func (r *Rotator) showUses(uses []store.Use) {
 	}
 	for owner, uses := range byOwner {
 		r.cache.update(owner, func(cur *snapshot) *snapshot {
-			next := &snapshot{ks: cur.ks.Clone(), readAt: cur.readAt}
+			ks := cur.keyset()
 			changed := false
 			for _, u := range uses {
-				if next.ks.RecordUse(u) {
+				if ks.RecordUse(u) {
 					changed = true
 				}
 			}
 			if !changed {
 				return nil
 			}
+			next := newSnapshot(&ks, cur.readAt)
 			next.keys.Store(cur.keys.Load()) // uses change no key
 			return next
 		})
 	}
-}
-
-// indexOf returns the index of the key of ks that has a value whose
-// digest is d, or -1. Every digest is compared, in constant time.
-func indexOf(ks *store.Keyset, d secrets.Digest) int {
-	found := -1
-	for i := range ks.Keys {
-		k := &ks.Keys[i]
-		if k.Current.Digest.Equal(d) {
-			found = i
-		}
-		for j := range k.Previous {
-			if k.Previous[j].Digest.Equal(d) {
-				found = i
-			}
-		}
-	}
-	return found
 }

@@ -50,23 +50,27 @@ func checkCache(t *testing.T, c *cache) {
 	listed := 0
 	for s := c.lru.next; s != &c.lru; s = s.next {
 		listed++
-		if c.owners[s.ks.Owner] != s {
-			t.Fatalf("the list holds a snapshot of %s that owners does not", s.ks.Owner)
+		if c.owners[s.owner()] != s {
+			t.Fatalf("the list holds a snapshot of %s that owners does not", s.owner())
 		}
 		if s.next.prev != s {
-			t.Fatalf("the list is broken after %s", s.ks.Owner)
+			t.Fatalf("the list is broken after %s", s.owner())
 		}
 	}
 	if listed != len(c.owners) {
 		t.Fatalf("the list holds %d snapshots, owners %d", listed, len(c.owners))
 	}
 	digests := 0
-	for _, s := range c.owners {
-		for i := range s.ks.Keys {
-			for v := range s.ks.Keys[i].Values() {
+	for owner, s := range c.owners {
+		if s.owner() != owner {
+			t.Fatalf("owners holds a snapshot of %s under %s", s.owner(), owner)
+		}
+		ks := s.keyset()
+		for i := range ks.Keys {
+			for v := range ks.Keys[i].Values() {
 				digests++
-				if c.digests[v.Digest] != s {
-					t.Fatalf("a digest of %s's key %s is not indexed to its snapshot", s.ks.Owner, s.ks.Keys[i].ID)
+				if c.digests[short(v.Digest)] != s {
+					t.Fatalf("a digest of %s's key %s is not indexed to its snapshot", owner, ks.Keys[i].ID)
 				}
 			}
 		}

@@ -84,7 +84,8 @@ func (r *Rotator) keySnap(ctx context.Context, owner string) (*keySnap, error) {
 	if cur != nil && cur.validAt(now) {
 		return cur, nil
 	}
-	k, err := r.buildKeys(&snap.ks, now)
+	ks := snap.keyset()
+	k, err := r.buildKeys(&ks, now)
 	if err != nil {
 		return nil, err
 	}

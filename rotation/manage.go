@@ -272,7 +272,7 @@ func (r *Rotator) load(ctx context.Context, owner string) (store.Keyset, error) 
 	if err != nil {
 		return store.Keyset{}, err
 	}
-	ks := s.ks.Clone() // the snapshot is shared by every reader
+	ks := s.keyset()
 	r.uses.overlay(&ks)
 	return ks, nil
 }
