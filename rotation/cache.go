@@ -65,8 +65,8 @@ type cache struct {
 	maxAge time.Duration
 	seed   maphash.Seed
 
-	mu      sync.Mutex // guards the fields below, and every snapshot's prev and next
-	owners  map[string]*snapshot
+	mu     sync.Mutex // guards the fields below, and every snapshot's prev and next
+	owners map[string]*snapshot
 	// digests maps the digest of every value of every snapshot in owners
 	// to its snapshot, by the digest's first 8 bytes: a third of the
 	// memory of the whole digest, for a chance of a collision between two
@@ -74,9 +74,9 @@ type cache struct {
 	// collision costs no correctness: a snapshot found is always checked
 	// for the whole digest, and one not found is looked up in the store.
 	digests map[uint64]*snapshot
-	lru     snapshot                     // the list's sentinel: lru.next is the most recently used
-	gens    [genBuckets]uint64           // bumped when an owner of the bucket may have changed
-	epoch   uint64                       // bumped when every owner may have changed
+	lru     snapshot           // the list's sentinel: lru.next is the most recently used
+	gens    [genBuckets]uint64 // bumped when an owner of the bucket may have changed
+	epoch   uint64             // bumped when every owner may have changed
 }
 
 func (c *cache) init(max int, maxAge time.Duration) {
