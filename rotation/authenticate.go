@@ -185,6 +185,7 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 	return found{owner: m.Owner, rec: m.Key, match: &m}, nil
 }
 
+// unknown is the refusal of a key that no keyset holds.
 func unknown() error { return &AuthError{Err: ErrInvalidKey} }
 
 // signs reports whether the key m found, valid at now, signs its owner's

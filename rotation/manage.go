@@ -225,7 +225,9 @@ func (r *Rotator) DeleteOwner(ctx context.Context, owner string) error {
 
 // List returns the owner's secrets, oldest first, one entry per secret
 // with its status now and the previous values still in their grace
-// windows. An owner with no secrets has an empty list.
+// windows. An owner with no secrets has an empty list. It reads the
+// owner's keyset from the cache when a copy there may be served (see
+// Caching in the package doc), else from the store.
 func (r *Rotator) List(ctx context.Context, owner string) ([]Secret, error) {
 	ks, err := r.load(ctx, owner)
 	if err != nil {
@@ -241,7 +243,7 @@ func (r *Rotator) List(ctx context.Context, owner string) ([]Secret, error) {
 }
 
 // Get returns the secret id of owner, or a [*SecretError] matching
-// ErrNotFound.
+// ErrNotFound. It reads as [Rotator.List] does.
 func (r *Rotator) Get(ctx context.Context, owner, id string) (Secret, error) {
 	ks, err := r.load(ctx, owner)
 	if err != nil {

@@ -103,7 +103,9 @@ type Options struct {
 // [New] unless its doc says what it means.
 type CacheOptions struct {
 	// MaxOwners is how many owners' keysets are kept at most; beyond it,
-	// the least recently used are dropped. 0 means [DefaultMaxOwners].
+	// the least recently used are dropped. Each costs a few hundred bytes
+	// (about 350 for an owner with one secret, HMAC keys not counted). 0
+	// means [DefaultMaxOwners].
 	MaxOwners int
 
 	// MaxAge bounds how stale a kept keyset may be: one whose read began
@@ -117,8 +119,9 @@ type CacheOptions struct {
 	PollInterval time.Duration
 
 	// ListenRetry is how long [Rotator.Run] waits before listening again
-	// when a [store.Notifier]'s notifications cannot start, or stop soon
-	// after starting. 0 means [DefaultListenRetry].
+	// when a [store.Notifier]'s notifications cannot start, or stop less
+	// than ListenRetry after starting; when they stop later, it listens
+	// again at once. 0 means [DefaultListenRetry].
 	ListenRetry time.Duration
 
 	// MissTTL is how long a key the store does not know is answered

@@ -17,7 +17,9 @@ import (
 // over a [store.Store]. It is safe for concurrent use, also by several
 // processes sharing one store: every change reads the owner's keyset,
 // applies the rules of the [Policy] to it, and saves it with the store's
-// compare-and-swap. Use [New] to make one.
+// compare-and-swap. It reads from a bounded cache of keysets (see
+// Options.Cache), which [Rotator.Run] keeps in step with the changes other
+// processes make. Use [New] to make one.
 //
 // A Rotator prints as its policy and never shows the keyring or pepper
 // its options hold.
