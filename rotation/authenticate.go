@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -159,7 +160,7 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 	case r.misses.has(d, now):
 		return found{}, unknown()
 	case !r.lookups.begin(now):
-		return found{}, ErrOverloaded
+		return found{}, errOverloaded
 	}
 	m, err := r.st.Lookup(ctx, d)
 	r.lookups.end(r.set.now(), err == nil)
@@ -184,6 +185,10 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 	r.set.log.DebugContext(ctx, "rotation: reading the owner of a key found failed", "owner", m.Owner, "err", err)
 	return found{owner: m.Owner, rec: m.Key, match: &m}, nil
 }
+
+// errOverloaded is Authenticate's ErrOverloaded, made once: a flood of
+// unknown keys meets it for each.
+var errOverloaded = fmt.Errorf("rotation: authenticate: %w; retry later", ErrOverloaded)
 
 // unknown is the refusal of a key that no keyset holds.
 func unknown() error { return &AuthError{Err: ErrInvalidKey} }
