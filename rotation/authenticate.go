@@ -3,6 +3,7 @@ package rotation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -22,7 +23,15 @@ import (
 // offline without reaching the store; an unknown key is ErrInvalidKey; then
 // ErrRevoked, ErrExpired (both also match ErrInvalidKey; ErrExpired also
 // for a previous value whose window has ended), ErrNetworkNotAllowed and
-// ErrScopeNotGranted. Other errors come from the store.
+// ErrScopeNotGranted. Other errors come from the store, or are
+// ErrOverloaded.
+//
+// A key is looked up in the cache first (see Options.Cache), and only
+// then in the store, which brings its owner's keyset into the cache. A
+// key the store does not know is answered from memory for
+// CacheOptions.MissTTL, and the store lookups such keys cost are capped
+// (CacheOptions.MaxMissLookups): beyond the cap, a key not in the cache
+// gets ErrOverloaded, not an [*AuthError], and is not looked up.
 //
 // A success records the use (time and req.IP) for the value and for its
 // secret. Uses are written in batches, at most once per
@@ -35,15 +44,15 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	if _, err := secrets.ParseKey(key); err != nil {
 		return Principal{}, &AuthError{Err: ErrInvalidKey, cause: err}
 	}
-	d := r.set.digester.Digest(key)
-	m, err := r.st.Lookup(ctx, d)
-	if errors.Is(err, store.ErrNotFound) {
-		return Principal{}, &AuthError{Err: ErrInvalidKey}
+	if err := ctx.Err(); err != nil {
+		return Principal{}, err // as a store would answer, cached or not
 	}
+	d := r.set.digester.Digest(key)
+	f, err := r.find(ctx, d)
 	if err != nil {
 		return Principal{}, err
 	}
-	owner, rec := m.Owner, &m.Key
+	owner, rec := f.owner, &f.rec
 	// The index matched on the digest; compare again, every value and in
 	// constant time, so that no backend's lookup is the only check.
 	// By index, not through Record.Values: a pointer handed to an
@@ -79,15 +88,110 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	if batch := r.uses.note(use, now); batch != nil {
 		_ = r.write(ctx, batch) // logged and retried by write; the request stands
 	}
-	rec.LastUsedAt, rec.LastUsedIP = now, req.IP
-	match.LastUsedAt, match.LastUsedIP = now, req.IP
-	return Principal{
-		Owner:     owner,
-		Secret:    secretOf(owner, rec, r.signs(ctx, &m, now), now),
-		Presented: valueInfo(match),
-		Previous:  previous,
-	}, nil
+	// rec is this call's own: unpacked from the cache, or the store's
+	// answer. The result shows this use.
+	sec := secretOf(owner, rec, f.signs(ctx, r, now), now)
+	sec.LastUsedAt, sec.LastUsedIP = now, req.IP
+	presented := valueInfo(match)
+	presented.LastUsedAt, presented.LastUsedIP = now, req.IP
+	if !previous {
+		sec.Current = presented
+	}
+	for i := range sec.Previous {
+		if sec.Previous[i].ID == match.ID {
+			sec.Previous[i] = presented
+		}
+	}
+	return Principal{Owner: owner, Secret: sec, Presented: presented, Previous: previous}, nil
 }
+
+// found is where a presented digest was found: in a snapshot of its
+// owner's keyset, or, if none could be read, in the store's answer alone.
+type found struct {
+	owner string
+	rec   store.Record // the key, this call's own
+	snap  *snapshot    // the owner's keyset that holds rec, if read
+	i     int          // rec's index in snap
+	match *store.Match // the store's answer, when snap is nil
+}
+
+// signs reports whether the key found signs its owner's webhooks at now.
+func (f *found) signs(ctx context.Context, r *Rotator, now time.Time) bool {
+	if f.snap != nil {
+		return f.snap.p.signing(now) == f.i
+	}
+	return r.signs(ctx, f.match, now)
+}
+
+// find finds the key that has a value whose digest is d: in a cached
+// keyset that may be served, else in one read again for the owner of a
+// cached keyset that may not, else in the store, within the bounds on
+// unknown digests. A key it cannot find is an [*AuthError] matching
+// ErrInvalidKey.
+func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
+	in := func(s *snapshot, i, at int) (found, error) {
+		if i < 0 {
+			return found{}, unknown() // the key has left its owner since
+		}
+		return found{owner: s.owner(), rec: s.p.record(at), snap: s, i: i}, nil
+	}
+	now := r.set.now()
+	s, fresh := r.cache.byDigest(d, now)
+	i, at := -1, -1
+	if s != nil {
+		// A snapshot whose digest only begins the same (see cache.digests)
+		// finds nothing, and the digest is taken for one not cached.
+		i, at = s.p.find(d)
+	}
+	switch {
+	case i >= 0 && fresh:
+		return in(s, i, at)
+	case i >= 0:
+		// The digest's owner is known: read it again, not the index.
+		s, err := r.snapshot(ctx, s.owner())
+		if errors.Is(err, store.ErrNotFound) {
+			return found{}, unknown()
+		}
+		if err != nil {
+			return found{}, err
+		}
+		i, at := s.p.find(d)
+		return in(s, i, at)
+	case r.misses.has(d, now):
+		return found{}, unknown()
+	case !r.lookups.begin(now):
+		return found{}, errOverloaded
+	}
+	m, err := r.st.Lookup(ctx, d)
+	r.lookups.end(r.set.now(), err == nil)
+	if errors.Is(err, store.ErrNotFound) {
+		r.misses.add(d, now)
+		return found{}, unknown()
+	}
+	if err != nil {
+		return found{}, err
+	}
+	// The owner's keyset comes into the cache, whatever copy is there: a
+	// copy that lacks the key is stale.
+	s, err = r.reload(ctx, m.Owner)
+	switch {
+	case err == nil:
+		i, at := s.p.find(d)
+		return in(s, i, at)
+	case errors.Is(err, store.ErrNotFound):
+		return found{}, unknown()
+	}
+	// The lookup stands: it came from the store itself.
+	r.set.log.DebugContext(ctx, "rotation: reading the owner of a key found failed", "owner", m.Owner, "err", err)
+	return found{owner: m.Owner, rec: m.Key, match: &m}, nil
+}
+
+// errOverloaded is Authenticate's ErrOverloaded, made once: a flood of
+// unknown keys meets it for each.
+var errOverloaded = fmt.Errorf("rotation: authenticate: %w; retry later", ErrOverloaded)
+
+// unknown is the refusal of a key that no keyset holds.
+func unknown() error { return &AuthError{Err: ErrInvalidKey} }
 
 // signs reports whether the key m found, valid at now, signs its owner's
 // webhooks, by the rule of [settleSigning]. The designation m reports
@@ -104,11 +208,12 @@ func (r *Rotator) signs(ctx context.Context, m *store.Match, now time.Time) bool
 	case m.SigningExpiresAt.IsZero(), now.Before(m.SigningExpiresAt):
 		return false // the designated key still holds
 	}
-	ks, err := r.st.Load(ctx, m.Owner)
+	s, err := r.snapshot(ctx, m.Owner)
 	if err != nil {
 		r.set.log.WarnContext(ctx, "rotation: cannot tell which key signs; reported as not signing", "owner", m.Owner, "err", err)
 		return false
 	}
+	ks := s.keyset()
 	i := signingIndex(&ks, now)
 	return i >= 0 && ks.Keys[i].ID == m.Key.ID
 }

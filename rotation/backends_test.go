@@ -129,11 +129,14 @@ func TestTextRoundTripsOnEveryBackend(t *testing.T) {
 		is := is.New(t)
 		ctx := t.Context()
 		s := f.create(t, "acme", spec)
-		// A second Rotator reads what the store holds, not what the first
-		// one remembers.
-		fresh, err := rotation.New(f.store, &rotation.Options{Now: f.clock.Now, Keyring: f.ring})
-		is.NoErr(err)
-		got, err := fresh.Get(ctx, "acme", s.ID)
+		// A Rotator made for each read reads what the store holds, not
+		// what the first one has cached.
+		fresh := func() *rotation.Rotator {
+			r, err := rotation.New(f.store, &rotation.Options{Now: f.clock.Now, Keyring: f.ring})
+			is.NoErr(err)
+			return r
+		}
+		got, err := fresh().Get(ctx, "acme", s.ID)
 		is.NoErr(err)
 		if d := diff(spec, got.Attributes); d != "" {
 			t.Errorf("attributes after a round trip (-want +got):\n%s", d)
@@ -144,12 +147,12 @@ func TestTextRoundTripsOnEveryBackend(t *testing.T) {
 		_, err = f.r.Update(ctx, "acme", s.ID, renamed)
 		is.NoErr(err)
 		res := f.regenerate(t, "acme", s.ID, time.Minute)
-		got, err = fresh.Get(ctx, "acme", s.ID)
+		got, err = fresh().Get(ctx, "acme", s.ID)
 		is.NoErr(err)
 		if d := diff(want, got.Attributes); d != "" {
 			t.Errorf("attributes after Update and Regenerate (-want +got):\n%s", d)
 		}
-		p, err := fresh.Authenticate(ctx, res.Value.Reveal(), rotation.Request{Scope: "東京"})
+		p, err := fresh().Authenticate(ctx, res.Value.Reveal(), rotation.Request{Scope: "東京"})
 		is.NoErr(err)                      // the value works, scope and all
 		is.Equal(p.Secret.Name, want.Name) // with the name as given
 		return got.Name + "|" + got.Metadata["combined"]

@@ -78,13 +78,54 @@
 // if it was: a caller is never told that a regeneration failed while its
 // old value stopped working.
 //
-// Replicas of a service that share a database wrap their store in a
-// cachestore.Store and run its Run method, so that authenticating and
-// verifying do not query the database per request: a key created on one
-// replica works on the others at once, and one revoked or regenerated
-// without grace stops on the others within the bound that package
-// cachestore documents. The Rotator drops the HMAC keys it built for an
-// owner whenever the cache drops the owner's keyset.
+// Several processes sharing one store each run [Rotator.Run], which keeps
+// the Rotator's cache in step with the changes the others make; see
+// Caching.
+//
+// # Caching
+//
+// A Rotator keeps in memory the keysets of the owners it has read, so
+// that listing, authenticating, signing and verifying do not reach the
+// store per request: at most CacheOptions.MaxOwners of them (10,000 by
+// default), the least recently used going first. Each is a snapshot of
+// one read, shared by every reader and never changed; an owner's HMAC
+// keys are built from it once, and again only when one of them starts or
+// stops working. A change made through the Rotator replaces the owner's
+// snapshot by what it saved, so the Rotator sees its own changes at once;
+// and every change reads the store itself, so the rules hold whatever is
+// cached.
+//
+// A key the cache does not hold is looked up in the store, so a key
+// created by another process works at once, and brings its owner's
+// keyset into the cache. A key the store does not know is answered from
+// memory for CacheOptions.MissTTL, and the lookups such keys cost are
+// capped at CacheOptions.MaxMissLookups a second: beyond the cap, keys
+// not in the cache get ErrOverloaded, so a flood of made-up keys (whose
+// checksum anyone can compute) never reaches the store faster. Keys of
+// cached owners are not affected.
+//
+// A change made by another process sharing the store, such as another
+// replica of a service, is seen here:
+//
+//   - at most CacheOptions.MaxAge (30 seconds by default) after it,
+//     always: a snapshot whose read began that long ago is read again
+//     before it is served;
+//   - at most CacheOptions.PollInterval (2 seconds by default) and one
+//     poll's time after it, while [Rotator.Run] runs over a store that
+//     keeps a [store.ChangeLog] (sqlstore does, on SQLite and PostgreSQL)
+//     and its polls succeed;
+//   - in practice within milliseconds, while Run listens over a
+//     [store.Notifier] (sqlstore on PostgreSQL, through LISTEN/NOTIFY).
+//     Notifications lost while the connection is down are caught by the
+//     poll Run makes when it listens again.
+//
+// So a secret revoked, or regenerated with no grace window, on one
+// replica stops working on every other within PollInterval, and never
+// later than MaxAge; one created or regenerated works everywhere at
+// once. A Rotator never goes back in time: a read that began before a
+// change was heard of, or that is older than the snapshot cached, is
+// returned to its caller but never cached, so once a version of an
+// owner's keyset has been served, no older one is.
 //
 // # Time
 //

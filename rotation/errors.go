@@ -57,7 +57,19 @@ var (
 	ErrNetworkNotAllowed = errors.New("network not allowed for key")
 	// ErrScopeNotGranted: the key lacks the scope the request needs.
 	ErrScopeNotGranted = errors.New("scope not granted")
+	// ErrOverloaded: a presented key is not in the cache, and the store
+	// lookups that unknown keys may cost are used up for now
+	// (CacheOptions.MaxMissLookups), so it was not looked up. The key may
+	// be valid: retry later. An HTTP layer answers it with 503.
+	ErrOverloaded = errors.New("too many lookups of unknown keys")
 )
+
+// ErrNoChanges reports that the store can tell of no changes other
+// processes make: it implements neither [store.ChangeLog] nor
+// [store.Notifier] (memstore implements neither),
+// so cached keysets live for CacheOptions.MaxAge. It matches
+// [errors.ErrUnsupported].
+var ErrNoChanges = fmt.Errorf("rotation: the store reports no changes: %w", errors.ErrUnsupported)
 
 // SecretError reports an operation refused for one secret, in the manner
 // of [io/fs.PathError]. Err is one of ErrNotFound, ErrDesignated,

@@ -65,6 +65,21 @@ func (c *countingStore) Save(ctx context.Context, ks store.Keyset) error {
 	return c.Store.Save(ctx, ks)
 }
 
+// countingFeed is a countingStore over a feed that still reports
+// changes, as the feed does.
+type countingFeed struct {
+	*countingStore
+	feed *feed
+}
+
+func (c countingFeed) Changes(ctx context.Context, cursor string) ([]string, string, error) {
+	return c.feed.Changes(ctx, cursor)
+}
+
+func (c countingFeed) Listen(ctx context.Context, ready func(), changed func(string)) error {
+	return c.feed.Listen(ctx, ready, changed)
+}
+
 type fixture struct {
 	r     *rotation.Rotator
 	clock *rotationtest.Clock
@@ -134,11 +149,28 @@ func newFixtureOver(t *testing.T, st store.Store, edit func(*rotation.Options)) 
 	if edit != nil {
 		edit(opts)
 	}
+	var counted store.Store = f.store
+	if fd, ok := st.(*feed); ok {
+		counted = countingFeed{f.store, fd} // still a change log and a notifier
+	}
 	var err error
-	if f.r, err = rotation.New(f.store, opts); err != nil {
+	if f.r, err = rotation.New(counted, opts); err != nil {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// fresh returns another Rotator over the fixture's store, on its clock
+// and keyring, with nothing cached: it reads what the store holds, where
+// the fixture's Rotator may not yet have heard of what other Rotators
+// saved.
+func (f *fixture) fresh(t *testing.T) *rotation.Rotator {
+	t.Helper()
+	r, err := rotation.New(f.store.Store, &rotation.Options{Now: f.clock.Now, Keyring: f.ring})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // create makes a secret or fails the test.

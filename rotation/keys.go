@@ -14,16 +14,26 @@ import (
 // A Rotator is the key source of hmacsign's Signer and Verifier.
 var _ hmacsign.KeySource = (*Rotator)(nil)
 
-// keySnap is one owner's HMAC keys as of one read of its keyset. It is
-// immutable once stored in Rotator.keys, so verifiers read it without
-// locks while rotations build the next one.
+// keySnap is the HMAC keys of one snapshot of an owner's keyset, as of
+// the instant they were built. It is immutable, so verifiers read it
+// without locks while rotations build the next one.
 type keySnap struct {
-	stale  bool      // a marker left by a save: the next reader rebuilds
-	built  time.Time // by the Rotator's clock
-	epoch  uint64    // Rotator.keyEpoch when the build began
-	sign   []hmacsign.Key
-	verify []hmacsign.Key
+	// from and until bound the instants whose keys these are, by the
+	// Rotator's clock: from is the last instant, up to the build, at which
+	// a key, a value or the designation of the keyset stopped working
+	// (zero if none did), until the first after it (zero if none will).
+	from, until time.Time
+	sign        []hmacsign.Key
+	verify      []hmacsign.Key
 }
+
+// validAt reports whether the keys are those of instant now.
+func (k *keySnap) validAt(now time.Time) bool {
+	return !now.Before(k.from) && (k.until.IsZero() || now.Before(k.until))
+}
+
+// noKeys is the keys of an owner that has none.
+var noKeys = &keySnap{}
 
 // SigningKeys returns the keys to sign the owner's webhooks with now: the
 // designated secret's current value first, then its previous values still
@@ -43,10 +53,11 @@ func (r *Rotator) SigningKeys(ctx context.Context, owner string) ([]hmacsign.Key
 // is valid now: current values of active secrets, and previous values in
 // their grace windows. The slice is shared: do not modify it.
 //
-// Keys are built once per owner and reused: changes made through this
-// Rotator are seen at once, changes made by other processes sharing the
-// store within Options.KeyRefresh, or as soon as the store reports them
-// if it is a [store.Invalidator] (package cachestore).
+// Keys are built from the owner's cached keyset (see Options.Cache) once,
+// and again only when one of them starts or stops working: changes made
+// through this Rotator are seen at once, changes made by other processes
+// sharing the store as soon as [Rotator.Run] hears of them, and never
+// later than CacheOptions.MaxAge.
 func (r *Rotator) VerifyingKeys(ctx context.Context, owner string) ([]hmacsign.Key, error) {
 	s, err := r.keySnap(ctx, owner)
 	if err != nil {
@@ -56,61 +67,58 @@ func (r *Rotator) VerifyingKeys(ctx context.Context, owner string) ([]hmacsign.K
 }
 
 func (r *Rotator) keySnap(ctx context.Context, owner string) (*keySnap, error) {
-	now := r.set.now()
-	epoch := r.keyEpoch.Load()
-	cur, cached := r.keys.Load(owner)
-	if cached {
-		s := cur.(*keySnap)
-		if !s.stale && s.epoch == epoch && now.Sub(s.built) < r.set.keyRefresh {
-			return s, nil
-		}
-	}
 	if !store.ValidOwner(owner) {
 		// No store could hold such an owner, so it has no keys: a
 		// verifier given it fails closed, as for any unknown owner.
-		return &keySnap{built: now}, nil
+		return noKeys, nil
 	}
-	ks, err := r.st.Load(ctx, owner)
+	snap, err := r.snapshot(ctx, owner)
 	if errors.Is(err, store.ErrNotFound) {
-		// Not cached, so requests naming made-up owners cannot fill memory.
-		return &keySnap{built: now}, nil
+		return noKeys, nil // and nothing is cached for it
 	}
 	if err != nil {
 		return nil, err
 	}
-	s, err := r.buildKeys(&ks, now)
+	now := r.set.now()
+	cur := snap.keys.Load()
+	if cur != nil && cur.validAt(now) {
+		return cur, nil
+	}
+	ks := snap.keyset()
+	k, err := r.buildKeys(&ks, now)
 	if err != nil {
 		return nil, err
 	}
-	s.epoch = epoch
-	// Install it unless a save replaced what was read meanwhile: then the
-	// next reader builds again from the newer keyset.
-	if cached {
-		r.keys.CompareAndSwap(owner, cur, s)
-	} else {
-		r.keys.LoadOrStore(owner, s)
-	}
-	return s, nil
+	// Of builds racing, one stays; each caller keeps its own.
+	snap.keys.CompareAndSwap(cur, k)
+	return k, nil
 }
 
-// forgetKeys marks the owner's keys stale after a save. A fresh marker
-// each time, so a build that started before this save cannot install
-// itself over it. The owner "" forgets every owner's keys: builds begun
-// before are stale by their epoch.
-func (r *Rotator) forgetKeys(owner string) {
-	if owner == "" {
-		r.keyEpoch.Add(1)
-		r.keys.Clear()
-		return
-	}
-	r.keys.Store(owner, &keySnap{stale: true})
-}
-
+// buildKeys builds the HMAC keys of ks at instant now.
 func (r *Rotator) buildKeys(ks *store.Keyset, now time.Time) (*keySnap, error) {
-	s := &keySnap{built: now}
+	s := &keySnap{}
+	// Keys built now hold from the last bound up to now to the first
+	// after it: a secret that expires or is revoked, a window that
+	// closes. The designation passes on only at such a bound too.
+	later := func(t time.Time) {
+		switch {
+		case t.IsZero():
+		case t.After(now):
+			if s.until.IsZero() || t.Before(s.until) {
+				s.until = t
+			}
+		case t.After(s.from):
+			s.from = t
+		}
+	}
 	signing := signingIndex(ks, now)
 	for i := range ks.Keys {
 		rec := &ks.Keys[i]
+		later(rec.ExpiresAt)
+		later(rec.RevokedAt)
+		for j := range rec.Previous {
+			later(rec.Previous[j].ExpiresAt)
+		}
 		if !rec.HMAC || !rec.ValidAt(now) {
 			continue
 		}

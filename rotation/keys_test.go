@@ -11,8 +11,6 @@ import (
 	"github.com/rotorkit/rotor/hmacsign"
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/secrets"
-	"github.com/rotorkit/rotor/store"
-	"github.com/rotorkit/rotor/store/memstore"
 )
 
 // ids returns the ids of keys, in order.
@@ -121,7 +119,7 @@ func TestSigningKeysDuringGrace(t *testing.T) {
 func TestKeysSeeOwnChangesAtOnce(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	f := newFixture(t, func(o *rotation.Options) { o.KeyRefresh = time.Hour })
+	f := newFixture(t, func(o *rotation.Options) { o.Cache.MaxAge = time.Hour })
 	a := f.create(t, "acme", rotation.Spec{HMAC: true}) // the designated one
 	b := f.create(t, "acme", rotation.Spec{HMAC: true})
 	v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
@@ -149,10 +147,10 @@ func TestKeysSeeOwnChangesAtOnce(t *testing.T) {
 	is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // an owner with no keys fails closed
 }
 
-func TestKeysSeeOtherProcessesWithinRefresh(t *testing.T) {
+func TestKeysSeeOtherProcessesWithinMaxAge(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	f := newFixture(t, func(o *rotation.Options) { o.KeyRefresh = 10 * time.Second })
+	f := newFixture(t, func(o *rotation.Options) { o.Cache.MaxAge = 10 * time.Second })
 	a := f.create(t, "acme", rotation.Spec{HMAC: true})
 	v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
 	is.NoErr(err)
@@ -165,9 +163,9 @@ func TestKeysSeeOtherProcessesWithinRefresh(t *testing.T) {
 	res, err := other.Regenerate(ctx, "acme", a.ID, 0)
 	is.NoErr(err)
 
-	f.clock.Advance(10*time.Second - time.Nanosecond)
+	f.clock.Advance(10*time.Second - time.Nanosecond) // from the read that built them, at t0
 	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
-	is.NoErr(err) // within the refresh interval the cached keys stand
+	is.NoErr(err) // within MaxAge the cached keys stand
 	f.clock.Advance(time.Nanosecond)
 	_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
 	is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // after it, the other process's rotation is seen
@@ -190,44 +188,83 @@ func TestKeysNeedKeyring(t *testing.T) {
 	is.Equal(oerr.Field, "Keyring")
 }
 
-// invalidatingStore is a store.Invalidator whose drops the test triggers.
-type invalidatingStore struct {
-	store.Store
-	drop func(owner string)
-}
-
-func (s *invalidatingStore) OnInvalidate(fn func(owner string)) { s.drop = fn }
-
-// Over a store.Invalidator (a cachestore), keys built from a keyset go as
-// soon as the store drops it, long before KeyRefresh.
-func TestKeysFollowInvalidation(t *testing.T) {
-	for _, owner := range []string{"acme", ""} {
-		t.Run("drop "+map[string]string{"acme": "the owner", "": "every owner"}[owner], func(t *testing.T) {
+// Keys built from a keyset go as soon as a poll reports a change of its
+// owner, long before MaxAge, and so do those of every owner when the
+// first poll, or a notification of "", says that any may have changed.
+func TestKeysFollowChanges(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		first bool // whether the change is heard by the first poll
+	}{
+		{"poll reports the owner", false},
+		{"first poll drops every owner", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			ctx := t.Context()
-			inv := &invalidatingStore{Store: memstore.New()}
-			f := newFixture(t, nil) // for its clock, keyring and helpers
-			r, err := rotation.New(inv, &rotation.Options{Now: f.clock.Now, Keyring: f.ring, KeyRefresh: time.Hour})
-			is.NoErr(err)
-			is.True(inv.drop != nil) // New registered with the store
-			a, err := r.Create(ctx, "acme", rotation.Spec{HMAC: true})
-			is.NoErr(err)
-			v, err := hmacsign.NewVerifier(r, &hmacsign.VerifierOptions{Now: f.clock.Now})
+			feed := newFeed(false)
+			f := newFixtureOver(t, feed, func(o *rotation.Options) { o.Cache.MaxAge = time.Hour })
+			if !tt.first {
+				is.NoErr(f.r.Poll(ctx)) // marks where the next poll asks from
+			}
+			a := f.create(t, "acme", rotation.Spec{HMAC: true})
+			v, err := hmacsign.NewVerifier(f.r, &hmacsign.VerifierOptions{Now: f.clock.Now})
 			is.NoErr(err)
 			_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
 			is.NoErr(err) // keys built and cached
 
-			other, err := rotation.New(inv.Store, &rotation.Options{Now: f.clock.Now, Keyring: f.ring})
+			other, err := rotation.New(feed, &rotation.Options{Now: f.clock.Now, Keyring: f.ring})
 			is.NoErr(err)
 			res, err := other.Regenerate(ctx, "acme", a.ID, 0)
 			is.NoErr(err)
 			_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
-			is.NoErr(err) // the cached keys stand until the store says otherwise
-			inv.drop(owner)
+			is.NoErr(err) // the cached keys stand until a change is heard of
+			is.NoErr(f.r.Poll(ctx))
 			_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, a.Value))
 			is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // then the old value is gone
 			_, err = v.Verify(ctx, "acme", signWith(t, f, a.ID, res.Value))
 			is.NoErr(err) // and the new one verifies
 		})
 	}
+}
+
+// Keys are built once per keyset read, and again only when one of them
+// stops working: a window that closes, a secret that expires. Each
+// rebuild opens the sealed values again, which the count of loads does
+// not show, so the test watches the keys' ends instead.
+func TestKeysRebuiltAtTheirBounds(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	f := newFixture(t, func(o *rotation.Options) { o.Cache.MaxAge = time.Hour })
+	a := f.create(t, "acme", rotation.Spec{HMAC: true, ExpiresAt: t0.Add(30 * time.Minute)})
+	b := f.create(t, "acme", rotation.Spec{HMAC: true})
+	f.regenerate(t, "acme", b.ID, 10*time.Minute)
+	loads := f.store.loads.Load()
+	keys, err := f.r.VerifyingKeys(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(ids(keys), []string{a.ID, b.ID, b.ID}) // a, b's new value, b's old one in grace
+	again, err := f.r.VerifyingKeys(ctx, "acme")
+	is.NoErr(err)
+	is.True(&again[0] == &keys[0]) // the same keys, not built again
+
+	f.clock.Set(t0.Add(10*time.Minute - time.Nanosecond))
+	again, err = f.r.VerifyingKeys(ctx, "acme")
+	is.NoErr(err)
+	is.True(&again[0] == &keys[0]) // up to the first bound, still the same
+	f.clock.Set(t0.Add(10 * time.Minute))
+	keys, err = f.r.VerifyingKeys(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(ids(keys), []string{a.ID, b.ID}) // at it, the window has closed
+	signing, err := f.r.SigningKeys(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(ids(signing), []string{a.ID}) // a signs
+
+	f.clock.Set(t0.Add(30 * time.Minute))
+	keys, err = f.r.VerifyingKeys(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(ids(keys), []string{b.ID}) // a has expired
+	signing, err = f.r.SigningKeys(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(ids(signing), []string{b.ID}) // and b has taken over signing
+	is.Equal(f.store.loads.Load(), loads)  // all from the keyset this Rotator saved
 }

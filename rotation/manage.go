@@ -225,7 +225,9 @@ func (r *Rotator) DeleteOwner(ctx context.Context, owner string) error {
 
 // List returns the owner's secrets, oldest first, one entry per secret
 // with its status now and the previous values still in their grace
-// windows. An owner with no secrets has an empty list.
+// windows. An owner with no secrets has an empty list. It reads the
+// owner's keyset from the cache when a copy there may be served (see
+// Caching in the package doc), else from the store.
 func (r *Rotator) List(ctx context.Context, owner string) ([]Secret, error) {
 	ks, err := r.load(ctx, owner)
 	if err != nil {
@@ -241,7 +243,7 @@ func (r *Rotator) List(ctx context.Context, owner string) ([]Secret, error) {
 }
 
 // Get returns the secret id of owner, or a [*SecretError] matching
-// ErrNotFound.
+// ErrNotFound. It reads as [Rotator.List] does.
 func (r *Rotator) Get(ctx context.Context, owner, id string) (Secret, error) {
 	ks, err := r.load(ctx, owner)
 	if err != nil {
@@ -256,21 +258,23 @@ func (r *Rotator) Get(ctx context.Context, owner, id string) (Secret, error) {
 	return secretOf(owner, rec, i >= 0 && ks.Keys[i].ID == id, now), nil
 }
 
-// load reads the owner's keyset with the uses not yet written laid over
-// it, so a list shows the latest use even between writes. An unknown owner
-// has an empty keyset; an owner no store could hold is a
+// load returns a copy of the owner's keyset, from the cache (see
+// Options.Cache) or else the store, with the uses not yet written laid
+// over it, so a list shows the latest use even between writes. An unknown
+// owner has an empty keyset; an owner no store could hold is a
 // [*ValidationError].
 func (r *Rotator) load(ctx context.Context, owner string) (store.Keyset, error) {
 	if err := checkOwner(owner); err != nil {
 		return store.Keyset{}, err
 	}
-	ks, err := r.st.Load(ctx, owner)
+	s, err := r.snapshot(ctx, owner)
 	if errors.Is(err, store.ErrNotFound) {
 		return store.Keyset{Owner: owner}, nil
 	}
 	if err != nil {
 		return store.Keyset{}, err
 	}
+	ks := s.keyset()
 	r.uses.overlay(&ks)
 	return ks, nil
 }

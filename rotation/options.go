@@ -1,6 +1,7 @@
 package rotation
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -35,7 +36,17 @@ const (
 	DefaultMaxGracePeriod = time.Hour
 	DefaultKeepEnded      = 10
 	DefaultUseInterval    = time.Minute
-	DefaultKeyRefresh     = 5 * time.Second
+)
+
+// The defaults that zero fields of [CacheOptions] stand for.
+const (
+	DefaultMaxOwners      = 10_000
+	DefaultMaxAge         = 30 * time.Second
+	DefaultPollInterval   = 2 * time.Second
+	DefaultListenRetry    = time.Second
+	DefaultMissTTL        = time.Second
+	DefaultMaxMisses      = 10_000
+	DefaultMaxMissLookups = 1_000
 )
 
 // DefaultFormat is the key format of secrets created without one.
@@ -71,13 +82,9 @@ type Options struct {
 	// value. 0 means one minute; negative writes on every use.
 	UseInterval time.Duration
 
-	// KeyRefresh is how long the HMAC keys built for an owner (see
-	// [Rotator.VerifyingKeys]) are reused before its keyset is read again.
-	// Changes made through this Rotator are seen at once; changes made by
-	// another process sharing the store are seen within KeyRefresh, or as
-	// soon as a cachestore under the Rotator hears of them. 0 means 5
-	// seconds.
-	KeyRefresh time.Duration
+	// Cache bounds the copies of owners' keysets that the Rotator keeps
+	// in memory, and says how it keeps them in step with the store.
+	Cache CacheOptions
 
 	// Logger receives the Rotator's own diagnostics, such as a failed
 	// write of recorded uses. nil discards them. Nothing logged holds
@@ -89,6 +96,95 @@ type Options struct {
 	Observer func(context.Context, Event)
 }
 
+// CacheOptions configures the Rotator's cache of owners' keysets, from
+// which it lists, authenticates, signs and verifies without reaching the
+// store; see "Caching" in the package doc. The zero value, and every zero
+// field, means the default; a negative field is an [*OptionError] from
+// [New] unless its doc says what it means.
+type CacheOptions struct {
+	// MaxOwners is how many owners' keysets are kept at most; beyond it,
+	// the least recently used are dropped. Each costs a few hundred bytes
+	// (about 350 for an owner with one secret, HMAC keys not counted). 0
+	// means [DefaultMaxOwners].
+	MaxOwners int
+
+	// MaxAge bounds how stale a kept keyset may be: one whose read began
+	// MaxAge ago or more is read again before it is served, whatever
+	// [Rotator.Run] has heard. It is the staleness bound when Run does not
+	// run, or cannot reach the store. 0 means [DefaultMaxAge].
+	MaxAge time.Duration
+
+	// PollInterval is how often [Rotator.Run] asks a store that keeps a
+	// [store.ChangeLog] which owners changed. 0 means [DefaultPollInterval].
+	PollInterval time.Duration
+
+	// ListenRetry is how long [Rotator.Run] waits before listening again
+	// when a [store.Notifier]'s notifications cannot start, or stop less
+	// than ListenRetry after starting; when they stop later, it listens
+	// again at once. 0 means [DefaultListenRetry].
+	ListenRetry time.Duration
+
+	// MissTTL is how long a key the store does not know is answered
+	// ErrInvalidKey without asking the store again. 0 means
+	// [DefaultMissTTL]; negative means unknown keys are not remembered.
+	MissTTL time.Duration
+
+	// MaxMisses bounds how many unknown keys are remembered; beyond it,
+	// the oldest are forgotten first. 0 means [DefaultMaxMisses].
+	MaxMisses int
+
+	// MaxMissLookups caps the store lookups per second, after a burst of
+	// as many, that presented keys the store turns out not to know may
+	// cost, so that a flood of made-up keys (anyone can compute their
+	// checksum) cannot reach the store beyond it. Once the cap is reached,
+	// keys that are not in the cache are answered [ErrOverloaded] until
+	// it has room again; keys of cached owners are unaffected, and lookups
+	// that find a key cost nothing. 0 means [DefaultMaxMissLookups];
+	// negative means no cap.
+	MaxMissLookups int
+}
+
+// cacheSettings is CacheOptions resolved and checked.
+type cacheSettings struct {
+	maxOwners, maxMisses, maxMissLookups       int
+	maxAge, pollInterval, listenRetry, missTTL time.Duration
+}
+
+// resolve checks o and fills in the defaults.
+func (o CacheOptions) resolve() (cacheSettings, error) {
+	var c cacheSettings
+	for _, f := range []struct {
+		name     string
+		val, def int
+		dst      *int
+	}{
+		{"MaxOwners", o.MaxOwners, DefaultMaxOwners, &c.maxOwners},
+		{"MaxMisses", o.MaxMisses, DefaultMaxMisses, &c.maxMisses},
+	} {
+		if f.val < 0 {
+			return cacheSettings{}, &OptionError{Field: "Cache." + f.name, Reason: "must not be negative"}
+		}
+		*f.dst = cmp.Or(f.val, f.def)
+	}
+	for _, f := range []struct {
+		name     string
+		val, def time.Duration
+		dst      *time.Duration
+	}{
+		{"MaxAge", o.MaxAge, DefaultMaxAge, &c.maxAge},
+		{"PollInterval", o.PollInterval, DefaultPollInterval, &c.pollInterval},
+		{"ListenRetry", o.ListenRetry, DefaultListenRetry, &c.listenRetry},
+	} {
+		if f.val < 0 {
+			return cacheSettings{}, &OptionError{Field: "Cache." + f.name, Reason: "must not be negative"}
+		}
+		*f.dst = cmp.Or(f.val, f.def)
+	}
+	c.missTTL = max(0, cmp.Or(o.MissTTL, DefaultMissTTL))                      // negative: remember none
+	c.maxMissLookups = max(0, cmp.Or(o.MaxMissLookups, DefaultMaxMissLookups)) // negative, so 0: no cap
+	return c, nil
+}
+
 // settings is Options resolved and checked, so the rest of the package
 // reads plain fields.
 type settings struct {
@@ -98,7 +194,7 @@ type settings struct {
 	digester    secrets.Digester
 	now         func() time.Time
 	useInterval time.Duration
-	keyRefresh  time.Duration
+	cache       cacheSettings
 	log         *slog.Logger
 	observe     func(context.Context, Event)
 }
@@ -115,7 +211,6 @@ func resolve(o *Options) (settings, error) {
 		{"Policy.MaxActive", p.MaxActive < 0},
 		{"Policy.MaxInGrace", p.MaxInGrace < 0},
 		{"Policy.MaxGracePeriod", p.MaxGracePeriod < 0},
-		{"KeyRefresh", o.KeyRefresh < 0},
 	} {
 		if f.negative {
 			return settings{}, &OptionError{Field: f.name, Reason: "must not be negative"}
@@ -143,7 +238,6 @@ func resolve(o *Options) (settings, error) {
 		digester:    secrets.NewDigester(o.Pepper),
 		now:         o.Now,
 		useInterval: o.UseInterval,
-		keyRefresh:  o.KeyRefresh,
 		log:         o.Logger,
 		observe:     o.Observer,
 	}
@@ -162,8 +256,9 @@ func resolve(o *Options) (settings, error) {
 	case s.useInterval < 0:
 		s.useInterval = 0 // documented: write on every use
 	}
-	if s.keyRefresh == 0 {
-		s.keyRefresh = DefaultKeyRefresh
+	var err error
+	if s.cache, err = o.Cache.resolve(); err != nil {
+		return settings{}, err
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

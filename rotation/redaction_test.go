@@ -198,7 +198,7 @@ func TestRedaction(t *testing.T) {
 	must(err)
 	_, errOption := noRing.Create(ctx, "acme", rotation.Spec{HMAC: true})
 	_, errKeys := noRing.VerifyingKeys(ctx, "acme")
-	_, errNew := rotation.New(memstore.New(), &rotation.Options{Keyring: ring, Pepper: pepper, KeyRefresh: -1})
+	_, errNew := rotation.New(memstore.New(), &rotation.Options{Keyring: ring, Pepper: pepper, Cache: rotation.CacheOptions{MaxAge: -1}})
 	flaky.arm(errNetwork, true, true) // a lost answer that cannot be read back: logged
 	_, errLost := r.Update(ctx, "acme", signer.ID, func(a *rotation.Attributes) { a.Name = "again" })
 	must(r.Flush(ctx))

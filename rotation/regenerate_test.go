@@ -646,5 +646,7 @@ func TestRegenerateCutsDownToALoweredBound(t *testing.T) {
 	if d := diff(want, res.CutShort); d != "" {
 		t.Errorf("every window beyond the bound is cut, soonest ending first (-want +got):\n%s", d)
 	}
-	is.Equal(valueIDs(f.get(t, "acme", s.ID).Previous), []string{res.Old.ID}) // leaving the one asked for
+	got, err := strict.Get(t.Context(), "acme", s.ID)
+	is.NoErr(err)
+	is.Equal(valueIDs(got.Previous), []string{res.Old.ID}) // leaving the one asked for
 }

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rotorkit/rotor/rotation/internal/secretid"
@@ -19,17 +17,20 @@ import (
 // over a [store.Store]. It is safe for concurrent use, also by several
 // processes sharing one store: every change reads the owner's keyset,
 // applies the rules of the [Policy] to it, and saves it with the store's
-// compare-and-swap. Use [New] to make one.
+// compare-and-swap. It reads from a bounded cache of keysets (see
+// Options.Cache), which [Rotator.Run] keeps in step with the changes other
+// processes make. Use [New] to make one.
 //
 // A Rotator prints as its policy and never shows the keyring or pepper
 // its options hold.
 type Rotator struct {
-	st   store.Store
-	set  settings
-	uses usage
-	keys sync.Map // owner → *keySnap, each immutable
-	// keyEpoch counts the times every owner's keys were forgotten at once.
-	keyEpoch atomic.Uint64
+	st      store.Store
+	set     settings
+	uses    usage
+	cache   cache     // owners' keysets, as read or saved
+	misses  misses    // digests the store did not know
+	lookups lookupCap // bounds the store lookups of digests it does not know
+	changes following // how Run and Poll hear of changes
 }
 
 // maxAttempts bounds the compare-and-swap retries of one change.
@@ -41,10 +42,9 @@ const maxAttempts = 10
 const readBackTimeout = 5 * time.Second
 
 // New returns a Rotator over st. A nil opts means the defaults. New starts
-// no goroutines. It returns an [*OptionError] for options out of range,
-// and panics if st is nil. If st is a [store.Invalidator] (a
-// cachestore.Store), the Rotator registers with it to drop the HMAC keys
-// it built from a keyset as soon as the store drops that keyset.
+// no goroutines: call [Rotator.Run] to hear of the changes that other
+// processes sharing st make. It returns an [*OptionError] for options out
+// of range, and panics if st is nil.
 func New(st store.Store, opts *Options) (*Rotator, error) {
 	if st == nil {
 		panic("rotation: New with a nil store")
@@ -55,10 +55,10 @@ func New(st store.Store, opts *Options) (*Rotator, error) {
 	}
 	r := &Rotator{st: st, set: set}
 	r.uses.init(set.useInterval)
-	if inv, ok := st.(store.Invalidator); ok {
-		// What the store drops, the keys built from it go with.
-		inv.OnInvalidate(r.forgetKeys)
-	}
+	r.cache.init(set.cache.maxOwners, set.cache.maxAge)
+	r.misses.init(set.cache.maxMisses, set.cache.missTTL)
+	r.lookups.init(set.cache.maxMissLookups)
+	r.changes.init(st)
 	return r, nil
 }
 
@@ -126,7 +126,7 @@ func (r *Rotator) update(ctx context.Context, owner string, c change) (outcome, 
 	var err error
 	for range maxAttempts {
 		var ks store.Keyset
-		ks, err = r.st.Load(ctx, owner)
+		ks, err = r.loadFresh(ctx, owner)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			ks = store.Keyset{Owner: owner}
@@ -148,18 +148,20 @@ func (r *Rotator) update(ctx context.Context, owner string, c change) (outcome, 
 		err = r.st.Save(ctx, ks)
 		switch {
 		case err == nil:
+			r.installSaved(&ks, now) // seen at once by this Rotator's reads
 		case errors.Is(err, store.ErrConflict):
+			r.cache.invalidate(owner) // another process saved: the copy is stale
 			r.set.log.DebugContext(ctx, "rotation: keyset changed concurrently, retrying", "owner", owner)
 			continue
 		case errors.Is(err, store.ErrInvalid), errors.Is(err, store.ErrDuplicate):
 			return outcome{}, err // refused: nothing was saved
 		default:
+			r.cache.invalidate(owner) // the save may or may not hold: read it again
 			if !r.landed(ctx, owner, ks.Version, c) {
 				return outcome{}, err
 			}
 			r.set.log.InfoContext(ctx, "rotation: a save reported an error but had committed", "owner", owner, "err", err)
 		}
-		r.forgetKeys(owner)
 		ks.Version++
 		out.ks = ks
 		return out, nil

@@ -38,18 +38,24 @@ func (s *brokenStore) RecordUses(ctx context.Context, uses []store.Use) error {
 }
 
 // A store that cannot answer is not an invalid key: the caller can tell
-// an outage (a 503) from a bad key (a 401).
+// an outage (a 503) from a bad key (a 401). Keys whose owners are cached
+// go on working meanwhile.
 func TestAuthenticateStoreDown(t *testing.T) {
 	is := is.New(t)
 	broken := &brokenStore{Store: memstore.New()}
 	f := newFixtureOver(t, broken, nil)
 	s := f.create(t, "acme", rotation.Spec{})
+	// Another process, which has cached nothing, must look the key up.
+	other, err := rotation.New(broken, &rotation.Options{Now: f.clock.Now})
+	is.NoErr(err)
 	broken.lookups.Store(true)
-	err := f.auth(t, s.Value)
+	_, err = other.Authenticate(t.Context(), s.Value.Reveal(), rotation.Request{})
 	is.True(errors.Is(err, errNetwork))              // the store's error comes through
 	is.True(!errors.Is(err, rotation.ErrInvalidKey)) // and is not taken for a bad key
 	var aerr *rotation.AuthError
 	is.True(!errors.As(err, &aerr)) // nor for a refusal
+
+	is.NoErr(f.auth(t, s.Value)) // where the owner is cached, the key works without the store
 }
 
 // A use that cannot be written does not fail the request; it is kept and

@@ -115,6 +115,7 @@ func (r *Rotator) write(ctx context.Context, batch []store.Use) error {
 		r.set.log.WarnContext(ctx, "rotation: recording uses failed; will retry", "uses", len(batch), "err", err)
 		return err
 	}
+	r.showUses(batch)
 	return nil
 }
 

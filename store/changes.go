@@ -4,9 +4,9 @@ import "context"
 
 // ChangeLog is implemented by a Store that can say which owners' keysets
 // were saved, by any process sharing it, since an earlier call. A cache
-// over such a store (package cachestore) polls it to drop the copies that
-// saves elsewhere made stale. sqlstore implements it on both dialects;
-// memstore, whose only writers share its memory, does not need to.
+// of keysets (rotation.Rotator's, in its Run method) polls it to drop the
+// copies that saves elsewhere made stale. sqlstore implements it on both
+// dialects; memstore does not.
 type ChangeLog interface {
 	Store
 
@@ -37,18 +37,4 @@ type Notifier interface {
 	// A store that cannot listen in its current configuration (sqlstore
 	// on SQLite) returns an error matching [errors.ErrUnsupported] at once.
 	Listen(ctx context.Context, ready func(), changed func(owner string)) error
-}
-
-// Invalidator is implemented by a Store that keeps copies of keysets
-// (package cachestore). Whatever a layer above builds from a loaded
-// keyset — package rotation builds HMAC keys — it registers to drop when
-// the store drops the copy it came from.
-type Invalidator interface {
-	Store
-
-	// OnInvalidate registers fn to be called, after the store has dropped
-	// its copy of owner's keyset, with that owner, or with "" when it has
-	// dropped every owner's. fn is called with no lock held, and should
-	// return quickly: it may run on a request's goroutine.
-	OnInvalidate(fn func(owner string))
 }

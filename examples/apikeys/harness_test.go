@@ -56,6 +56,21 @@ type harness struct {
 	shown []string
 }
 
+// replica returns the harness with the service of another replica over
+// the same store, whose Rotator has cached nothing yet.
+func (h *harness) replica(t *testing.T) *harness {
+	t.Helper()
+	env, err := app.NewEnv(h.store, &service.EnvOptions{Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, err := app.Handler(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &harness{clock: h.clock, store: h.store, handler: handler, logs: h.logs, live: h.live, test: h.test}
+}
+
 func newHarness(t *testing.T, st *sqlstore.Store) *harness {
 	t.Helper()
 	is := is.New(t)

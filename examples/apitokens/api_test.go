@@ -443,12 +443,18 @@ func TestServiceUnavailable(t *testing.T) {
 		tok := h.create(`{"api_token": {"name": "ci", "scopes": ["api_tokens"]}}`)
 
 		h.store.fail() // the database is down
-		for _, c := range []call{
+		cold := h.replica()
+		calls := []call{
 			{method: "GET", path: "/api_tokens", secret: h.secret},
 			{method: "POST", path: "/api_tokens", secret: h.secret, body: `{"api_token": {"name": "x"}}`},
 			{method: "POST", path: "/api_tokens/api_token/regenerate_secret", secret: h.secret, body: `{"api_token": {"id": "` + idOf(tok) + `"}}`},
-		} {
-			is.Equal(isError(t, h.do(c), http.StatusServiceUnavailable, "service_unavailable"), map[string]any{}) // every route
+		}
+		for _, c := range calls {
+			is.Equal(isError(t, cold.do(c), http.StatusServiceUnavailable, "service_unavailable"), map[string]any{}) // every route, on a replica that has cached nothing
+		}
+		is.Equal(h.do(calls[0]).status, http.StatusOK) // a replica that has the organization cached still lists its tokens
+		for _, c := range calls[1:] {
+			is.Equal(isError(t, h.do(c), http.StatusServiceUnavailable, "service_unavailable"), map[string]any{}) // but changes nothing
 		}
 
 		h.store.fail("save") // tokens authenticate, but changes fail

@@ -97,6 +97,21 @@ func newReplica(t *testing.T, st store.Store, clock *rotationtest.Clock, opts se
 	return h
 }
 
+// replica returns the harness with the service of another replica over
+// the same store, whose Rotator has cached nothing yet.
+func (h harness) replica() *harness {
+	h.t.Helper()
+	env, err := app.NewEnv(h.store, &service.EnvOptions{Now: h.clock.Now})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if h.srv, err = app.Handler(env); err != nil {
+		h.t.Fatal(err)
+	}
+	h.env = env
+	return &h
+}
+
 // on returns the harness for the subtest t of the harness's test.
 func (h harness) on(t *testing.T) *harness {
 	h.t = t

@@ -40,16 +40,14 @@
 // signature is checked, since hmacsign tells which secret signed, not
 // which of its values.
 //
-// Across replicas sharing a database this holds too, with one
-// exception. A replica whose cached keys are stale may still verify a
-// value that another replica has just replaced, within cachestore's
-// staleness bound (rotation's Options.KeyRefresh on SQLite, where no
-// cachestore is used). If its read of the current value is as stale, the
-// store's compare-and-swap makes such a request a 412; if that read is
-// fresher than its keys, the request regenerates again, ending the value
-// the other replica handed out, as a request signed with the replaced
-// value in a grace window would. A bearer request cannot: its current
-// value is read with its key.
+// Across replicas sharing a database this holds too. A replica that has
+// not yet heard of another's regeneration (at once through PostgreSQL's
+// notifications, within the poll interval otherwise, and never later than
+// the cache's MaxAge) may still let in the value that the other replica
+// has just replaced. But the current value the request is let in with
+// comes from the same cached keyset as the keys it was verified with, or
+// a newer one, so the store's compare-and-swap makes such a request a
+// 412: it never ends the value the other replica handed out.
 //
 // # Errors
 //

@@ -161,6 +161,10 @@ const DefaultRealm = "api"
 // changes: by then the others are done.
 const conflictRetry = time.Second
 
+// overloadRetry is the RetryAfter of a key not looked up for the cap on
+// lookups of unknown keys, which has room again within a second.
+const overloadRetry = time.Second
+
 // FailureFor returns the Failure that answers err, which may be any error
 // a handler meets: from package rotation, hmacsign, a store, this package's
 // decoders and middleware, a context, or anything else. It reads only the
@@ -188,6 +192,7 @@ const conflictRetry = time.Second
 //	rotation.ErrValidation, ErrInvalidBody    422     validation_error (Fields)
 //	ErrRateLimited                            429     rate_limit_reached (TotalPermitted, RetryAfter)
 //	rotation.ErrConflict, store.ErrConflict   503     service_unavailable (RetryAfter 1 s)
+//	rotation.ErrOverloaded                    503     service_unavailable (RetryAfter 1 s)
 //	context.Canceled, DeadlineExceeded        503     service_unavailable
 //	a store backend's failure                 503     service_unavailable
 //	ratelimit.ErrUnavailable,                 503     service_unavailable
@@ -198,7 +203,9 @@ const conflictRetry = time.Second
 // A refused key gets [DefaultRealm]; [Authenticator.Error] puts its own
 // realm and the route's scope in. 503 stands for conditions that pass: a
 // change that lost to concurrent changes on every attempt (nothing was
-// changed, so a retry is safe), a store that failed (a *store.OpError
+// changed, so a retry is safe), a key not looked up because unknown keys
+// have used up the store lookups they may cost (the key may be valid;
+// see rotation.CacheOptions), a store that failed (a *store.OpError
 // around a backend's error rather than one of package store's
 // sentinels), a deadline that passed, a rate limiter or a replay guard
 // that cannot reach its backend and fails closed. The store's own sentinels other
@@ -347,6 +354,9 @@ func unavailable(err error) Failure {
 	switch {
 	case errors.Is(err, rotation.ErrConflict), errors.Is(err, store.ErrConflict):
 		f.RetryAfter = conflictRetry
+		return f
+	case errors.Is(err, rotation.ErrOverloaded):
+		f.RetryAfter = overloadRetry
 		return f
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded),
 		errors.Is(err, ratelimit.ErrUnavailable), errors.Is(err, hmacsign.ErrGuardUnavailable):

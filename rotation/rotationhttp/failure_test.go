@@ -195,6 +195,8 @@ func failureCases(t *testing.T, f *fixture) []failureCase {
 
 		{"conflict after retries", fmt.Errorf("rotation: acme: %w after 10 attempts: %w", rotation.ErrConflict, &store.OpError{Op: "save", Owner: "acme", Err: store.ErrConflict}), unavailable(time.Second)},
 		{"store conflict", &store.OpError{Op: "save", Owner: "acme", Err: store.ErrConflict}, unavailable(time.Second)},
+		{"overloaded by unknown keys", rotation.ErrOverloaded, unavailable(time.Second)},
+		{"overloaded, wrapped", fmt.Errorf("authenticate: %w", rotation.ErrOverloaded), unavailable(time.Second)},
 		{"store down", &store.OpError{Op: "load", Owner: "acme", Err: errors.New("dial postgres://rotor:hunter2@10.9.8.7:5432/rotor: connection refused")}, unavailable(0)},
 		{"deadline", &store.OpError{Op: "load", Owner: "acme", Err: context.DeadlineExceeded}, unavailable(0)},
 		{"canceled", context.Canceled, unavailable(0)},

@@ -59,7 +59,7 @@
 //
 // A Store is a [store.ChangeLog]: [Store.Changes] tells which owners'
 // keysets were saved since a cursor it returned before, by any process
-// sharing the database, so that a cache (package cachestore) can drop
+// sharing the database, so that a cache (a rotation.Rotator's) can drop
 // what went stale. Every save marks its owner's row, and each call
 // reports the owners whose latest save committed since the call before,
 // once. On PostgreSQL the mark is the id of the saving transaction, of

@@ -1,12 +1,13 @@
 // Package service is the plumbing the example services share, so that
 // each example's own code is its routes: flags, where the secrets are kept
 // (a SQLite file under -data, or PostgreSQL when ROTOR_POSTGRES_DSN is
-// set, cached in memory and kept in step with other replicas), where the
-// counters that replicas share are kept (the rate limits of keys and the
-// replay guard: in the process, or in Redis when ROTOR_REDIS_URL is set,
-// for a service whose App says how), the key-encryption key for services
-// that seal secrets, -create-owner, and a server that says where it
-// listens and stops gracefully on SIGTERM.
+// set; either may be shared by replicas, whose Rotators cache keysets in
+// memory and run to keep them in step), where the counters that replicas
+// share are kept (the rate limits of keys and the replay guard: in the
+// process, or in Redis when ROTOR_REDIS_URL is set, for a service whose
+// App says how), the key-encryption key for services that seal secrets,
+// -create-owner, and a server that says where it listens and stops
+// gracefully on SIGTERM.
 //
 // # Environment
 //
@@ -51,7 +52,6 @@ import (
 	"github.com/rotorkit/rotor/rotation/ratelimit"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
-	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/sqlstore"
 	"github.com/rotorkit/rotor/store/sqlstore/postgres"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
@@ -198,22 +198,11 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	}
 	defer st.Close()
 
-	// With PostgreSQL, several replicas may share the database: keep
-	// keysets in memory so authenticating skips the database, and let
-	// cachestore's Run hear of the changes other replicas make.
-	var keys store.Store = st
-	var cache *cachestore.Store
-	if dsn != "" && *owner == "" {
-		if cache, err = cachestore.New(st, &cachestore.Options{Logger: log}); err != nil {
-			return err
-		}
-		keys = cache
-	}
 	opts := &EnvOptions{Log: log, Keyring: ring, RedisPrefix: getenv("ROTOR_REDIS_PREFIX")}
 	if *owner == "" { // -create-owner counts nothing
 		opts.RedisURL = getenv("ROTOR_REDIS_URL")
 	}
-	env, err := app.NewEnv(keys, opts)
+	env, err := app.NewEnv(st, opts)
 	if err != nil {
 		return err
 	}
@@ -241,7 +230,7 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	case opts.RedisURL != "":
 		log.Info("ROTOR_REDIS_URL is set, but this service keeps no counters to share")
 	}
-	return serve(ctx, *addr, h, rot, cache, stdout, log)
+	return serve(ctx, *addr, h, rot, stdout, log)
 }
 
 // CheckName refuses, as -create-owner's commands do, a name that is not
@@ -327,9 +316,9 @@ func (app App) NewEnv(st store.Store, opts *EnvOptions) (Env, error) {
 
 // serve answers HTTP on addr until ctx is cancelled, then stops taking
 // connections, waits for the requests in flight, and writes the last uses
-// of keys. cache, if not nil, is kept in step for as long as the server
-// runs.
-func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotator, cache *cachestore.Store, stdout io.Writer, log *slog.Logger) error {
+// of keys. For as long as the server runs, rot's Run keeps its cache in
+// step with the changes other processes sharing the database make.
+func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotator, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -343,19 +332,17 @@ func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotat
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	// The cache outlives ctx by the time Shutdown takes, since requests
-	// still in flight use it; it stops after them.
+	// Run outlives ctx by the time Shutdown takes, since requests still in
+	// flight use the cache it keeps in step; it stops after them.
 	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stopBackground()
-	if cache != nil {
-		wg.Go(func() {
-			if err := cache.Run(background); !errors.Is(err, context.Canceled) {
-				log.Error("cache stopped following changes; copies now live up to their MaxAge", "err", err)
-			}
-		})
-	}
+	wg.Go(func() {
+		if err := rot.Run(background); !errors.Is(err, context.Canceled) {
+			log.Error("the rotator stopped following changes; cached keysets now live up to their MaxAge", "err", err)
+		}
+	})
 
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()

@@ -9,8 +9,9 @@
 // it. [Open] connects with a connection string, and [New] takes a
 // [*sql.DB] over pgx that the caller opened and keeps. Either way the
 // Store listens for other processes' saves through PostgreSQL's
-// LISTEN/NOTIFY, with a [sqlstore.Listener] this package provides, so a
-// cache over it (package cachestore) hears of changes at once.
+// LISTEN/NOTIFY, with a [sqlstore.Listener] this package provides, so the
+// cache of a Rotator over it (rotation.Rotator.Run) hears of changes at
+// once.
 //
 // The Store needs PostgreSQL 13 or later. Its tables go into the first
 // schema of the connection's search_path, which a connection string can

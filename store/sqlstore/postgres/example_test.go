@@ -6,13 +6,12 @@ import (
 	"os"
 
 	"github.com/rotorkit/rotor/rotation"
-	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/sqlstore/postgres"
 )
 
-// Each replica of a service opens the shared database, keeps a cache in
-// front of it, and runs the cache, which hears through LISTEN/NOTIFY of
-// the keys the other replicas regenerate or revoke.
+// Each replica of a service opens the shared database and runs its
+// Rotator, whose cache hears through LISTEN/NOTIFY of the keys the other
+// replicas regenerate or revoke.
 func ExampleOpen() {
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
@@ -21,14 +20,10 @@ func ExampleOpen() {
 		log.Fatal(err) // never quotes the connection string
 	}
 	defer st.Close()
-	cache, err := cachestore.New(st, nil)
+	r, err := rotation.New(st, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	go cache.Run(ctx) // until stop
-	r, err := rotation.New(cache, nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	_ = r // the service's handlers use r
+	go r.Run(ctx) // until stop
+	_ = r         // the service's handlers use r
 }

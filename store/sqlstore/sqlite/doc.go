@@ -12,7 +12,7 @@
 //
 // The Store's behaviour — saves, lookups, the change log, migrations,
 // concurrency and errors — is that of package sqlstore; a SQLite Store
-// cannot listen for changes, so a cache over it (package cachestore)
-// polls. Nothing is registered or started here beyond the driver: the
+// cannot listen for changes, so the cache of a Rotator over it
+// (rotation.Rotator.Run) polls. Nothing is registered or started here beyond the driver: the
 // package keeps no state and starts no goroutine.
 package sqlite

@@ -1,10 +1,10 @@
-package cachestore_test
+package rotation_test
 
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"errors"
-	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -18,15 +18,13 @@ import (
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store"
-	"github.com/rotorkit/rotor/store/cachestore"
 	"github.com/rotorkit/rotor/store/sqlstore"
-	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
 )
 
 // The tests in this file run replicas of a service as separate processes
-// would: each has its own pool of connections, its own cache and its own
-// Rotator, and they share only the database.
+// would: each has its own pool of connections and its own Rotator, with
+// its own cache, and they share only the database.
 
 // These tests talk to a real database, so they cannot run in a synctest
 // bubble: a goroutine waiting on the network is never durably blocked.
@@ -36,37 +34,54 @@ import (
 // brokenAfter: a bound on a broken test, not a wait for time to pass.
 const brokenAfter = 30 * time.Second
 
-// listening is a sqlstore.Store that tells the test what its cache's Run
-// does with it: when Listen is ready and when it stops, what each poll
-// returned, and which owners Listen reported.
+// listening is a sqlstore.Store that tells the test what its Rotator's
+// Run does with it: when Listen is ready and when it stops, what each
+// poll returned, and which owners Listen reported. Each channel is
+// buffered, and an event that finds it full is dropped rather than hold
+// Run up.
 type listening struct {
 	*sqlstore.Store
 	ready   chan struct{} // receives each time Listen is ready
 	stopped chan error    // receives what each Listen returned
 	polled  chan error    // receives what each Changes returned
-	heard   chan string   // receives each owner Listen reported, once the cache has dropped it
+	heard   chan string   // receives each owner Listen reported, once the Rotator has dropped it
+}
+
+func listenTo(st *sqlstore.Store) *listening {
+	return &listening{
+		Store:   st,
+		ready:   make(chan struct{}, 64),
+		stopped: make(chan error, 64),
+		polled:  make(chan error, 64),
+		heard:   make(chan string, 1024), // more than any test saves between two reads
+	}
+}
+
+func send[T any](c chan T, v T) {
+	select {
+	case c <- v:
+	default:
+	}
 }
 
 func (l *listening) Changes(ctx context.Context, cursor string) ([]string, string, error) {
 	owners, next, err := l.Store.Changes(ctx, cursor)
-	l.polled <- err
+	send(l.polled, err)
 	return owners, next, err
 }
 
 func (l *listening) Listen(ctx context.Context, ready func(), changed func(string)) error {
 	err := l.Store.Listen(ctx,
-		func() { ready(); l.ready <- struct{}{} },
-		func(owner string) { changed(owner); l.heard <- owner })
-	l.stopped <- err
+		func() { ready(); send(l.ready, struct{}{}) },
+		func(owner string) { changed(owner); send(l.heard, owner) })
+	send(l.stopped, err)
 	return err
 }
 
 // replica is one process's view of the shared database.
 type replica struct {
-	db    *listening
-	cache *cachestore.Store
-	r     *rotation.Rotator
-	inv   *invalidations
+	db *listening
+	r  *rotation.Rotator
 }
 
 // shared is what replicas of one service have in common besides the
@@ -75,53 +90,43 @@ type shared struct {
 	ring  *secrets.Keyring
 	clock *rotationtest.Clock
 	db    *sqlstoretest.DB // the PostgreSQL schema, from postgresPair
+	admin *sql.DB          // over db, to cut connections with; opened on first use
 }
 
-func newShared(t *testing.T) *shared {
+func newShared(t testing.TB) *shared {
 	t.Helper()
 	return &shared{ring: secretstest.Keyring(t), clock: rotationtest.NewClock(t0)}
 }
 
-// newReplica makes a replica over st whose cache serves copies for an
-// hour unless told otherwise, so that only notifications and polls make
-// changes seen. ListenRetry is an hour too: a test that cuts the
-// notifications sees what happens without them.
-func (sh *shared) newReplica(t *testing.T, st *sqlstore.Store) *replica {
+// newReplica makes a replica over st whose cache serves keysets for an
+// hour, so that only notifications and polls make changes seen: Run
+// polls every hour, and listens again an hour after its notifications
+// stop, so a test that cuts them sees what happens without them.
+func (sh *shared) newReplica(t testing.TB, st *sqlstore.Store) *replica {
 	t.Helper()
-	l := &listening{
-		Store:   st,
-		ready:   make(chan struct{}, 4),
-		stopped: make(chan error, 4),
-		polled:  make(chan error, 16),
-		heard:   make(chan string, 1024), // more than any test saves
-	}
-	c, err := cachestore.New(l, &cachestore.Options{
+	l := listenTo(st)
+	r, err := rotation.New(l, &rotation.Options{Now: sh.clock.Now, Keyring: sh.ring, Cache: rotation.CacheOptions{
 		MaxAge:       time.Hour,
 		PollInterval: time.Hour,
 		ListenRetry:  time.Hour,
-		Now:          sh.clock.Now,
-	})
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := rotation.New(c, &rotation.Options{Now: sh.clock.Now, Keyring: sh.ring, KeyRefresh: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &replica{db: l, cache: c, r: r, inv: watch(c)}
+	return &replica{db: l, r: r}
 }
 
-// run starts the replica's cache.Run until the test ends, and waits
-// until it listens and has made both the polls it makes on starting: one
-// at once, and one once it listens. After that Run does nothing until a
+// run starts the replica's Run until the test ends, and waits until it
+// listens and has made both the polls it makes on starting: one at once,
+// and one once it listens. After that Run does nothing until a
 // notification comes, or the hour of PollInterval or ListenRetry passes,
 // so a test can save knowing it will be heard, and know that nothing but
-// a notification or its own Poll drops a copy.
-func (rp *replica) run(t *testing.T) {
+// a notification or its own Poll drops a keyset.
+func (rp *replica) run(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- rp.cache.Run(ctx) }()
+	go func() { done <- rp.r.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; !errors.Is(err, context.Canceled) {
@@ -146,13 +151,10 @@ func (rp *replica) run(t *testing.T) {
 			t.Fatal("the replica did not make its first two polls")
 		}
 	}
-	if got := rp.inv.list(); !slices.Equal(got, []string{""}) {
-		t.Fatalf("the replica dropped %q on starting; want only the first poll's \"\"", got)
-	}
 }
 
 // postgresPair returns replicas A and B over a fresh PostgreSQL schema,
-// with B's cache running: B listens for A's saves and has polled once.
+// with B's Run running: B listens for A's saves and has polled.
 func postgresPair(t *testing.T) (sh *shared, a, b *replica) {
 	t.Helper()
 	db := sqlstoretest.Postgres(t)
@@ -169,13 +171,11 @@ func postgresPair(t *testing.T) (sh *shared, a, b *replica) {
 // reported that owner and rp has dropped it. PostgreSQL delivers
 // notifications in the order their transactions committed, and Listen
 // reports them one at a time, so by then rp has dropped the owners of
-// all the earlier saves too. (Waiting for the drop alone would not do: a
-// poll may drop that owner before the owners saved earlier, since it
-// reports them in no order.)
-func (rp *replica) hears(t *testing.T, from *replica) {
+// all the earlier saves too.
+func (rp *replica) hears(t testing.TB, from *replica) {
 	t.Helper()
 	owner := "sync_" + rand.Text()
-	if err := from.cache.Save(t.Context(), store.Keyset{Owner: owner}); err != nil {
+	if _, err := from.r.Create(context.Background(), owner, rotation.Spec{}); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.After(brokenAfter)
@@ -198,21 +198,20 @@ func (rp *replica) hears(t *testing.T, from *replica) {
 // first.
 func (rp *replica) signer(t *testing.T, owner string) {
 	t.Helper()
-	if _, err := rp.r.Create(t.Context(), owner, rotation.Spec{Name: "signing"}); err != nil {
+	if _, err := rp.r.Create(t.Context(), owner, rotation.Spec{Name: "signing", HMAC: true}); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func (rp *replica) auth(t *testing.T, key secrets.Value) error {
+func (rp *replica) auth(t testing.TB, key secrets.Value) error {
 	t.Helper()
-	_, err := rp.r.Authenticate(t.Context(), key.Reveal(), rotation.Request{})
+	_, err := rp.r.Authenticate(context.Background(), key.Reveal(), rotation.Request{})
 	return err
 }
 
-// TestReplicasSeeChangesAtOnceOrWithinBound: on PostgreSQL, with
-// notifications, a key made on A works on B at once, and a revocation or a
-// regeneration without grace on A stops the old key on B as soon as B
-// hears of it.
+// TestReplicasSeeChanges: on PostgreSQL, with notifications, a key made
+// on A works on B at once, and a revocation or a regeneration without
+// grace on A stops the old key on B as soon as B hears of it.
 func TestReplicasSeeChanges(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
@@ -227,6 +226,9 @@ func TestReplicasSeeChanges(t *testing.T) {
 	is.NoErr(a.r.Revoke(ctx, "acme", iss.ID))
 	b.hears(t, a)                                                 // B hears of the change
 	is.True(errors.Is(b.auth(t, iss.Value), rotation.ErrRevoked)) // and the revoked key stops there
+	list, err := b.r.List(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(list[1].Status, rotation.StatusRevoked) // and is listed so
 
 	second, err := a.r.Create(ctx, "acme", rotation.Spec{})
 	is.NoErr(err)
@@ -266,6 +268,32 @@ func TestReplicasVerifySignatures(t *testing.T) {
 	is.NoErr(err) // and the new secret's accepted
 }
 
+// cutListener terminates the PostgreSQL backend on which rp listens, and
+// waits until rp's Listen reports it.
+func (sh *shared) cutListener(t testing.TB, rp *replica) {
+	t.Helper()
+	if sh.admin == nil {
+		sh.admin = sh.db.SQL(t)
+	}
+	var cut int
+	err := sh.admin.QueryRowContext(context.Background(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE pid <> pg_backend_pid() AND query ILIKE 'LISTEN %' AND query LIKE '%' || current_schema() || '%'`).Scan(&cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cut != 1 {
+		t.Fatalf("cut %d listening connections; want the replica's one", cut)
+	}
+	select {
+	case err := <-rp.db.stopped:
+		if err == nil || errors.Is(err, context.Canceled) {
+			t.Fatalf("Listen returned %v; want the failure of its connection", err)
+		}
+	case <-time.After(brokenAfter):
+		t.Fatal("the replica's Listen did not notice its connection was cut")
+	}
+}
+
 // TestReplicasCatchUpWithoutNotifications cuts B's notification
 // connection; the next poll still makes A's revocation seen on B.
 func TestReplicasCatchUpWithoutNotifications(t *testing.T) {
@@ -278,24 +306,12 @@ func TestReplicasCatchUpWithoutNotifications(t *testing.T) {
 	b.hears(t, a)                  // B has heard of the creations
 	is.NoErr(b.auth(t, iss.Value)) // and caches acme's keyset as it is now
 
-	admin := sh.db.SQL(t)
-	var cut int
-	err = admin.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-		WHERE pid <> pg_backend_pid() AND query ILIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`,
-		schemaOf(t, sh.db)).Scan(&cut)
-	is.NoErr(err)
-	is.Equal(cut, 1) // B's one listening connection is cut
-	select {
-	case err := <-b.db.stopped:
-		is.True(err != nil && !errors.Is(err, context.Canceled)) // and B's Listen reports the failure
-	case <-time.After(brokenAfter):
-		t.Fatal("B's Listen did not notice its connection was cut")
-	}
+	sh.cutListener(t, b)
 	is.Equal(len(b.db.polled), 0) // B's Run has not polled since starting, and will not for an hour
 
 	is.NoErr(a.r.Revoke(ctx, "acme", iss.ID))
-	is.NoErr(b.auth(t, iss.Value))                                // B has not heard: it still serves its copy, within MaxAge
-	is.NoErr(b.cache.Poll(ctx))                                   // the poll that Run would make at the next PollInterval
+	is.NoErr(b.auth(t, iss.Value))                                // B has not heard: it still serves its keyset, within MaxAge
+	is.NoErr(b.r.Poll(ctx))                                       // the poll that Run would make at the next PollInterval
 	is.True(errors.Is(b.auth(t, iss.Value), rotation.ErrRevoked)) // catches the revocation up
 }
 
@@ -304,25 +320,19 @@ func TestReplicasCatchUpWithoutNotifications(t *testing.T) {
 func TestReplicasPollOnSQLite(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "rotor.db")
-	open := func() *sqlstore.Store {
-		s, err := sqlite.Open(ctx, path)
-		is.NoErr(err)
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
+	db := sqlstoretest.SQLite(t)
 	sh := newShared(t)
-	a := sh.newReplica(t, open())
-	b := sh.newReplica(t, open())
-	is.NoErr(b.cache.Poll(ctx)) // B marks where its polls start
+	a := sh.newReplica(t, db.Open(t))
+	b := sh.newReplica(t, db.Open(t))
+	is.NoErr(b.r.Poll(ctx)) // B marks where its polls start
 
 	a.signer(t, "acme")
 	iss, err := a.r.Create(ctx, "acme", rotation.Spec{})
 	is.NoErr(err)
 	is.NoErr(b.auth(t, iss.Value)) // a key made on A works on B at once
 	is.NoErr(a.r.Revoke(ctx, "acme", iss.ID))
-	is.NoErr(b.auth(t, iss.Value)) // before B polls, it serves its copy
-	is.NoErr(b.cache.Poll(ctx))
+	is.NoErr(b.auth(t, iss.Value)) // before B polls, it serves its keyset
+	is.NoErr(b.r.Poll(ctx))
 	is.True(errors.Is(b.auth(t, iss.Value), rotation.ErrRevoked)) // after, the revocation holds on B
 }
 
@@ -431,12 +441,4 @@ func TestReplicasRegenerateConcurrently(t *testing.T) {
 	is.Equal(ks.Version, int64(3+len(won)))                                                    // one save per creation and per winning regeneration
 }
 
-// schemaOf returns the name of db's schema.
-func schemaOf(t *testing.T, db *sqlstoretest.DB) string {
-	t.Helper()
-	var schema string
-	if err := db.SQL(t).QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&schema); err != nil {
-		t.Fatal(err)
-	}
-	return schema
-}
+var _ store.ChangeLog = (*listening)(nil)

@@ -1,0 +1,407 @@
+package rotation
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store"
+)
+
+// snapshot is one owner's keyset as read at one instant. Nothing of it
+// changes once made but keys, which holds what is built from it on first
+// use, so every reader shares it without a lock.
+type snapshot struct {
+	p       packed // the keyset as read; never changed
+	version int64  // its version
+	// readAt is when the read that got the keyset began, by the
+	// Rotator's clock: whatever was saved before it is in the keyset, so
+	// staleness counts from it.
+	readAt time.Time
+	keys   atomic.Pointer[keySnap] // the HMAC keys of the keyset; nil until first asked for
+
+	// prev and next link the cached snapshots from the most recently used
+	// to the least. They are guarded by cache.mu, and nil in a snapshot
+	// not cached.
+	prev, next *snapshot
+}
+
+// newSnapshot returns a snapshot of ks, read from readAt on. It shares
+// nothing with ks.
+func newSnapshot(ks *store.Keyset, readAt time.Time) *snapshot {
+	return &snapshot{p: pack(ks), version: ks.Version, readAt: readAt}
+}
+
+// owner returns the snapshot's owner.
+func (s *snapshot) owner() string { return s.p.owner() }
+
+// keyset returns a copy of the snapshot's keyset, the caller's to change.
+func (s *snapshot) keyset() store.Keyset { return s.p.keyset(s.version) }
+
+// genBuckets is how many generation counters a cache keeps: owners share
+// them by a hash, so that an invalidation costs no memory, whoever it
+// names.
+const genBuckets = 1 << 12
+
+// ticket is what a fill holds from before it reads until it offers what
+// it read: the cache stores the read only if no invalidation that could
+// concern its owner came in between.
+type ticket struct{ epoch, gen uint64 }
+
+// cache keeps the snapshots of at most max owners, the least recently
+// used going first, with an index of every value's digest. It is safe for
+// concurrent use.
+//
+// It never goes back in time: a read that began before an invalidation,
+// an eviction or a save of its owner's bucket is not stored, and neither
+// is a read of an older version than the one cached.
+type cache struct {
+	max    int
+	maxAge time.Duration
+	seed   maphash.Seed
+
+	mu     sync.Mutex // guards the fields below, and every snapshot's prev and next
+	owners map[string]*snapshot
+	// digests maps the digest of every value of every snapshot in owners
+	// to its snapshot, by the digest's first 8 bytes: a third of the
+	// memory of the whole digest, for a chance of a collision between two
+	// values cached, among a million, under one in ten million. A
+	// collision costs no correctness: a snapshot found is always checked
+	// for the whole digest, and one not found is looked up in the store.
+	digests map[uint64]*snapshot
+	lru     snapshot           // the list's sentinel: lru.next is the most recently used
+	gens    [genBuckets]uint64 // bumped when an owner of the bucket may have changed
+	epoch   uint64             // bumped when every owner may have changed
+}
+
+func (c *cache) init(max int, maxAge time.Duration) {
+	c.max, c.maxAge = max, maxAge
+	c.seed = maphash.MakeSeed()
+	c.owners = make(map[string]*snapshot)
+	c.digests = make(map[uint64]*snapshot)
+	c.lru.prev, c.lru.next = &c.lru, &c.lru
+}
+
+// fresh reports whether s may be served at now: its read began less than
+// maxAge before.
+func (c *cache) fresh(s *snapshot, now time.Time) bool {
+	return now.Sub(s.readAt) < c.maxAge
+}
+
+func (c *cache) bucket(owner string) *uint64 {
+	return &c.gens[maphash.String(c.seed, owner)&(genBuckets-1)]
+}
+
+func (c *cache) ticketLocked(owner string) ticket {
+	return ticket{c.epoch, *c.bucket(owner)}
+}
+
+// get returns the owner's snapshot if one may be served at now, and the
+// ticket a fill must hold if none may.
+func (c *cache) get(owner string, now time.Time) (*snapshot, ticket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.owners[owner]; s != nil && c.fresh(s, now) {
+		c.touchLocked(s)
+		return s, ticket{}
+	}
+	return nil, c.ticketLocked(owner)
+}
+
+// ticket returns the owner's ticket, for a fill that must read whatever
+// is cached.
+func (c *cache) ticket(owner string) ticket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ticketLocked(owner)
+}
+
+// byDigest returns the cached snapshot that may hold a value whose digest
+// is d, and whether it may be served at now. The caller checks that it
+// does hold one.
+func (c *cache) byDigest(d secrets.Digest, now time.Time) (*snapshot, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.digests[short(d)]
+	if s == nil {
+		return nil, false
+	}
+	if !c.fresh(s, now) {
+		return s, false
+	}
+	c.touchLocked(s)
+	return s, true
+}
+
+// offer stores s, read under ticket t, unless an invalidation came since
+// t was taken or a newer version is cached. It reports whether s is
+// stored.
+func (c *cache) offer(s *snapshot, t ticket) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	owner := s.owner()
+	if c.ticketLocked(owner) != t {
+		return false
+	}
+	cur := c.owners[owner]
+	if cur != nil && cur.version > s.version {
+		return false
+	}
+	if cur != nil && cur.version == s.version {
+		// The same keyset read again, as MaxAge asks: its keys need not
+		// be opened and built again.
+		s.keys.CompareAndSwap(nil, cur.keys.Load())
+	}
+	c.putLocked(s, cur)
+	return true
+}
+
+// older reports whether the owner's cached snapshot is of a version
+// before version.
+func (c *cache) older(owner string, version int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.owners[owner]
+	return s != nil && s.version < version
+}
+
+// install stores s, which holds what this process has just saved, over
+// whatever is cached but a newer version. Fills under way that began
+// before it are not stored.
+func (c *cache) install(s *snapshot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	owner := s.owner()
+	*c.bucket(owner)++
+	cur := c.owners[owner]
+	if cur != nil && cur.version > s.version {
+		return
+	}
+	c.putLocked(s, cur)
+}
+
+// invalidate drops the owner's snapshot, if one is cached, and makes the
+// fills under way for it store nothing. An owner that is not cached costs
+// nothing.
+func (c *cache) invalidate(owner string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	*c.bucket(owner)++
+	if s := c.owners[owner]; s != nil {
+		c.removeLocked(s)
+	}
+}
+
+// invalidateAll drops every snapshot, and makes every fill under way
+// store nothing.
+func (c *cache) invalidateAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	for s := c.lru.next; s != &c.lru; {
+		next := s.next
+		s.prev, s.next = nil, nil
+		s = next
+	}
+	c.lru.prev, c.lru.next = &c.lru, &c.lru
+	clear(c.owners)
+	clear(c.digests)
+}
+
+// gone drops the owner's snapshot after a read under ticket t found that
+// the store no longer has the owner, unless an invalidation came since.
+func (c *cache) gone(owner string, t ticket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.owners[owner]; s != nil && c.ticketLocked(owner) == t {
+		c.removeLocked(s)
+	}
+}
+
+// update replaces the owner's cached snapshot, if there is one, by what
+// change makes of it, or leaves it if change returns nil. change runs
+// without the lock, on a snapshot that may be replaced meanwhile: then it
+// runs again on the one that replaced it, a few times at most. The
+// replacement ends the fills under way for the owner's bucket, which
+// might lack what it shows.
+func (c *cache) update(owner string, change func(*snapshot) *snapshot) {
+	for range 3 {
+		c.mu.Lock()
+		cur := c.owners[owner]
+		c.mu.Unlock()
+		if cur == nil {
+			return
+		}
+		next := change(cur)
+		if next == nil {
+			return
+		}
+		c.mu.Lock()
+		if c.owners[owner] == cur {
+			*c.bucket(owner)++
+			c.putLocked(next, cur)
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+	}
+}
+
+// len returns how many owners are cached.
+func (c *cache) len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.owners)
+}
+
+// putLocked stores s in place of cur (nil if its owner has none), at the
+// front of the list, and evicts the least recently used owners beyond
+// max.
+func (c *cache) putLocked(s, cur *snapshot) {
+	if cur != nil {
+		c.unlinkLocked(cur)
+		c.unindexLocked(cur)
+	}
+	c.owners[s.owner()] = s // a substring of the snapshot, no copy
+	c.pushLocked(s)
+	c.indexLocked(s)
+	for len(c.owners) > c.max {
+		victim := c.lru.prev
+		*c.bucket(victim.owner())++ // a fill under way may hold an older version than the one evicted
+		c.removeLocked(victim)
+	}
+}
+
+// removeLocked takes s, which is cached, out of the cache.
+func (c *cache) removeLocked(s *snapshot) {
+	c.unlinkLocked(s)
+	delete(c.owners, s.owner())
+	c.unindexLocked(s)
+}
+
+func (c *cache) indexLocked(s *snapshot) {
+	s.p.digests(func(d secrets.Digest) { c.digests[short(d)] = s })
+}
+
+// unindexLocked removes the digests of s, but those another snapshot has
+// taken: an owner's next snapshot shares most of them.
+func (c *cache) unindexLocked(s *snapshot) {
+	s.p.digests(func(d secrets.Digest) {
+		if c.digests[short(d)] == s {
+			delete(c.digests, short(d))
+		}
+	})
+}
+
+// short returns what the index keys d by. A SHA-256 digest is uniform in
+// each of its bytes, so any 8 of them will do.
+func short(d secrets.Digest) uint64 { return binary.LittleEndian.Uint64(d[:8]) }
+
+func (c *cache) pushLocked(s *snapshot) {
+	s.prev, s.next = &c.lru, c.lru.next
+	c.lru.next.prev = s
+	c.lru.next = s
+}
+
+func (c *cache) unlinkLocked(s *snapshot) {
+	s.prev.next, s.next.prev = s.next, s.prev
+	s.prev, s.next = nil, nil
+}
+
+func (c *cache) touchLocked(s *snapshot) {
+	if c.lru.next != s {
+		c.unlinkLocked(s)
+		c.pushLocked(s)
+	}
+}
+
+// snapshot returns the owner's keyset as cached, or as read from the store
+// when no copy may be served, which is then cached. An owner the store
+// does not know gives its error, matching store.ErrNotFound, and is not
+// cached.
+func (r *Rotator) snapshot(ctx context.Context, owner string) (*snapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s, t := r.cache.get(owner, r.set.now())
+	if s != nil {
+		return s, nil
+	}
+	return r.fill(ctx, owner, t)
+}
+
+// reload reads the owner's keyset from the store whatever is cached, and
+// caches it: a lookup found a key that the cached copy lacks.
+func (r *Rotator) reload(ctx context.Context, owner string) (*snapshot, error) {
+	return r.fill(ctx, owner, r.cache.ticket(owner))
+}
+
+// fill reads the owner's keyset and offers it to the cache under t. What
+// it read is returned even when the cache may not store it: it is at
+// least as fresh as anything the caller could be given.
+func (r *Rotator) fill(ctx context.Context, owner string, t ticket) (*snapshot, error) {
+	readAt := r.set.now()
+	ks, err := r.st.Load(ctx, owner)
+	if errors.Is(err, store.ErrNotFound) {
+		r.cache.gone(owner, t)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := newSnapshot(&ks, readAt)
+	r.cache.offer(s, t)
+	return s, nil
+}
+
+// loadFresh reads the owner's keyset from the store, past the cache, for
+// a change to start from. When the cache holds an older version, the
+// read replaces it: a caller told that a change cannot be made (a stale
+// value, a limit reached) then lists what it was refused on.
+func (r *Rotator) loadFresh(ctx context.Context, owner string) (store.Keyset, error) {
+	t, readAt := r.cache.ticket(owner), r.set.now()
+	ks, err := r.st.Load(ctx, owner)
+	if err == nil && r.cache.older(owner, ks.Version) {
+		r.cache.offer(newSnapshot(&ks, readAt), t)
+	}
+	return ks, err
+}
+
+// installSaved caches ks, just saved at version ks.Version+1 by a change
+// made at instant at.
+func (r *Rotator) installSaved(ks *store.Keyset, at time.Time) {
+	s := newSnapshot(ks, at)
+	s.version++
+	r.cache.install(s)
+}
+
+// showUses replaces the cached snapshots of the owners of uses, which the
+// store has just recorded, by copies that show them, so that what is
+// listed after a write is never older than what was listed before it.
+func (r *Rotator) showUses(uses []store.Use) {
+	byOwner := make(map[string][]store.Use)
+	for _, u := range uses {
+		byOwner[u.Owner] = append(byOwner[u.Owner], u)
+	}
+	for owner, uses := range byOwner {
+		r.cache.update(owner, func(cur *snapshot) *snapshot {
+			ks := cur.keyset()
+			changed := false
+			for _, u := range uses {
+				if ks.RecordUse(u) {
+					changed = true
+				}
+			}
+			if !changed {
+				return nil
+			}
+			next := newSnapshot(&ks, cur.readAt)
+			next.keys.Store(cur.keys.Load()) // uses change no key
+			return next
+		})
+	}
+}
