@@ -4,9 +4,10 @@
 // message failing.
 //
 // A [Signer] asks its [KeySource] for the owner's signing keys and puts one
-// signature per key on each message; a [Verifier] asks for the keys valid
-// now and accepts a message that any of them signed. [Middleware] puts a
-// Verifier in front of a net/http handler. Keys come from
+// signature per key on each message, stamped by its clock or, with
+// [Signer.SignAt], at an instant the caller gives; a [Verifier] asks for
+// the keys valid now and accepts a message that any of them signed.
+// [Middleware] puts a Verifier in front of a net/http handler. Keys come from
 // rotation.Rotator, which implements KeySource, or from [StaticKeys] for
 // those who keep their own secrets; hmacsign itself never stores anything.
 //

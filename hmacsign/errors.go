@@ -69,10 +69,16 @@ var (
 	// [*KeyError].
 	ErrWeakKey = fmt.Errorf("%w: weak key", ErrInvalidKey)
 
-	// ErrInvalidMessageID means [Signer.Sign] was given a message id that
-	// cannot travel in an HTTP header: every byte must be printable ASCII
-	// other than space.
+	// ErrInvalidMessageID means [Signer.Sign] or [Signer.SignAt] was given
+	// a message id that cannot travel in an HTTP header: every byte must be
+	// printable ASCII other than space.
 	ErrInvalidMessageID = errors.New("hmacsign: invalid message id")
+
+	// ErrInvalidTimestamp means [Signer.SignAt] (or [Signer.Sign], by its
+	// clock) was asked to stamp a message with an instant before the Unix
+	// epoch, such as the zero time.Time, which a timestamp header cannot
+	// carry.
+	ErrInvalidTimestamp = errors.New("hmacsign: invalid timestamp")
 )
 
 // VerifyError reports why a message was refused. It matches

@@ -162,6 +162,42 @@ func ExampleNewVerifier_optionOutOfRange() {
 	// field: Tolerance
 }
 
+// Fixtures for a receiver's tests: the same message signed as if sent
+// now and as if sent ten minutes ago, from one Signer.
+func ExampleSigner_SignAt() {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	key, err := hmacsign.NewKey("key_1", secrets.NewValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), time.Time{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys := hmacsign.StaticKeys{key}
+	signer := hmacsign.NewSigner(keys, nil) // SignAt does not read its clock
+	payload := []byte(`{"type":"ping"}`)
+	fresh, err := signer.SignAt(ctx, "org_42", "msg_1", payload, now)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stale, err := signer.SignAt(ctx, "org_42", "msg_1", payload, now.Add(-10*time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(fresh.Timestamp, stale.Timestamp)
+
+	receiver, err := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = receiver.Verify(ctx, "org_42", fresh)
+	fmt.Println(err)
+	_, err = receiver.Verify(ctx, "org_42", stale)
+	fmt.Println(errors.Is(err, hmacsign.ErrTimestampTooOld))
+	// Output:
+	// 1772366400 1772365800
+	// <nil>
+	// true
+}
+
 func ExampleSigner_SetHeaders() {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	key, err := hmacsign.NewKey("key_1", secrets.NewValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), time.Time{})

@@ -73,6 +73,60 @@ func TestSignMessage(t *testing.T) {
 	is.True(gen.ID != hmacsign.NewMessageID()) // which is random
 }
 
+// TestSignAt signs with a signer whose own clock is an hour past every
+// instant asked for: the timestamp and the keys are those of the instant.
+func TestSignAt(t *testing.T) {
+	graceEnd := t0.Add(time.Minute)
+	keyNew := newKey(t, "new", secretB, time.Time{})
+	keyOld := newKey(t, "old", secretA, graceEnd) // in grace until graceEnd
+	keys := hmacsign.StaticKeys{keyNew, keyOld}
+	signer := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Now: fixed(t0.Add(time.Hour))})
+	stdA := string(mustDecode(t, strings.TrimPrefix(secretA, "whsec_")))
+	stdB := string(mustDecode(t, strings.TrimPrefix(secretB, "whsec_")))
+	entry := func(key string, at time.Time) string {
+		return "v1," + base64.StdEncoding.EncodeToString(refMAC(key, "msg_1", ".", fmt.Sprint(at.Unix()), ".", payload))
+	}
+	tests := []struct {
+		name    string
+		at      time.Time
+		wantTS  string
+		wantSig string
+	}{
+		{"in the grace window: both keys", t0.Add(30*time.Second + 999*time.Millisecond), fmt.Sprint(t0.Unix() + 30), entry(stdB, t0.Add(30*time.Second)) + " " + entry(stdA, t0.Add(30*time.Second))},
+		{"a nanosecond before the window ends", graceEnd.Add(-1), fmt.Sprint(graceEnd.Unix() - 1), entry(stdB, graceEnd.Add(-time.Second)) + " " + entry(stdA, graceEnd.Add(-time.Second))},
+		{"as the window ends: the new key alone", graceEnd, fmt.Sprint(graceEnd.Unix()), entry(stdB, graceEnd)},
+		{"the Unix epoch", time.Unix(0, 0), "0", entry(stdB, time.Unix(0, 0)) + " " + entry(stdA, time.Unix(0, 0))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			m, err := signer.SignAt(t.Context(), "owner", "msg_1", []byte(payload), tt.at)
+			is.NoErr(err)                    // signing for the instant works
+			is.Equal(m.ID, "msg_1")          // the id is kept
+			is.Equal(m.Timestamp, tt.wantTS) // the timestamp is the instant's, in whole seconds
+			if diff := cmp.Diff(tt.wantSig, m.Signature); diff != "" {
+				t.Errorf("Signature mismatch (-want +got):\n%s", diff)
+			}
+			v := newVerifier(t, keys, &hmacsign.VerifierOptions{Now: fixed(tt.at)})
+			id, err := v.Verify(t.Context(), "owner", m)
+			is.NoErr(err)       // a verifier at that instant accepts it
+			is.Equal(id, "new") // by the designated key
+		})
+	}
+
+	is := is.New(t)
+	now, err := signer.Sign(t.Context(), "owner", "msg_1", []byte(payload))
+	is.NoErr(err)                                                 // Sign still signs
+	is.Equal(now.Timestamp, fmt.Sprint(t0.Add(time.Hour).Unix())) // by the signer's clock
+	is.Equal(now.Signature, entry(stdB, t0.Add(time.Hour)))       // with the keys valid by it
+
+	gh := hmacsign.NewSigner(keys, &hmacsign.SignerOptions{Scheme: hmacsign.GitHub, Now: fixed(t0.Add(time.Hour))})
+	m, err := gh.SignAt(t.Context(), "owner", "msg_1", []byte(payload), time.Time{})
+	is.NoErr(err)             // without a timestamp, any instant does: it only picks the keys
+	is.Equal(m.Timestamp, "") // and none is sent
+	is.Equal(m.Signature, "sha256="+hex.EncodeToString(refMAC(secretB, payload)))
+}
+
 func TestSignRefuses(t *testing.T) {
 	key := newKey(t, "a", secretA, time.Time{})
 	tests := []struct {
@@ -80,25 +134,33 @@ func TestSignRefuses(t *testing.T) {
 		keys   hmacsign.KeySource
 		scheme hmacsign.Scheme
 		id     string
+		at     time.Time
 		want   error
 	}{
-		{"no keys", hmacsign.StaticKeys{}, nil, "msg_1", hmacsign.ErrNoKeys},
-		{"only expired keys", hmacsign.StaticKeys{newKey(t, "x", secretA, t0)}, nil, "msg_1", hmacsign.ErrNoKeys},
-		{"only a raw key for standard webhooks", hmacsign.StaticKeys{newKey(t, "s", "whsec_test_secret", time.Time{})}, nil, "msg_1", hmacsign.ErrNoKeys},
-		{"unknown owner", ownerKeys{"other": {key}}, nil, "msg_1", hmacsign.ErrNoKeys},
-		{"source fails", failingSource{context.Canceled}, nil, "msg_1", context.Canceled},
-		{"id with space", hmacsign.StaticKeys{key}, nil, "msg 1", hmacsign.ErrInvalidMessageID},
-		{"id with newline", hmacsign.StaticKeys{key}, nil, "msg_1\r\nX-Evil: 1", hmacsign.ErrInvalidMessageID},
-		{"id not ascii", hmacsign.StaticKeys{key}, hmacsign.GitHub, "msg_é", hmacsign.ErrInvalidMessageID},
+		{"no keys", hmacsign.StaticKeys{}, nil, "msg_1", t0, hmacsign.ErrNoKeys},
+		{"only expired keys", hmacsign.StaticKeys{newKey(t, "x", secretA, t0)}, nil, "msg_1", t0, hmacsign.ErrNoKeys},
+		{"only a raw key for standard webhooks", hmacsign.StaticKeys{newKey(t, "s", "whsec_test_secret", time.Time{})}, nil, "msg_1", t0, hmacsign.ErrNoKeys},
+		{"unknown owner", ownerKeys{"other": {key}}, nil, "msg_1", t0, hmacsign.ErrNoKeys},
+		{"source fails", failingSource{context.Canceled}, nil, "msg_1", t0, context.Canceled},
+		{"id with space", hmacsign.StaticKeys{key}, nil, "msg 1", t0, hmacsign.ErrInvalidMessageID},
+		{"id with newline", hmacsign.StaticKeys{key}, nil, "msg_1\r\nX-Evil: 1", t0, hmacsign.ErrInvalidMessageID},
+		{"id not ascii", hmacsign.StaticKeys{key}, hmacsign.GitHub, "msg_é", t0, hmacsign.ErrInvalidMessageID},
+		{"zero time", hmacsign.StaticKeys{key}, nil, "msg_1", time.Time{}, hmacsign.ErrInvalidTimestamp},
+		{"a second before the epoch, stripe", hmacsign.StaticKeys{key}, hmacsign.Stripe, "msg_1", time.Unix(-1, 0), hmacsign.ErrInvalidTimestamp},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
-			s := hmacsign.NewSigner(tt.keys, &hmacsign.SignerOptions{Scheme: tt.scheme, Now: fixed(t0)})
+			s := hmacsign.NewSigner(tt.keys, &hmacsign.SignerOptions{Scheme: tt.scheme, Now: fixed(tt.at)})
 			m, err := s.Sign(t.Context(), "owner", tt.id, []byte(payload))
 			is.True(errors.Is(err, tt.want))                       // the refusal says why
 			is.Equal(m, hmacsign.Message{})                        // never an unsigned message
 			is.True(!errors.Is(err, hmacsign.ErrInvalidSignature)) // signing errors are not verification errors
+
+			s = hmacsign.NewSigner(tt.keys, &hmacsign.SignerOptions{Scheme: tt.scheme, Now: fixed(t0.Add(time.Hour))})
+			m, err = s.SignAt(t.Context(), "owner", tt.id, []byte(payload), tt.at)
+			is.True(errors.Is(err, tt.want)) // SignAt refuses the same for the same instant, whatever the clock says
+			is.Equal(m, hmacsign.Message{})  // with no message either
 		})
 	}
 }
