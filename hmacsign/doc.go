@@ -40,7 +40,10 @@
 // holding space-separated "v1,<base64>" entries, each the HMAC-SHA256 of
 // id.timestamp.payload under the secret's standard key (for whsec_ secrets,
 // the bytes after the prefix, base64-decoded). Messages signed here verify
-// with every Standard Webhooks library, and theirs verify here.
+// with every Standard Webhooks library, and theirs verify here. Svix sends
+// the same format as svix-id, svix-timestamp and svix-signature: a
+// [Verifier] reads either spelling of each header, refuses a message whose
+// two spellings of one header differ, and a [Signer] writes webhook-*.
 //
 // For those who migrate, [Stripe] ("Stripe-Signature: t=<ts>,v1=<hex>…",
 // over timestamp.payload) and [GitHub] ("X-Hub-Signature-256:

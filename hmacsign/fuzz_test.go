@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -143,6 +144,13 @@ func FuzzStandardWebhooks(f *testing.F) {
 		// not send are still read as given.
 		h := http.Header{"Webhook-Id": {id}, "Webhook-Timestamp": {ts}, "Webhook-Signature": {sig}}
 		got, err = v.VerifyRequest(t.Context(), "owner", h, payload)
+		checkVerdict(t, got, err, want)
+		// In Svix's spelling, and in both at once, the same again.
+		svix := http.Header{"Svix-Id": {id}, "Svix-Timestamp": {ts}, "Svix-Signature": {sig}}
+		got, err = v.VerifyRequest(t.Context(), "owner", svix, payload)
+		checkVerdict(t, got, err, want)
+		maps.Copy(svix, h)
+		got, err = v.VerifyRequest(t.Context(), "owner", svix, payload)
 		checkVerdict(t, got, err, want)
 	})
 }

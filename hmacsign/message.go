@@ -12,8 +12,9 @@ import (
 // The zero Message is unsigned and never verifies. A Message is a plain
 // value; Payload is shared, not copied.
 type Message struct {
-	// ID identifies the message: webhook-id for [StandardWebhooks],
-	// X-GitHub-Delivery for [GitHub]. [Stripe] carries none on the wire.
+	// ID identifies the message: webhook-id (or svix-id) for
+	// [StandardWebhooks], X-GitHub-Delivery for [GitHub]. [Stripe] carries
+	// none on the wire.
 	ID string
 	// Timestamp is the time of signing in decimal Unix seconds, as sent.
 	// [GitHub] has none.

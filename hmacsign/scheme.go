@@ -23,6 +23,15 @@ var (
 	// last holding space-separated "v1,<base64>" entries, each the
 	// HMAC-SHA256 of id.timestamp.payload in standard, padded base64. The
 	// key is the standard derivation: a whsec_ secret's decoded bytes.
+	//
+	// Svix sends the same format under other names: svix-id,
+	// svix-timestamp and svix-signature. A verifier reads each header in
+	// either spelling. Where both spellings of one header are present they
+	// must be identical, else the message is refused with
+	// [ErrMalformedHeader] ("webhook-id and svix-id differ"): no spelling
+	// wins, so what a handler reads from either one is what was verified.
+	// An empty header counts as absent. Refusals name the headers by their
+	// webhook-* names. A signer writes webhook-* only.
 	StandardWebhooks Scheme = standardWebhooksScheme
 
 	// Stripe is Stripe's format: one header, Stripe-Signature, holding
@@ -55,6 +64,9 @@ var (
 		idName:      "webhook-id",
 		tsHeader:    "Webhook-Timestamp",
 		tsName:      "webhook-timestamp",
+		svixSig:     "Svix-Signature",
+		svixID:      "Svix-Id",
+		svixTS:      "Svix-Timestamp",
 		entrySep:    ' ',
 		entryPrefix: "v1,",
 	}
@@ -100,6 +112,8 @@ type scheme struct {
 	sigHeader, sigName string
 	idHeader, idName   string // none for Stripe
 	tsHeader, tsName   string // none for Stripe (in the signature) and GitHub
+	// Svix's spelling of Standard Webhooks' headers, read as well.
+	svixSig, svixID, svixTS string
 	// Signature entries: entryPrefix and a MAC (base64 for Standard
 	// Webhooks, hex for the others), separated by entrySep.
 	entrySep    byte
@@ -125,20 +139,46 @@ func header(h http.Header, key string) string {
 	return ""
 }
 
-// read returns the message that h and payload carry. Missing parts are
-// left empty, for the verifier to refuse.
-func (s *scheme) read(h http.Header, payload []byte) Message {
-	m := Message{Signature: header(h, s.sigHeader), Payload: payload}
-	if s.idHeader != "" {
-		m.ID = header(h, s.idHeader)
+// either returns the value of the header key or, if that is absent or
+// empty, of alt, its other spelling. It reports false if both are present
+// and differ.
+func either(h http.Header, key, alt string) (string, bool) {
+	v, w := header(h, key), header(h, alt)
+	switch {
+	case w == "":
+		return v, true
+	case v == "":
+		return w, true
 	}
+	return v, v == w
+}
+
+// read returns the message that h and payload carry. Missing parts are
+// left empty, for the verifier to refuse. The only error is a
+// [*VerifyError] for a Standard Webhooks header whose two spellings
+// differ.
+func (s *scheme) read(h http.Header, payload []byte) (Message, error) {
+	m := Message{Payload: payload}
 	switch s.kind {
 	case kindStandard:
-		m.Timestamp = header(h, s.tsHeader)
+		var ok bool
+		if m.ID, ok = either(h, s.idHeader, s.svixID); !ok {
+			return Message{}, refuse(ErrMalformedHeader, "webhook-id and svix-id differ")
+		}
+		if m.Timestamp, ok = either(h, s.tsHeader, s.svixTS); !ok {
+			return Message{}, refuse(ErrMalformedHeader, "webhook-timestamp and svix-timestamp differ")
+		}
+		if m.Signature, ok = either(h, s.sigHeader, s.svixSig); !ok {
+			return Message{}, refuse(ErrMalformedHeader, "webhook-signature and svix-signature differ")
+		}
 	case kindStripe:
+		m.Signature = header(h, s.sigHeader)
 		m.Timestamp = stripeTimestamp(m.Signature)
+	case kindGitHub:
+		m.Signature = header(h, s.sigHeader)
+		m.ID = header(h, s.idHeader)
 	}
-	return m
+	return m, nil
 }
 
 // stripeTimestamp returns the value of the first t= element of a
@@ -154,10 +194,14 @@ func stripeTimestamp(sig string) string {
 	return ""
 }
 
-// write sets the headers that carry m.
+// write sets the headers that carry m. For Standard Webhooks it removes
+// Svix's spelling of them, which a verifier would find differing.
 func (s *scheme) write(h http.Header, m Message) {
 	switch s.kind {
 	case kindStandard:
+		h.Del(s.svixID)
+		h.Del(s.svixTS)
+		h.Del(s.svixSig)
 		h.Set(s.idHeader, m.ID)
 		h.Set(s.tsHeader, m.Timestamp)
 	case kindGitHub:

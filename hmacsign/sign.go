@@ -141,4 +141,10 @@ func (s *Signer) SignAt(ctx context.Context, owner, id string, payload []byte, a
 // replacing any already there and leaving the others alone. It is the one
 // way to put a message on a request: pass req.Header, or a new
 // http.Header to build one.
+//
+// For [StandardWebhooks] it writes webhook-id, webhook-timestamp and
+// webhook-signature, and removes svix-id, svix-timestamp and
+// svix-signature: the same headers in Svix's spelling, left from an
+// earlier signature, would differ from the new ones, and a verifier
+// refuses that.
 func (s *Signer) SetHeaders(h http.Header, m Message) { s.scheme.write(h, m) }

@@ -186,7 +186,10 @@ func TestSignerHeaders(t *testing.T) {
 			if diff := cmp.Diff(tt.want, headerOf(s, m)); diff != "" {
 				t.Errorf("SetHeaders on a new header mismatch (-want +got):\n%s", diff)
 			}
-			h := http.Header{"Content-Type": {"application/json"}, "Webhook-Signature": {"old"}, "Stripe-Signature": {"old"}, "X-Hub-Signature-256": {"old"}}
+			h := http.Header{
+				"Content-Type": {"application/json"}, "Webhook-Signature": {"old"}, "Stripe-Signature": {"old"}, "X-Hub-Signature-256": {"old"},
+				"Svix-Id": {"old"}, "Svix-Timestamp": {"old"}, "Svix-Signature": {"old"},
+			}
 			s.SetHeaders(h, m)
 			for k, v := range tt.want {
 				if diff := cmp.Diff(v, h[k]); diff != "" {
@@ -195,6 +198,14 @@ func TestSignerHeaders(t *testing.T) {
 			}
 			if h.Get("Content-Type") != "application/json" {
 				t.Error("SetHeaders dropped another header")
+			}
+			for _, k := range []string{"Svix-Id", "Svix-Timestamp", "Svix-Signature"} {
+				// Standard Webhooks' own headers in Svix's spelling would
+				// contradict the new ones; other schemes' messages do not
+				// own them.
+				if _, kept := h[k]; kept != (tt.scheme != nil) {
+					t.Errorf("SetHeaders with %v: %s kept = %v", s.Scheme(), k, kept)
+				}
 			}
 		})
 	}

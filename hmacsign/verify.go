@@ -97,9 +97,24 @@ func (v *Verifier) Scheme() Scheme { return v.scheme }
 // scheme and verifies it as [Verifier.Verify] does. h is looked up by
 // canonical keys ("Webhook-Signature"), as net/http and [http.Header.Set]
 // store them; only the first value of each header counts.
+//
+// For [StandardWebhooks], each header may come in Svix's spelling instead
+// (svix-id, svix-timestamp, svix-signature); a message that carries both
+// spellings of a header with different values is refused with
+// [ErrMalformedHeader], before any key is asked for.
 func (v *Verifier) VerifyRequest(ctx context.Context, owner string, h http.Header, payload []byte) (keyID string, err error) {
-	m := v.scheme.read(h, payload)
-	return v.verify(ctx, owner, &m)
+	keyID, _, err = v.verifyRequest(ctx, owner, h, payload)
+	return keyID, err
+}
+
+// verifyRequest is VerifyRequest that also returns the message id it read.
+func (v *Verifier) verifyRequest(ctx context.Context, owner string, h http.Header, payload []byte) (keyID, msgID string, err error) {
+	m, err := v.scheme.read(h, payload)
+	if err != nil {
+		return "", "", err
+	}
+	keyID, err = v.verify(ctx, owner, &m)
+	return keyID, m.ID, err
 }
 
 // Verify checks m for owner and returns the id of the key that signed it.
