@@ -39,11 +39,13 @@
 // headers webhook-id, webhook-timestamp and webhook-signature, the last
 // holding space-separated "v1,<base64>" entries, each the HMAC-SHA256 of
 // id.timestamp.payload under the secret's standard key (for whsec_ secrets,
-// the bytes after the prefix, base64-decoded). Messages signed here verify
-// with every Standard Webhooks library, and theirs verify here. Svix sends
-// the same format as svix-id, svix-timestamp and svix-signature: a
-// [Verifier] reads either spelling of each header, refuses a message whose
-// two spellings of one header differ, and a [Signer] writes webhook-*.
+// the bytes after the prefix, base64-decoded, padded or not; a secret given
+// without its prefix is read that way by [NewWebhookKey], never by
+// [NewKey]). Messages signed here verify with every Standard Webhooks
+// library, and theirs verify here. Svix sends the same format as svix-id,
+// svix-timestamp and svix-signature: a [Verifier] reads either spelling
+// of each header, refuses a message whose two spellings of one header
+// differ, and a [Signer] writes webhook-*.
 //
 // For those who migrate, [Stripe] ("Stripe-Signature: t=<ts>,v1=<hex>…",
 // over timestamp.payload) and [GitHub] ("X-Hub-Signature-256:
@@ -68,8 +70,9 @@
 // MACs are compared in constant time. A [Key] never prints its secret
 // (fmt shows its id and [secrets.Redacted]; JSON fails), and no error, log
 // line or problem response holds a key, a MAC or a signature header.
-// [NewKey] refuses HMAC keys shorter than [MinKeySize] bytes. An owner
-// without a valid key is refused with [ErrNoKeys], never waved through.
+// [NewKey] and [NewWebhookKey] refuse HMAC keys shorter than [MinKeySize]
+// bytes. An owner without a valid key is refused with [ErrNoKeys], never
+// waved through.
 // Timestamps more than the tolerance (5 minutes by default) away from the
 // verifier's clock, in either direction, are refused; within that window a
 // [ReplayGuard], consulted only after a signature verified, refuses a

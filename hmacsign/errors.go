@@ -60,8 +60,8 @@ var (
 	// to check against, nothing is accepted.
 	ErrNoKeys = errors.New("hmacsign: no valid keys")
 
-	// ErrInvalidKey means [NewKey] refused its arguments. It comes as a
-	// [*KeyError].
+	// ErrInvalidKey means [NewKey] or [NewWebhookKey] refused its
+	// arguments. It comes as a [*KeyError].
 	ErrInvalidKey = errors.New("hmacsign: invalid key")
 
 	// ErrWeakKey means an HMAC key derived from a secret is shorter than
@@ -108,12 +108,13 @@ func (e *VerifyError) Unwrap() error { return e.Err }
 // matches, even one whose Err does not wrap it ([ErrNoKeys]).
 func (e *VerifyError) Is(target error) bool { return target == ErrInvalidSignature }
 
-// KeyError reports a secret or id that [NewKey] refuses. It matches
-// [ErrInvalidKey], and [ErrWeakKey] when a derived key is too short.
+// KeyError reports a secret or id that [NewKey] or [NewWebhookKey]
+// refuses. It matches [ErrInvalidKey], and [ErrWeakKey] when a derived
+// key is too short.
 //
 // It holds the key's id, never the secret nor any part of it.
 type KeyError struct {
-	ID     string // the id given to NewKey
+	ID     string // the id given to NewKey or NewWebhookKey
 	Reason string // which check failed, such as "empty id"
 	Err    error  // ErrWeakKey or ErrInvalidKey
 }

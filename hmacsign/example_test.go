@@ -134,6 +134,35 @@ func ExampleNewKey() {
 	// true
 }
 
+// A Standard Webhooks secret as some senders' dashboards show it, without
+// its whsec_ prefix: NewWebhookKey reads it as the Standard Webhooks
+// libraries do, and verifies the specification's published example.
+// NewKey would take the string's own bytes as the key, as it must for an
+// API key.
+func ExampleNewWebhookKey() {
+	key, err := hmacsign.NewWebhookKey("key_1", secrets.NewValue("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), time.Time{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sent := time.Unix(1614265330, 0)
+	v, err := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: func() time.Time { return sent }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek") // Svix's spelling, or webhook-id
+	h.Set("svix-timestamp", "1614265330")
+	h.Set("svix-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+	keyID, err := v.VerifyRequest(context.Background(), "org_42", h, []byte(`{"test": 2432232314}`))
+	fmt.Println(keyID, err)
+
+	_, err = hmacsign.NewWebhookKey("key_2", secrets.NewValue("sk_live_not_base64"), time.Time{})
+	fmt.Println(err)
+	// Output:
+	// key_1 <nil>
+	// hmacsign: key "key_2": webhook secret is not base64
+}
+
 func ExampleVerifier_VerifyRequest() {
 	// GitHub's published example: no timestamp, the secret string as key.
 	key, err := hmacsign.NewKey("gh", secrets.NewValue("It's a Secret to Everybody"), time.Time{})
