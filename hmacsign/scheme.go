@@ -2,6 +2,7 @@ package hmacsign
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -247,16 +248,16 @@ func (s *scheme) parseEntries(sig string, e *entries) {
 	}
 }
 
-// Decoding tables: the value of each character, or invalid.
+// Decoding tables. hexValue is the value of each character, or invalid.
+// base64Quantum holds, for each place in a 4-character quantum, each
+// character's 6 bits shifted to that place in a 24-bit group; a character
+// outside the alphabet sets bits 24 to 31 instead. One OR over a quantum
+// then both assembles its 3 bytes and flags a bad character.
 const invalid = 0xff
 
-var base64Value, hexValue = func() (b, h [256]byte) {
-	for i := range b {
-		b[i], h[i] = invalid, invalid
-	}
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := range len(alphabet) {
-		b[alphabet[i]] = byte(i)
+var hexValue = func() (h [256]byte) {
+	for i := range h {
+		h[i] = invalid
 	}
 	for i := range 10 {
 		h['0'+i] = byte(i)
@@ -264,30 +265,47 @@ var base64Value, hexValue = func() (b, h [256]byte) {
 	for i := range 6 {
 		h['a'+i], h['A'+i] = byte(10+i), byte(10+i)
 	}
-	return b, h
+	return h
+}()
+
+var base64Quantum = func() (q [4][256]uint32) {
+	for place := range q {
+		for c := range q[place] {
+			q[place][c] = 0xff << 24
+		}
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for v := range len(alphabet) {
+		for place := range q {
+			q[place][alphabet[v]] = uint32(v) << (18 - 6*place)
+		}
+	}
+	return q
 }()
 
 // decodeBase64MAC decodes s into dst and reports whether s is the
 // canonical, padded, standard base64 of 32 bytes: 43 characters of the
 // alphabet, the last with its two unused bits zero, and "=". It reads the
-// string in place, which encoding/base64 cannot do without a copy.
+// string in place, which encoding/base64 cannot do without a copy, and
+// stores each quantum's 3 bytes with one 4-byte store, whose fourth byte
+// the next quantum overwrites.
 func decodeBase64MAC(dst *[macSize]byte, s string) bool {
 	if len(s) != base64Size || s[base64Size-1] != '=' {
 		return false
 	}
-	var bad byte // collects the bits that only invalid values have
+	t := &base64Quantum
+	var bad uint32 // collects the bits that only bad characters set
 	for q := range macSize / 3 {
-		a, b, c, d := base64Value[s[4*q]], base64Value[s[4*q+1]], base64Value[s[4*q+2]], base64Value[s[4*q+3]]
-		bad |= a | b | c | d
-		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
-		dst[3*q], dst[3*q+1], dst[3*q+2] = byte(v>>16), byte(v>>8), byte(v)
+		v := t[0][s[4*q]] | t[1][s[4*q+1]] | t[2][s[4*q+2]] | t[3][s[4*q+3]]
+		bad |= v
+		binary.BigEndian.PutUint32(dst[3*q:], v<<8)
 	}
 	const last = macSize / 3 * 4 // the quantum that holds the last 2 bytes
-	a, b, c := base64Value[s[last]], base64Value[s[last+1]], base64Value[s[last+2]]
-	bad |= a | b | c
-	v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6
-	dst[macSize-2], dst[macSize-1] = byte(v>>16), byte(v>>8)
-	return bad&0xc0 == 0 && c&0x03 == 0
+	v := t[0][s[last]] | t[1][s[last+1]] | t[2][s[last+2]]
+	bad |= v
+	binary.BigEndian.PutUint16(dst[macSize-2:], uint16(v>>8))
+	// v's low byte holds the third character's two bits that no byte uses.
+	return bad>>24 == 0 && v&0xff == 0
 }
 
 // decodeHexMAC decodes s into dst and reports whether s is 64 hex digits,
