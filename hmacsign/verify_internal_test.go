@@ -66,3 +66,25 @@ func TestVerifyTriesLastMatchFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestEqualMAC flips each bit of a MAC in turn: every flip is unequal,
+// and the MAC equals itself.
+func TestEqualMAC(t *testing.T) {
+	var a [macSize]byte
+	for i := range a {
+		a[i] = byte(i*37 + 11)
+	}
+	b := a
+	if !equalMAC(&a, &b) {
+		t.Fatal("a MAC does not equal its copy")
+	}
+	for i := range macSize {
+		for bit := range 8 {
+			b := a
+			b[i] ^= 1 << bit
+			if equalMAC(&a, &b) || equalMAC(&b, &a) {
+				t.Fatalf("MACs that differ in bit %d of byte %d compare equal", bit, i)
+			}
+		}
+	}
+}
