@@ -232,7 +232,8 @@ func TestNewMessageID(t *testing.T) {
 
 // TestSignedContent checks the signatures of every scheme against HMACs
 // computed the obvious way, for ids and timestamps around the size of the
-// buffer that carries them into the MAC.
+// buffer that carries them into the MAC, and payloads around the size of
+// a SHA-256 block.
 func TestSignedContent(t *testing.T) {
 	key := newKey(t, "k", secretA, time.Time{})
 	stdKey := string(mustDecode(t, strings.TrimPrefix(secretA, "whsec_")))
@@ -252,6 +253,21 @@ func TestSignedContent(t *testing.T) {
 			v := newVerifier(t, hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: fixed(t0)})
 			_, err = v.Verify(t.Context(), "owner", m)
 			is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // refused, without a panic
+		})
+	}
+	for _, n := range []int{0, 1, 20, 21, 22, 52, 53, 54, 63, 64, 65, 150, 1000} {
+		t.Run(fmt.Sprint("payload of ", n), func(t *testing.T) {
+			is := is.New(t)
+			ts := fmt.Sprint(t0.Unix())
+			body := strings.Repeat("p", n)
+			for _, id := range []string{"msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", "m", strings.Repeat("i", 250)} {
+				m := sign(t, hmacsign.StaticKeys{key}, nil, t0, id, body)
+				is.Equal(m.Signature, "v1,"+base64.StdEncoding.EncodeToString(refMAC(stdKey, id, ".", ts, ".", body))) // the payload follows id.timestamp.
+			}
+			stripe := sign(t, hmacsign.StaticKeys{key}, hmacsign.Stripe, t0, "", body)
+			is.Equal(stripe.Signature, "t="+ts+",v1="+hex.EncodeToString(refMAC(secretA, ts, ".", body))) // and timestamp.
+			gh := sign(t, hmacsign.StaticKeys{key}, hmacsign.GitHub, t0, "", body)
+			is.Equal(gh.Signature, "sha256="+hex.EncodeToString(refMAC(secretA, body))) // or stands alone
 		})
 	}
 	is := is.New(t)

@@ -2,6 +2,7 @@ package hmacsign
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,6 +64,27 @@ func TestVerifyTriesLastMatchFirst(t *testing.T) {
 			if wasFirst || j != i {
 				is.Equal(k.s.hit.Load(), stamps[j]) // only a match after a miss writes a stamp
 			}
+		}
+	}
+}
+
+// TestParseUnix checks parseUnix against strconv.ParseInt on the strings
+// where one might go wrong: lengths around 19 digits, leading zeros, the
+// edges of int64, and characters next to the digits.
+func TestParseUnix(t *testing.T) {
+	inputs := []string{
+		"", "0", "00", "1", "01", "1614265330", "00001614265330",
+		"999999999999999999", "1000000000000000000",
+		"9223372036854775807", "9223372036854775808", "9999999999999999999", "18446744073709551616",
+		"0009223372036854775807", "0009223372036854775808", strings.Repeat("0", 40) + "1",
+		"+1", "-1", " 1", "1 ", "1.5", "1e3", "/", ":", "0x10", "١",
+	}
+	for _, s := range inputs {
+		n, ok := parseUnix(s)
+		want, err := strconv.ParseInt(s, 10, 64)
+		wantOK := err == nil && s != "" && strings.Trim(s, "0123456789") == ""
+		if ok != wantOK || ok && n != want {
+			t.Errorf("parseUnix(%q) = %d, %v; want %d, %v", s, n, ok, want, wantOK)
 		}
 	}
 }
