@@ -60,9 +60,8 @@ func FromContext(ctx context.Context) (Verified, bool) {
 // whose keys must have signed it (from the path, a host name, a header),
 // reads the body up to the limit, verifies it with v as
 // [Verifier.VerifyRequest] does (so Standard Webhooks headers may come in
-// Svix's spelling too), puts the body back
-// for the next handler and the [Verified] result in the request's context
-// (see [FromContext]).
+// Svix's spelling too), puts the body back for the next handler and the
+// [Verified] result in the request's context (see [FromContext]).
 //
 // Refusals are answered by [MiddlewareOptions].Error, by default RFC 9457
 // problem details (Content-Type application/problem+json) with members
