@@ -4,9 +4,10 @@
 // message failing.
 //
 // A [Signer] asks its [KeySource] for the owner's signing keys and puts one
-// signature per key on each message; a [Verifier] asks for the keys valid
-// now and accepts a message that any of them signed. [Middleware] puts a
-// Verifier in front of a net/http handler. Keys come from
+// signature per key on each message, stamped by its clock or, with
+// [Signer.SignAt], at an instant the caller gives; a [Verifier] asks for
+// the keys valid now and accepts a message that any of them signed.
+// [Middleware] puts a Verifier in front of a net/http handler. Keys come from
 // rotation.Rotator, which implements KeySource, or from [StaticKeys] for
 // those who keep their own secrets; hmacsign itself never stores anything.
 //
@@ -38,8 +39,13 @@
 // headers webhook-id, webhook-timestamp and webhook-signature, the last
 // holding space-separated "v1,<base64>" entries, each the HMAC-SHA256 of
 // id.timestamp.payload under the secret's standard key (for whsec_ secrets,
-// the bytes after the prefix, base64-decoded). Messages signed here verify
-// with every Standard Webhooks library, and theirs verify here.
+// the bytes after the prefix, base64-decoded, padded or not; a secret given
+// without its prefix is read that way by [NewWebhookKey], never by
+// [NewKey]). Messages signed here verify with every Standard Webhooks
+// library, and theirs verify here. Svix sends the same format as svix-id,
+// svix-timestamp and svix-signature: a [Verifier] reads either spelling
+// of each header, refuses a message whose two spellings of one header
+// differ, and a [Signer] writes webhook-*.
 //
 // For those who migrate, [Stripe] ("Stripe-Signature: t=<ts>,v1=<hex>…",
 // over timestamp.payload) and [GitHub] ("X-Hub-Signature-256:
@@ -64,8 +70,9 @@
 // MACs are compared in constant time. A [Key] never prints its secret
 // (fmt shows its id and [secrets.Redacted]; JSON fails), and no error, log
 // line or problem response holds a key, a MAC or a signature header.
-// [NewKey] refuses HMAC keys shorter than [MinKeySize] bytes. An owner
-// without a valid key is refused with [ErrNoKeys], never waved through.
+// [NewKey] and [NewWebhookKey] refuse HMAC keys shorter than [MinKeySize]
+// bytes. An owner without a valid key is refused with [ErrNoKeys], never
+// waved through.
 // Timestamps more than the tolerance (5 minutes by default) away from the
 // verifier's clock, in either direction, are refused; within that window a
 // [ReplayGuard], consulted only after a signature verified, refuses a
@@ -83,8 +90,14 @@
 // and keeps a pool of hashes that restore them on Reset; a verify decodes
 // the signature entries once, on the stack, writes id, timestamp and payload
 // straight into the MAC without building the signed string, and compares
-// each key's MAC with every entry. The key that matched most recently is
-// tried first. Once warm, a verify allocates nothing and costs less than
-// a hand-written hmac.New, Write, Sum and hmac.Equal over the same content;
-// BenchmarkVerify and BenchmarkHMACFloor in this package measure both.
+// each key's MAC with every entry, 8 bytes at a time and in constant time.
+// The key that matched most recently is tried first. Once warm, a verify
+// allocates nothing and costs less than a hand-written hmac.New, Write,
+// Sum and hmac.Equal over the same content, and little more than the least
+// crypto/hmac allows, a pre-keyed hash from a sync.Pool: what it adds is a
+// few tens of nanoseconds a message, for the timestamp, the entries and
+// the key lookup, about 6% at 1 KiB on a CPU with SHA extensions.
+// BenchmarkVerify, BenchmarkVerifyRequest (the same through headers, as
+// [Middleware] reads them) and BenchmarkHMACFloor, whose -pooled cases are
+// that least, measure all of them in one run.
 package hmacsign

@@ -69,8 +69,8 @@ var (
 	// to check against, nothing is accepted.
 	ErrNoKeys = errors.New("hmacsign: no valid keys")
 
-	// ErrInvalidKey means [NewKey] refused its arguments. It comes as a
-	// [*KeyError].
+	// ErrInvalidKey means [NewKey] or [NewWebhookKey] refused its
+	// arguments. It comes as a [*KeyError].
 	ErrInvalidKey = errors.New("hmacsign: invalid key")
 
 	// ErrWeakKey means an HMAC key derived from a secret is shorter than
@@ -78,10 +78,16 @@ var (
 	// [*KeyError].
 	ErrWeakKey = fmt.Errorf("%w: weak key", ErrInvalidKey)
 
-	// ErrInvalidMessageID means [Signer.Sign] was given a message id that
-	// cannot travel in an HTTP header: every byte must be printable ASCII
-	// other than space.
+	// ErrInvalidMessageID means [Signer.Sign] or [Signer.SignAt] was given
+	// a message id that cannot travel in an HTTP header: every byte must be
+	// printable ASCII other than space.
 	ErrInvalidMessageID = errors.New("hmacsign: invalid message id")
+
+	// ErrInvalidTimestamp means [Signer.SignAt] (or [Signer.Sign], by its
+	// clock) was asked to stamp a message with an instant before the Unix
+	// epoch, such as the zero time.Time, which a timestamp header cannot
+	// carry.
+	ErrInvalidTimestamp = errors.New("hmacsign: invalid timestamp")
 )
 
 // VerifyError reports why a message was refused. It matches
@@ -111,12 +117,13 @@ func (e *VerifyError) Unwrap() error { return e.Err }
 // matches, even one whose Err does not wrap it ([ErrNoKeys]).
 func (e *VerifyError) Is(target error) bool { return target == ErrInvalidSignature }
 
-// KeyError reports a secret or id that [NewKey] refuses. It matches
-// [ErrInvalidKey], and [ErrWeakKey] when a derived key is too short.
+// KeyError reports a secret or id that [NewKey] or [NewWebhookKey]
+// refuses. It matches [ErrInvalidKey], and [ErrWeakKey] when a derived
+// key is too short.
 //
 // It holds the key's id, never the secret nor any part of it.
 type KeyError struct {
-	ID     string // the id given to NewKey
+	ID     string // the id given to NewKey or NewWebhookKey
 	Reason string // which check failed, such as "empty id"
 	Err    error  // ErrWeakKey or ErrInvalidKey
 }

@@ -134,6 +134,35 @@ func ExampleNewKey() {
 	// true
 }
 
+// A Standard Webhooks secret as some senders' dashboards show it, without
+// its whsec_ prefix: NewWebhookKey reads it as the Standard Webhooks
+// libraries do, and verifies the specification's published example.
+// NewKey would take the string's own bytes as the key, as it must for an
+// API key.
+func ExampleNewWebhookKey() {
+	key, err := hmacsign.NewWebhookKey("key_1", secrets.NewValue("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), time.Time{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	sent := time.Unix(1614265330, 0)
+	v, err := hmacsign.NewVerifier(hmacsign.StaticKeys{key}, &hmacsign.VerifierOptions{Now: func() time.Time { return sent }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("svix-id", "msg_p5jXN8AQM9LWM0D4loKWxJek") // Svix's spelling, or webhook-id
+	h.Set("svix-timestamp", "1614265330")
+	h.Set("svix-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=")
+	keyID, err := v.VerifyRequest(context.Background(), "org_42", h, []byte(`{"test": 2432232314}`))
+	fmt.Println(keyID, err)
+
+	_, err = hmacsign.NewWebhookKey("key_2", secrets.NewValue("sk_live_not_base64"), time.Time{})
+	fmt.Println(err)
+	// Output:
+	// key_1 <nil>
+	// hmacsign: key "key_2": webhook secret is not base64
+}
+
 func ExampleVerifier_VerifyRequest() {
 	// GitHub's published example: no timestamp, the secret string as key.
 	key, err := hmacsign.NewKey("gh", secrets.NewValue("It's a Secret to Everybody"), time.Time{})
@@ -160,6 +189,42 @@ func ExampleNewVerifier_optionOutOfRange() {
 	// Output:
 	// hmacsign: invalid option Tolerance: must not be negative
 	// field: Tolerance
+}
+
+// Fixtures for a receiver's tests: the same message signed as if sent
+// now and as if sent ten minutes ago, from one Signer.
+func ExampleSigner_SignAt() {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	key, err := hmacsign.NewKey("key_1", secrets.NewValue("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), time.Time{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	keys := hmacsign.StaticKeys{key}
+	signer := hmacsign.NewSigner(keys, nil) // SignAt does not read its clock
+	payload := []byte(`{"type":"ping"}`)
+	fresh, err := signer.SignAt(ctx, "org_42", "msg_1", payload, now)
+	if err != nil {
+		log.Fatal(err)
+	}
+	stale, err := signer.SignAt(ctx, "org_42", "msg_1", payload, now.Add(-10*time.Minute))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(fresh.Timestamp, stale.Timestamp)
+
+	receiver, err := hmacsign.NewVerifier(keys, &hmacsign.VerifierOptions{Now: func() time.Time { return now }})
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = receiver.Verify(ctx, "org_42", fresh)
+	fmt.Println(err)
+	_, err = receiver.Verify(ctx, "org_42", stale)
+	fmt.Println(errors.Is(err, hmacsign.ErrTimestampTooOld))
+	// Output:
+	// 1772366400 1772365800
+	// <nil>
+	// true
 }
 
 func ExampleSigner_SetHeaders() {

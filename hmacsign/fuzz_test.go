@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -144,6 +145,13 @@ func FuzzStandardWebhooks(f *testing.F) {
 		h := http.Header{"Webhook-Id": {id}, "Webhook-Timestamp": {ts}, "Webhook-Signature": {sig}}
 		got, err = v.VerifyRequest(t.Context(), "owner", h, payload)
 		checkVerdict(t, got, err, want)
+		// In Svix's spelling, and in both at once, the same again.
+		svix := http.Header{"Svix-Id": {id}, "Svix-Timestamp": {ts}, "Svix-Signature": {sig}}
+		got, err = v.VerifyRequest(t.Context(), "owner", svix, payload)
+		checkVerdict(t, got, err, want)
+		maps.Copy(svix, h)
+		got, err = v.VerifyRequest(t.Context(), "owner", svix, payload)
+		checkVerdict(t, got, err, want)
 	})
 }
 
@@ -195,6 +203,76 @@ func FuzzGitHub(f *testing.F) {
 		}
 		checkVerdict(t, got, err, want)
 	})
+}
+
+// FuzzNewWebhookKey checks NewWebhookKey, and NewKey on whsec_ secrets,
+// against refWebhookKey: a key exists exactly when the reference decodes
+// the secret to at least MinKeySize bytes, and then signs under those
+// bytes.
+func FuzzNewWebhookKey(f *testing.F) {
+	f.Add("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	f.Add("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	f.Add("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA")
+	f.Add("whsec_c2l4dGVlbiBieXRlIGtleQ=")
+	f.Add("whsec_test_secret")
+	f.Add("whsec_whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, secret string) {
+		k, err := hmacsign.NewWebhookKey("k", secrets.NewValue(secret), time.Time{})
+		want, rerr := refWebhookKey(secret)
+		if rerr != nil || len(want) < hmacsign.MinKeySize {
+			if !errors.Is(err, hmacsign.ErrInvalidKey) {
+				t.Fatalf("reference decodes %d bytes (%v), NewWebhookKey says %v", len(want), rerr, err)
+			}
+			if rerr == nil && !errors.Is(err, hmacsign.ErrWeakKey) {
+				t.Fatalf("reference decodes %d bytes, NewWebhookKey says %v", len(want), err)
+			}
+		} else {
+			if err != nil {
+				t.Fatalf("reference decodes %d bytes, NewWebhookKey says %v", len(want), err)
+			}
+			checkStandardKey(t, k, want)
+		}
+
+		// NewKey reads a whsec_ secret the same way, and makes a raw-only
+		// key of one that is not base64.
+		if !strings.HasPrefix(secret, "whsec_") || len(secret) < hmacsign.MinKeySize {
+			return
+		}
+		k, err = hmacsign.NewKey("k", secrets.NewValue(secret), time.Time{})
+		switch {
+		case rerr != nil:
+			if err != nil {
+				t.Fatalf("NewKey of a whsec_ secret that is not base64: %v", err)
+			}
+			_, err := hmacsign.NewSigner(hmacsign.StaticKeys{k}, nil).SignAt(t.Context(), "owner", "msg_1", nil, time.Unix(fuzzNow, 0))
+			if !errors.Is(err, hmacsign.ErrNoKeys) {
+				t.Fatalf("a whsec_ secret that is not base64 signs Standard Webhooks messages: %v", err)
+			}
+		case len(want) < hmacsign.MinKeySize:
+			if !errors.Is(err, hmacsign.ErrWeakKey) {
+				t.Fatalf("reference decodes %d bytes, NewKey says %v", len(want), err)
+			}
+		default:
+			if err != nil {
+				t.Fatalf("reference decodes %d bytes, NewKey says %v", len(want), err)
+			}
+			checkStandardKey(t, k, want)
+		}
+	})
+}
+
+// checkStandardKey fails t unless k signs Standard Webhooks messages under
+// the HMAC key want.
+func checkStandardKey(t *testing.T, k hmacsign.Key, want []byte) {
+	t.Helper()
+	m, err := hmacsign.NewSigner(hmacsign.StaticKeys{k}, nil).SignAt(t.Context(), "owner", "msg_1", []byte("{}"), time.Unix(fuzzNow, 0))
+	if err != nil {
+		t.Fatalf("SignAt: %v", err)
+	}
+	if m.Signature != "v1,"+base64.StdEncoding.EncodeToString(refMAC(string(want), "msg_1.1614265330.{}")) {
+		t.Fatal("the key does not sign under the decoded bytes")
+	}
 }
 
 // FuzzSignVerify checks that whatever rotor accepts as a key and an id, it

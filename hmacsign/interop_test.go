@@ -15,6 +15,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/hmacsign"
+	"github.com/rotorkit/rotor/secrets"
 )
 
 // vectors is testdata/standard-webhooks-vectors.json: the Standard Webhooks
@@ -101,6 +102,26 @@ func TestStandardWebhooksVectors(t *testing.T) {
 			} else {
 				is.True(errors.Is(err, want.err))                     // an invalid one is refused for its reason
 				is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // as an invalid signature
+			}
+
+			// The secret without its prefix (and padding), read as the
+			// other Standard Webhooks libraries read it, by NewWebhookKey:
+			// the same verdict. NewKey takes that string for an API key,
+			// whose bytes are the HMAC key, so nothing it signed verifies.
+			bare := strings.TrimPrefix(c.Secret, "whsec_")
+			for _, s := range []string{c.Secret, bare, strings.TrimRight(bare, "=")} {
+				wk, werr := hmacsign.NewWebhookKey("key_1", secrets.NewValue(s), time.Time{})
+				is.NoErr(werr) // a Standard Webhooks secret in any of its forms
+				_, werr = newVerifier(t, hmacsign.StaticKeys{wk}, &hmacsign.VerifierOptions{Now: fixed(unix(c.VerifyAt))}).Verify(ctx, "owner", m)
+				is.Equal(werr == nil, err == nil) // gives the same verdict
+				if err != nil {
+					is.True(errors.Is(werr, want.err)) // for the same reason
+				}
+			}
+			if want.err == nil {
+				nk := hmacsign.StaticKeys{newKey(t, "key_1", bare, time.Time{})}
+				_, nerr := newVerifier(t, nk, &hmacsign.VerifierOptions{Now: fixed(unix(c.VerifyAt))}).Verify(ctx, "owner", m)
+				is.True(errors.Is(nerr, hmacsign.ErrNoMatch)) // NewKey does not guess that a bare string is base64
 			}
 
 			// The same message through headers, as a receiver reads it.

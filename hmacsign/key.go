@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,16 +17,17 @@ import (
 	"github.com/rotorkit/rotor/secrets"
 )
 
-// MinKeySize is the length, in bytes, under which [NewKey] refuses a
-// derived HMAC key with [ErrWeakKey].
+// MinKeySize is the length, in bytes, under which [NewKey] and
+// [NewWebhookKey] refuse a derived HMAC key with [ErrWeakKey].
 const MinKeySize = 16
 
 // derivation names one of the two ways a secret becomes an HMAC key.
 type derivation uint8
 
 const (
-	// standard is what [secrets.HMACKey] gives: the decoded bytes of a
-	// whsec_ secret, the bytes of any other string. Standard Webhooks.
+	// standard is the key Standard Webhooks takes: the base64-decoded
+	// bytes after a whsec_ prefix, the bytes of any other string (see
+	// [NewKey] and [NewWebhookKey]).
 	standard derivation = iota
 	// raw is the bytes of the whole secret string. Stripe and GitHub.
 	raw
@@ -33,8 +35,8 @@ const (
 )
 
 // Key is one secret prepared for signing and verifying: an id, an expiry,
-// and the secret's HMAC-SHA256 keys under both derivations (see [NewKey]),
-// with their keyed states computed once.
+// and the secret's HMAC-SHA256 keys under the derivations that apply (see
+// [NewKey] and [NewWebhookKey]), with their keyed states computed once.
 //
 // A Key holds key material, so it never shows it: fmt prints its id and
 // [secrets.Redacted], log/slog logs a group of its id, its expiry and
@@ -42,8 +44,8 @@ const (
 // [secrets.ErrNotEncodable].
 //
 // The zero Key is not valid at any instant and is skipped wherever it
-// appears. Use [NewKey]. A Key is immutable and safe for concurrent use; copy
-// it freely: copies share their prepared state.
+// appears. Use [NewKey] or [NewWebhookKey]. A Key is immutable and safe
+// for concurrent use; copy it freely: copies share their prepared state.
 type Key struct {
 	// s is a pointer so that copies share state, and so that fmt, which
 	// walks unexported fields without calling methods when a Key sits in
@@ -56,7 +58,8 @@ type keyState struct {
 	expiresAt time.Time
 	// macs holds one prepared MAC key per derivation; nil where the
 	// derivation does not apply (a whsec_ secret that is not base64 has no
-	// standard key). Both point at the same macKey when the bytes agree.
+	// standard key; a key from NewWebhookKey has no raw one). Both point
+	// at the same macKey when the bytes agree.
 	macs [numDerivations]*macKey
 	// hit orders keys for verification: the key that matched after
 	// another one was tried first gets a stamp above every other
@@ -106,13 +109,16 @@ func (mk *macKey) sum(dst *[macSize]byte, s *scheme, m *Message) {
 // NewKey prepares secret, identified by id, for signing and verifying until
 // expiresAt (the zero time: never).
 //
-// It derives the secret's two HMAC keys once. The standard key is what
-// [secrets.HMACKey] gives (for a whsec_ secret, the bytes its base64
-// decodes to; for any other string, its bytes), as Standard Webhooks does.
-// The raw key is the bytes of the whole secret string, as Stripe and GitHub
-// do. A whsec_ secret whose rest is not standard base64 (Stripe's test
-// secrets look like that) has only the raw key, so schemes that need the
-// standard key skip it.
+// It derives the secret's two HMAC keys once, each from what the secret's
+// text says it is, never from a guess. The standard key, which
+// [StandardWebhooks] uses, is for a whsec_ secret the bytes that the rest
+// decodes to as standard base64, padded or not, as Standard Webhooks does;
+// for any other string, such as sk_live_…, its bytes. The raw key, which
+// [Stripe] and [GitHub] use, is the bytes of the whole secret string, as
+// those services do. A whsec_ secret whose rest is not base64 (Stripe's
+// test secrets look like that) has only the raw key, so schemes that need
+// the standard key skip it. A Standard Webhooks secret given without its
+// whsec_ prefix is read as one only by [NewWebhookKey].
 //
 // An empty id fails with a [*KeyError] matching [ErrInvalidKey]; an empty
 // secret, or a derived key shorter than [MinKeySize] bytes, with one
@@ -127,19 +133,78 @@ func NewKey(id string, secret secrets.Value, expiresAt time.Time) (Key, error) {
 	}
 	st := &keyState{id: id, expiresAt: expiresAt}
 	st.macs[raw] = newMACKey([]byte(s))
-	std, err := secrets.HMACKey(secret)
+	rest, ok := strings.CutPrefix(s, webhookPrefix)
+	if !ok {
+		st.macs[standard] = st.macs[raw] // not a whsec_ secret: the whole string either way
+		return Key{s: st}, nil
+	}
+	std, err := decodeWebhookSecret(rest)
 	switch {
 	case err != nil:
-		// A whsec_ secret not base64 after the prefix: a raw-only key, as
-		// Stripe's look.
-	case std.Equal(secret):
-		st.macs[standard] = st.macs[raw] // not a whsec_ secret: the whole string either way
-	case std.Len() < MinKeySize:
+		// Not base64 after the prefix: a raw-only key, as Stripe's look.
+	case len(std) < MinKeySize:
 		return Key{}, &KeyError{ID: id, Reason: "webhook secret decodes to fewer than 16 bytes", Err: ErrWeakKey}
 	default:
-		st.macs[standard] = newMACKey([]byte(std.Reveal()))
+		st.macs[standard] = newMACKey(std)
 	}
 	return Key{s: st}, nil
+}
+
+// NewWebhookKey prepares secret, a Standard Webhooks signing secret
+// identified by id, for signing and verifying until expiresAt (the zero
+// time: never). It reads secret as the Standard Webhooks libraries do: an
+// optional whsec_ prefix, then the standard base64, padded or not, of the
+// HMAC key. Use it where the secret is known to be a Standard Webhooks
+// one but may lack its prefix, as when a sender's dashboard shows only the
+// base64; [NewKey] would take such a string's own bytes as the key, as it
+// must for keys such as sk_live_….
+//
+// The key has the standard derivation only: [StandardWebhooks] signs and
+// verifies with it, and [Stripe] and [GitHub], which take the bytes of
+// the whole string, skip it.
+//
+// An empty id fails with a [*KeyError] matching [ErrInvalidKey], and so
+// does a secret that is not base64 after the optional prefix; an empty
+// one, or one that decodes to fewer than [MinKeySize] bytes, with one
+// matching [ErrWeakKey]. Neither holds any part of the secret.
+func NewWebhookKey(id string, secret secrets.Value, expiresAt time.Time) (Key, error) {
+	if id == "" {
+		return Key{}, &KeyError{ID: id, Reason: "empty id", Err: ErrInvalidKey}
+	}
+	rest := strings.TrimPrefix(secret.Reveal(), webhookPrefix)
+	if rest == "" {
+		return Key{}, &KeyError{ID: id, Reason: "empty webhook secret", Err: ErrWeakKey}
+	}
+	std, err := decodeWebhookSecret(rest)
+	if err != nil {
+		return Key{}, &KeyError{ID: id, Reason: "webhook secret is not base64", Err: ErrInvalidKey}
+	}
+	if len(std) < MinKeySize {
+		return Key{}, &KeyError{ID: id, Reason: "webhook secret decodes to fewer than 16 bytes", Err: ErrWeakKey}
+	}
+	st := &keyState{id: id, expiresAt: expiresAt}
+	st.macs[standard] = newMACKey(std)
+	return Key{s: st}, nil
+}
+
+// webhookPrefix starts a Standard Webhooks secret: "whsec_".
+const webhookPrefix = string(secrets.Webhook) + "_"
+
+// decodeWebhookSecret returns the bytes that rest, the text of a Standard
+// Webhooks secret after its prefix, stands for: rest decoded as
+// canonical, standard base64, padded or not. It completes the padding that
+// a secret written without it lacks and leaves the decoding to
+// [secrets.HMACKey], the one rule for whsec_ secrets. Partial padding is
+// not completed. The error says nothing of rest.
+func decodeWebhookSecret(rest string) ([]byte, error) {
+	if n := len(rest) % 4; (n == 2 || n == 3) && !strings.Contains(rest, "=") {
+		rest += "=="[:4-n]
+	}
+	v, err := secrets.HMACKey(secrets.NewValue(webhookPrefix + rest))
+	if err != nil {
+		return nil, err
+	}
+	return []byte(v.Reveal()), nil
 }
 
 // ID returns the key's id, or "" for the zero Key.

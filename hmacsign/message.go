@@ -12,8 +12,9 @@ import (
 // The zero Message is unsigned and never verifies. A Message is a plain
 // value; Payload is shared, not copied.
 type Message struct {
-	// ID identifies the message: webhook-id for [StandardWebhooks],
-	// X-GitHub-Delivery for [GitHub]. [Stripe] carries none on the wire.
+	// ID identifies the message: webhook-id (or svix-id) for
+	// [StandardWebhooks], X-GitHub-Delivery for [GitHub]. [Stripe] carries
+	// none on the wire.
 	ID string
 	// Timestamp is the time of signing in decimal Unix seconds, as sent.
 	// [GitHub] has none.
@@ -42,20 +43,33 @@ func validMessageID(id string) bool {
 }
 
 // parseUnix parses decimal Unix seconds: digits only, no sign, no overflow.
+// Leading zeros are allowed, as strconv.ParseInt allows them.
 func parseUnix(s string) (int64, bool) {
 	if s == "" {
 		return 0, false
 	}
-	var n int64
+	for len(s) > 1 && s[0] == '0' {
+		s = s[1:]
+	}
+	if len(s) > maxDigits {
+		return 0, false
+	}
+	var n uint64 // holds any maxDigits digits without overflow
 	for i := range len(s) {
-		d := int64(s[i]) - '0'
-		if d < 0 || d > 9 || n > (math.MaxInt64-d)/10 {
+		d := s[i] - '0'
+		if d > 9 {
 			return 0, false
 		}
-		n = n*10 + d
+		n = n*10 + uint64(d)
 	}
-	return n, true
+	if n > math.MaxInt64 {
+		return 0, false
+	}
+	return int64(n), true
 }
+
+// maxDigits is the number of decimal digits of math.MaxInt64.
+const maxDigits = 19
 
 // maxEntries is how many usable signature entries one message may carry;
 // later ones are ignored. A sender signs with one key per secret in use, a
@@ -78,6 +92,15 @@ func (p *pooledMAC) writeContent(s *scheme, m *Message) {
 	switch s.kind {
 	case kindGitHub:
 	case kindStandard:
+		if len(m.ID)+len(m.Timestamp)+2 <= len(p.buf) {
+			// As below, without the checks for a full buffer.
+			n = copy(p.buf[:], m.ID)
+			p.buf[n] = '.'
+			n += 1 + copy(p.buf[n+1:], m.Timestamp)
+			p.buf[n] = '.'
+			n++
+			break
+		}
 		n = p.add(n, m.ID)
 		n = p.add(n, ".")
 		n = p.add(n, m.Timestamp)

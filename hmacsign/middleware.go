@@ -58,9 +58,10 @@ func FromContext(ctx context.Context) (Verified, bool) {
 // Middleware returns net/http middleware that lets through only requests
 // signed for their owner. For each request it asks owner for the owner
 // whose keys must have signed it (from the path, a host name, a header),
-// reads the body up to the limit, verifies it with v, puts the body back
-// for the next handler and the [Verified] result in the request's context
-// (see [FromContext]).
+// reads the body up to the limit, verifies it with v as
+// [Verifier.VerifyRequest] does (so Standard Webhooks headers may come in
+// Svix's spelling too), puts the body back for the next handler and the
+// [Verified] result in the request's context (see [FromContext]).
 //
 // Refusals are answered by [MiddlewareOptions].Error, by default RFC 9457
 // problem details (Content-Type application/problem+json) with members
@@ -122,15 +123,14 @@ func Middleware(v *Verifier, owner func(*http.Request) (string, error), opts *Mi
 				answer(w, r, ErrUnreadableBody)
 				return
 			}
-			m := v.scheme.read(r.Header, body)
-			keyID, err := v.verify(r.Context(), who, &m)
+			keyID, msgID, err := v.verifyRequest(r.Context(), who, r.Header, body)
 			if err != nil {
 				answer(w, r, err)
 				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 			r.ContentLength = int64(len(body))
-			ctx := NewContext(r.Context(), Verified{Owner: who, KeyID: keyID, MessageID: m.ID})
+			ctx := NewContext(r.Context(), Verified{Owner: who, KeyID: keyID, MessageID: msgID})
 			next.ServeHTTP(w, r.WithContext(ctx))
 		})
 	}, nil

@@ -49,6 +49,14 @@ var echo = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 	})
 })
 
+// toSvix renames the Standard Webhooks headers of h to Svix's spelling.
+func toSvix(h http.Header) {
+	for _, name := range []string{"Id", "Timestamp", "Signature"} {
+		h.Set("Svix-"+name, h.Get("Webhook-"+name))
+		h.Del("Webhook-" + name)
+	}
+}
+
 func TestMiddleware(t *testing.T) {
 	key := newKey(t, "key_1", secretA, time.Time{})
 	clk := newClock(t0)
@@ -82,6 +90,10 @@ func TestMiddleware(t *testing.T) {
 			wantBody: map[string]string{"owner": "org_1", "key": "key_1", "msg": "msg_1", "body": payload}},
 		{name: "verified, chunked", path: "/hooks/org_1", m: signed, chunked: true, at: t0, status: 200,
 			wantBody: map[string]string{"owner": "org_1", "key": "key_1", "msg": "msg_1", "body": payload}},
+		{name: "verified, svix spelling", path: "/hooks/org_1", m: signed, edit: toSvix, at: t0, status: 200,
+			wantBody: map[string]string{"owner": "org_1", "key": "key_1", "msg": "msg_1", "body": payload}},
+		{name: "spellings differ", path: "/hooks/org_1", m: signed, edit: func(h http.Header) { h.Set("Svix-Id", "msg_2") }, at: t0, status: 401,
+			problem: &problem{"about:blank", "Unauthorized", 401, "webhook-id and svix-id differ", "malformed_header"}},
 		{name: "no signature", path: "/hooks/org_1", m: signed, edit: func(h http.Header) { h.Del("Webhook-Signature") }, at: t0, status: 401,
 			problem: &problem{"about:blank", "Unauthorized", 401, "webhook-signature is missing", "missing_header"}},
 		{name: "malformed", path: "/hooks/org_1", m: signed, edit: func(h http.Header) { h.Set("Webhook-Signature", "v2,abc") }, at: t0, status: 401,

@@ -2,6 +2,7 @@ package hmacsign
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -23,6 +24,15 @@ var (
 	// last holding space-separated "v1,<base64>" entries, each the
 	// HMAC-SHA256 of id.timestamp.payload in standard, padded base64. The
 	// key is the standard derivation: a whsec_ secret's decoded bytes.
+	//
+	// Svix sends the same format under other names: svix-id,
+	// svix-timestamp and svix-signature. A verifier reads each header in
+	// either spelling. Where both spellings of one header are present they
+	// must be identical, else the message is refused with
+	// [ErrMalformedHeader] ("webhook-id and svix-id differ"): no spelling
+	// wins, so what a handler reads from either one is what was verified.
+	// An empty header counts as absent. Refusals name the headers by their
+	// webhook-* names. A signer writes webhook-* only.
 	StandardWebhooks Scheme = standardWebhooksScheme
 
 	// Stripe is Stripe's format: one header, Stripe-Signature, holding
@@ -55,6 +65,9 @@ var (
 		idName:      "webhook-id",
 		tsHeader:    "Webhook-Timestamp",
 		tsName:      "webhook-timestamp",
+		svixSig:     "Svix-Signature",
+		svixID:      "Svix-Id",
+		svixTS:      "Svix-Timestamp",
 		entrySep:    ' ',
 		entryPrefix: "v1,",
 	}
@@ -100,6 +113,8 @@ type scheme struct {
 	sigHeader, sigName string
 	idHeader, idName   string // none for Stripe
 	tsHeader, tsName   string // none for Stripe (in the signature) and GitHub
+	// Svix's spelling of Standard Webhooks' headers, read as well.
+	svixSig, svixID, svixTS string
 	// Signature entries: entryPrefix and a MAC (base64 for Standard
 	// Webhooks, hex for the others), separated by entrySep.
 	entrySep    byte
@@ -125,20 +140,46 @@ func header(h http.Header, key string) string {
 	return ""
 }
 
-// read returns the message that h and payload carry. Missing parts are
-// left empty, for the verifier to refuse.
-func (s *scheme) read(h http.Header, payload []byte) Message {
-	m := Message{Signature: header(h, s.sigHeader), Payload: payload}
-	if s.idHeader != "" {
-		m.ID = header(h, s.idHeader)
+// either returns the value of the header key or, if that is absent or
+// empty, of alt, its other spelling. It reports false if both are present
+// and differ.
+func either(h http.Header, key, alt string) (string, bool) {
+	v, w := header(h, key), header(h, alt)
+	switch {
+	case w == "":
+		return v, true
+	case v == "":
+		return w, true
 	}
+	return v, v == w
+}
+
+// read returns the message that h and payload carry. Missing parts are
+// left empty, for the verifier to refuse. The only error is a
+// [*VerifyError] for a Standard Webhooks header whose two spellings
+// differ.
+func (s *scheme) read(h http.Header, payload []byte) (Message, error) {
+	m := Message{Payload: payload}
 	switch s.kind {
 	case kindStandard:
-		m.Timestamp = header(h, s.tsHeader)
+		var ok bool
+		if m.ID, ok = either(h, s.idHeader, s.svixID); !ok {
+			return Message{}, refuse(ErrMalformedHeader, "webhook-id and svix-id differ")
+		}
+		if m.Timestamp, ok = either(h, s.tsHeader, s.svixTS); !ok {
+			return Message{}, refuse(ErrMalformedHeader, "webhook-timestamp and svix-timestamp differ")
+		}
+		if m.Signature, ok = either(h, s.sigHeader, s.svixSig); !ok {
+			return Message{}, refuse(ErrMalformedHeader, "webhook-signature and svix-signature differ")
+		}
 	case kindStripe:
+		m.Signature = header(h, s.sigHeader)
 		m.Timestamp = stripeTimestamp(m.Signature)
+	case kindGitHub:
+		m.Signature = header(h, s.sigHeader)
+		m.ID = header(h, s.idHeader)
 	}
-	return m
+	return m, nil
 }
 
 // stripeTimestamp returns the value of the first t= element of a
@@ -154,10 +195,14 @@ func stripeTimestamp(sig string) string {
 	return ""
 }
 
-// write sets the headers that carry m.
+// write sets the headers that carry m. For Standard Webhooks it removes
+// Svix's spelling of them, which a verifier would find differing.
 func (s *scheme) write(h http.Header, m Message) {
 	switch s.kind {
 	case kindStandard:
+		h.Del(s.svixID)
+		h.Del(s.svixTS)
+		h.Del(s.svixSig)
 		h.Set(s.idHeader, m.ID)
 		h.Set(s.tsHeader, m.Timestamp)
 	case kindGitHub:
@@ -203,16 +248,16 @@ func (s *scheme) parseEntries(sig string, e *entries) {
 	}
 }
 
-// Decoding tables: the value of each character, or invalid.
+// Decoding tables. hexValue is the value of each character, or invalid.
+// base64Quantum holds, for each place in a 4-character quantum, each
+// character's 6 bits shifted to that place in a 24-bit group; a character
+// outside the alphabet sets bits 24 to 31 instead. One OR over a quantum
+// then both assembles its 3 bytes and flags a bad character.
 const invalid = 0xff
 
-var base64Value, hexValue = func() (b, h [256]byte) {
-	for i := range b {
-		b[i], h[i] = invalid, invalid
-	}
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := range len(alphabet) {
-		b[alphabet[i]] = byte(i)
+var hexValue = func() (h [256]byte) {
+	for i := range h {
+		h[i] = invalid
 	}
 	for i := range 10 {
 		h['0'+i] = byte(i)
@@ -220,30 +265,47 @@ var base64Value, hexValue = func() (b, h [256]byte) {
 	for i := range 6 {
 		h['a'+i], h['A'+i] = byte(10+i), byte(10+i)
 	}
-	return b, h
+	return h
+}()
+
+var base64Quantum = func() (q [4][256]uint32) {
+	for place := range q {
+		for c := range q[place] {
+			q[place][c] = 0xff << 24
+		}
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for v := range len(alphabet) {
+		for place := range q {
+			q[place][alphabet[v]] = uint32(v) << (18 - 6*place)
+		}
+	}
+	return q
 }()
 
 // decodeBase64MAC decodes s into dst and reports whether s is the
 // canonical, padded, standard base64 of 32 bytes: 43 characters of the
 // alphabet, the last with its two unused bits zero, and "=". It reads the
-// string in place, which encoding/base64 cannot do without a copy.
+// string in place, which encoding/base64 cannot do without a copy, and
+// stores each quantum's 3 bytes with one 4-byte store, whose fourth byte
+// the next quantum overwrites.
 func decodeBase64MAC(dst *[macSize]byte, s string) bool {
 	if len(s) != base64Size || s[base64Size-1] != '=' {
 		return false
 	}
-	var bad byte // collects the bits that only invalid values have
+	t := &base64Quantum
+	var bad uint32 // collects the bits that only bad characters set
 	for q := range macSize / 3 {
-		a, b, c, d := base64Value[s[4*q]], base64Value[s[4*q+1]], base64Value[s[4*q+2]], base64Value[s[4*q+3]]
-		bad |= a | b | c | d
-		v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6 | uint32(d)
-		dst[3*q], dst[3*q+1], dst[3*q+2] = byte(v>>16), byte(v>>8), byte(v)
+		v := t[0][s[4*q]] | t[1][s[4*q+1]] | t[2][s[4*q+2]] | t[3][s[4*q+3]]
+		bad |= v
+		binary.BigEndian.PutUint32(dst[3*q:], v<<8)
 	}
 	const last = macSize / 3 * 4 // the quantum that holds the last 2 bytes
-	a, b, c := base64Value[s[last]], base64Value[s[last+1]], base64Value[s[last+2]]
-	bad |= a | b | c
-	v := uint32(a)<<18 | uint32(b)<<12 | uint32(c)<<6
-	dst[macSize-2], dst[macSize-1] = byte(v>>16), byte(v>>8)
-	return bad&0xc0 == 0 && c&0x03 == 0
+	v := t[0][s[last]] | t[1][s[last+1]] | t[2][s[last+2]]
+	bad |= v
+	binary.BigEndian.PutUint16(dst[macSize-2:], uint16(v>>8))
+	// v's low byte holds the third character's two bits that no byte uses.
+	return bad>>24 == 0 && v&0xff == 0
 }
 
 // decodeHexMAC decodes s into dst and reports whether s is 64 hex digits,

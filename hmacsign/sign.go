@@ -14,8 +14,9 @@ import (
 type SignerOptions struct {
 	// Scheme is the wire format. Nil means [StandardWebhooks].
 	Scheme Scheme
-	// Now is the signer's clock: it stamps messages and decides which keys
-	// are valid. Nil means time.Now.
+	// Now is the signer's clock: it stamps the messages of [Signer.Sign]
+	// and decides which keys are valid. Nil means time.Now.
+	// [Signer.SignAt] takes its instant as an argument instead.
 	Now func() time.Time
 }
 
@@ -53,33 +54,56 @@ func NewSigner(keys KeySource, opts *SignerOptions) *Signer {
 // Scheme returns the signer's wire format.
 func (s *Signer) Scheme() Scheme { return s.scheme }
 
-// Sign signs payload as message id of owner, stamped now. An empty id gets
-// a [NewMessageID]; any other must be printable ASCII without spaces, else
-// Sign fails with [ErrInvalidMessageID].
+// Sign signs payload as message id of owner, stamped now by the signer's
+// clock: it is [Signer.SignAt] at that instant, with its rules for ids,
+// keys and errors.
+func (s *Signer) Sign(ctx context.Context, owner, id string, payload []byte) (Message, error) {
+	return s.SignAt(ctx, owner, id, payload, s.now())
+}
+
+// SignAt signs payload as message id of owner, as if at the instant at:
+// the timestamp is at in whole Unix seconds (the fraction dropped), and
+// only keys valid at at sign. The signer's clock is not read. It is for
+// fixtures (a message of a known age, to test a receiver with) and for
+// delivery code that keeps its own time, such as a queue that stamps each
+// attempt with the instant it scheduled it for. Receivers still refuse a
+// timestamp outside their tolerance, so a retry is signed for the instant
+// it is sent, under the id of the message it repeats.
+//
+// An empty id gets a [NewMessageID]; any other must be printable ASCII
+// without spaces, else SignAt fails with [ErrInvalidMessageID]. For a
+// scheme with a timestamp, at must not be before the Unix epoch (the zero
+// time.Time is), which no timestamp header can carry, else SignAt fails
+// with [ErrInvalidTimestamp].
 //
 // The signature holds one entry per key of [KeySource.SigningKeys] that is
-// valid now and usable by the scheme, in the source's order ([GitHub] takes
-// the first only). With no such key, Sign fails with an error matching
-// [ErrNoKeys]: it never returns an unsigned message. An error from the
-// source is returned wrapped.
+// valid at at and usable by the scheme, in the source's order ([GitHub]
+// takes the first only). The source gives the keys it signs with now, so
+// a key that it no longer gives, such as one whose grace window has
+// ended, does not sign for an earlier instant either. With no such key,
+// SignAt fails with an error matching [ErrNoKeys]: it never returns an
+// unsigned message. An error from the source is returned wrapped.
 //
 // The returned Message shares payload; put it on a request with
 // [Signer.SetHeaders].
-func (s *Signer) Sign(ctx context.Context, owner, id string, payload []byte) (Message, error) {
+func (s *Signer) SignAt(ctx context.Context, owner, id string, payload []byte, at time.Time) (Message, error) {
 	if id == "" {
 		id = NewMessageID()
 	} else if !validMessageID(id) {
 		return Message{}, fmt.Errorf("%w: %q", ErrInvalidMessageID, id)
 	}
+	sch := s.scheme
+	m := Message{ID: id, Payload: payload}
+	if sch.timestamped() {
+		sec := at.Unix()
+		if sec < 0 {
+			return Message{}, fmt.Errorf("%w: %s is before the Unix epoch", ErrInvalidTimestamp, at.UTC().Format(time.RFC3339))
+		}
+		m.Timestamp = strconv.FormatInt(sec, 10)
+	}
 	keys, err := s.keys.SigningKeys(ctx, owner)
 	if err != nil {
 		return Message{}, fmt.Errorf("hmacsign: signing keys of owner %q: %w", owner, err)
-	}
-	sch := s.scheme
-	now := s.now()
-	m := Message{ID: id, Payload: payload}
-	if sch.timestamped() {
-		m.Timestamp = strconv.FormatInt(now.Unix(), 10)
 	}
 
 	maxKeys := len(keys)
@@ -95,7 +119,7 @@ func (s *Signer) Sign(ctx context.Context, owner, id string, payload []byte) (Me
 	var sum [macSize]byte
 	n := 0
 	for _, k := range keys {
-		mk := k.macAt(sch.deriv, now)
+		mk := k.macAt(sch.deriv, at)
 		if mk == nil {
 			continue
 		}
@@ -117,4 +141,10 @@ func (s *Signer) Sign(ctx context.Context, owner, id string, payload []byte) (Me
 // replacing any already there and leaving the others alone. It is the one
 // way to put a message on a request: pass req.Header, or a new
 // http.Header to build one.
+//
+// For [StandardWebhooks] it writes webhook-id, webhook-timestamp and
+// webhook-signature, and removes svix-id, svix-timestamp and
+// svix-signature: the same headers in Svix's spelling, left from an
+// earlier signature, would differ from the new ones, and a verifier
+// refuses that.
 func (s *Signer) SetHeaders(h http.Header, m Message) { s.scheme.write(h, m) }

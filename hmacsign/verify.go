@@ -2,7 +2,8 @@ package hmacsign
 
 import (
 	"context"
-	"crypto/hmac"
+	"crypto/subtle"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/http"
@@ -97,9 +98,24 @@ func (v *Verifier) Scheme() Scheme { return v.scheme }
 // scheme and verifies it as [Verifier.Verify] does. h is looked up by
 // canonical keys ("Webhook-Signature"), as net/http and [http.Header.Set]
 // store them; only the first value of each header counts.
+//
+// For [StandardWebhooks], each header may come in Svix's spelling instead
+// (svix-id, svix-timestamp, svix-signature); a message that carries both
+// spellings of a header with different values is refused with
+// [ErrMalformedHeader], before any key is asked for.
 func (v *Verifier) VerifyRequest(ctx context.Context, owner string, h http.Header, payload []byte) (keyID string, err error) {
-	m := v.scheme.read(h, payload)
-	return v.verify(ctx, owner, &m)
+	keyID, _, err = v.verifyRequest(ctx, owner, h, payload)
+	return keyID, err
+}
+
+// verifyRequest is VerifyRequest that also returns the message id it read.
+func (v *Verifier) verifyRequest(ctx context.Context, owner string, h http.Header, payload []byte) (keyID, msgID string, err error) {
+	m, err := v.scheme.read(h, payload)
+	if err != nil {
+		return "", "", err
+	}
+	keyID, err = v.verify(ctx, owner, &m)
+	return keyID, m.ID, err
 }
 
 // Verify checks m for owner and returns the id of the key that signed it.
@@ -244,11 +260,25 @@ func (e *entries) matches(mk *macKey, s *scheme, m *Message) bool {
 	for i := range e.n {
 		// Every entry is compared, so the time taken does not depend on
 		// which one matched.
-		if hmac.Equal(e.sum[:], e.mac[i][:]) {
+		if equalMAC(&e.sum, &e.mac[i]) {
 			ok = true
 		}
 	}
 	return ok
+}
+
+// equalMAC reports whether a and b are equal, in time that does not
+// depend on their contents: it XORs them 8 bytes at a time and ORs the
+// results together, without a branch. That is hmac.Equal's method a word
+// at a time instead of a byte at a time; this runs once per entry and
+// key on every verify, where the byte loop cost more than the rest of
+// the comparison did.
+func equalMAC(a, b *[macSize]byte) bool {
+	var d uint64
+	for i := 0; i < macSize; i += 8 {
+		d |= binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
+	}
+	return subtle.ConstantTimeEq(int32(uint32(d)|uint32(d>>32)), 0) == 1
 }
 
 // skew compares the timestamp sec, in Unix seconds, with now: it returns -1

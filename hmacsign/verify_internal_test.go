@@ -2,6 +2,7 @@ package hmacsign
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,49 @@ func TestVerifyTriesLastMatchFirst(t *testing.T) {
 		for j, k := range keys {
 			if wasFirst || j != i {
 				is.Equal(k.s.hit.Load(), stamps[j]) // only a match after a miss writes a stamp
+			}
+		}
+	}
+}
+
+// TestParseUnix checks parseUnix against strconv.ParseInt on the strings
+// where one might go wrong: lengths around 19 digits, leading zeros, the
+// edges of int64, and characters next to the digits.
+func TestParseUnix(t *testing.T) {
+	inputs := []string{
+		"", "0", "00", "1", "01", "1614265330", "00001614265330",
+		"999999999999999999", "1000000000000000000",
+		"9223372036854775807", "9223372036854775808", "9999999999999999999", "18446744073709551616",
+		"0009223372036854775807", "0009223372036854775808", strings.Repeat("0", 40) + "1",
+		"+1", "-1", " 1", "1 ", "1.5", "1e3", "/", ":", "0x10", "١",
+	}
+	for _, s := range inputs {
+		n, ok := parseUnix(s)
+		want, err := strconv.ParseInt(s, 10, 64)
+		wantOK := err == nil && s != "" && strings.Trim(s, "0123456789") == ""
+		if ok != wantOK || ok && n != want {
+			t.Errorf("parseUnix(%q) = %d, %v; want %d, %v", s, n, ok, want, wantOK)
+		}
+	}
+}
+
+// TestEqualMAC flips each bit of a MAC in turn: every flip is unequal,
+// and the MAC equals itself.
+func TestEqualMAC(t *testing.T) {
+	var a [macSize]byte
+	for i := range a {
+		a[i] = byte(i*37 + 11)
+	}
+	b := a
+	if !equalMAC(&a, &b) {
+		t.Fatal("a MAC does not equal its copy")
+	}
+	for i := range macSize {
+		for bit := range 8 {
+			b := a
+			b[i] ^= 1 << bit
+			if equalMAC(&a, &b) || equalMAC(&b, &a) {
+				t.Fatalf("MACs that differ in bit %d of byte %d compare equal", bit, i)
 			}
 		}
 	}

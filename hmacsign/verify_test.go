@@ -298,6 +298,86 @@ func TestVerifyRequest(t *testing.T) {
 	}
 }
 
+// TestVerifyRequestSvixHeaders reads Standard Webhooks messages whose
+// headers come in Svix's spelling, in ours, in both, or mixed.
+func TestVerifyRequestSvixHeaders(t *testing.T) {
+	keyA := newKey(t, "key_a", secretA, time.Time{})
+	keyB := newKey(t, "key_b", secretB, time.Time{})
+	m := sign(t, hmacsign.StaticKeys{keyA}, nil, t0, "msg_1", payload)
+	// Signed by a key the receiver also holds: a signature that verifies
+	// by itself, to show that a differing one is refused all the same.
+	byB := sign(t, hmacsign.StaticKeys{keyB}, nil, t0, "msg_1", payload)
+	ts := m.Timestamp
+	tests := []struct {
+		name   string
+		h      http.Header
+		wantID string
+		want   error
+		detail string
+	}{
+		{"svix only", http.Header{"Svix-Id": {m.ID}, "Svix-Timestamp": {ts}, "Svix-Signature": {m.Signature}}, "key_a", nil, ""},
+		{"webhook only", http.Header{"Webhook-Id": {m.ID}, "Webhook-Timestamp": {ts}, "Webhook-Signature": {m.Signature}}, "key_a", nil, ""},
+		{"both, identical", http.Header{
+			"Webhook-Id": {m.ID}, "Webhook-Timestamp": {ts}, "Webhook-Signature": {m.Signature},
+			"Svix-Id": {m.ID}, "Svix-Timestamp": {ts}, "Svix-Signature": {m.Signature},
+		}, "key_a", nil, ""},
+		{"mixed spellings", http.Header{"Webhook-Id": {m.ID}, "Svix-Timestamp": {ts}, "Svix-Signature": {m.Signature}}, "key_a", nil, ""},
+		{"an empty header counts as absent", http.Header{
+			"Webhook-Id": {""}, "Webhook-Timestamp": {""}, "Webhook-Signature": {""},
+			"Svix-Id": {m.ID}, "Svix-Timestamp": {ts}, "Svix-Signature": {m.Signature},
+		}, "key_a", nil, ""},
+		{"signatures differ", http.Header{
+			"Webhook-Id": {m.ID}, "Webhook-Timestamp": {ts}, "Webhook-Signature": {m.Signature},
+			"Svix-Signature": {byB.Signature},
+		}, "", hmacsign.ErrMalformedHeader, "webhook-signature and svix-signature differ"},
+		{"ids differ", http.Header{
+			"Webhook-Id": {m.ID}, "Webhook-Timestamp": {ts}, "Webhook-Signature": {m.Signature},
+			"Svix-Id": {"msg_2"},
+		}, "", hmacsign.ErrMalformedHeader, "webhook-id and svix-id differ"},
+		{"timestamps differ", http.Header{
+			"Svix-Id": {m.ID}, "Svix-Timestamp": {ts}, "Svix-Signature": {m.Signature},
+			"Webhook-Timestamp": {fmt.Sprint(t0.Unix() + 1)},
+		}, "", hmacsign.ErrMalformedHeader, "webhook-timestamp and svix-timestamp differ"},
+		{"svix, one missing", http.Header{"Svix-Id": {m.ID}, "Svix-Signature": {m.Signature}}, "", hmacsign.ErrMissingHeader, "webhook-timestamp is missing"},
+		{"svix, tampered", http.Header{"Svix-Id": {"msg_2"}, "Svix-Timestamp": {ts}, "Svix-Signature": {m.Signature}}, "", hmacsign.ErrNoMatch, "webhook-signature matches no valid key"},
+		{"neither", http.Header{}, "", hmacsign.ErrMissingHeader, "webhook-id is missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			v := newVerifier(t, hmacsign.StaticKeys{keyB, keyA}, &hmacsign.VerifierOptions{Now: fixed(t0)})
+			id, err := v.VerifyRequest(t.Context(), "owner", tt.h, []byte(payload))
+			is.Equal(id, tt.wantID) // the key that signed, or none
+			if tt.want == nil {
+				is.NoErr(err) // either spelling verifies
+				return
+			}
+			is.True(errors.Is(err, tt.want))                      // the refusal names the failed check
+			is.True(errors.Is(err, hmacsign.ErrInvalidSignature)) // and is an invalid signature
+			verr, ok := errors.AsType[*hmacsign.VerifyError](err)
+			is.True(ok)                                          // as a *VerifyError
+			is.Equal(verr.Detail, tt.detail)                     // whose detail says which header
+			is.True(!strings.Contains(err.Error(), m.Signature)) // never the header's contents
+		})
+	}
+
+	// Other schemes have no second spelling: Svix's headers are not theirs.
+	is := is.New(t)
+	gh := newVerifier(t, hmacsign.StaticKeys{keyA}, &hmacsign.VerifierOptions{Scheme: hmacsign.GitHub, Now: fixed(t0)})
+	_, err := gh.VerifyRequest(t.Context(), "owner", http.Header{"Svix-Signature": {m.Signature}}, []byte(payload))
+	is.True(errors.Is(err, hmacsign.ErrMissingHeader)) // GitHub reads X-Hub-Signature-256 alone
+}
+
+// TestVerifyRequestSvixAsksNoKeys checks that differing spellings are
+// refused before the key source is asked, as garbage is.
+func TestVerifyRequestSvixAsksNoKeys(t *testing.T) {
+	is := is.New(t)
+	v := newVerifier(t, failingSource{errors.New("never asked")}, &hmacsign.VerifierOptions{Now: fixed(t0)})
+	h := http.Header{"Webhook-Id": {"msg_1"}, "Svix-Id": {"msg_2"}, "Webhook-Timestamp": {fmt.Sprint(t0.Unix())}, "Webhook-Signature": {"v1,x"}}
+	_, err := v.VerifyRequest(t.Context(), "owner", h, []byte(payload))
+	is.True(errors.Is(err, hmacsign.ErrMalformedHeader)) // refused for the headers, not the source
+}
+
 func TestVerifyStripe(t *testing.T) {
 	key := newKey(t, "k", "whsec_test_secret", time.Time{})
 	other := newKey(t, "o", secretC, time.Time{})
