@@ -2,7 +2,9 @@ package sqlstore_test
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
@@ -72,6 +74,40 @@ func BenchmarkSave(b *testing.B) {
 				b.Fatal(err)
 			}
 			ks.Version++
+		}
+	})
+}
+
+// BenchmarkRecordUses records a batch of uses of 100,000 distinct keys,
+// 100 keys for each of 1,000 owners, every one used later than the batch
+// before: what a busy minute leaves for one write. ns/op is the time the
+// whole batch takes.
+func BenchmarkRecordUses(b *testing.B) {
+	const owners, perOwner = 1_000, 100
+	benchDialects(b, func(b *testing.B, s *sqlstore.Store) {
+		ctx := b.Context()
+		uses := make([]store.Use, 0, owners*perOwner)
+		for i := range owners {
+			ks := store.Keyset{Owner: fmt.Sprintf("owner-%05d", i)}
+			for j := range perOwner {
+				r := testRecord(fmt.Sprintf("sec-%05d-%03d", i, j))
+				ks.Keys = append(ks.Keys, r)
+				uses = append(uses, store.Use{Owner: ks.Owner, KeyID: r.ID, ValueID: r.Current.ID, IP: netip.MustParseAddr("192.0.2.1")})
+			}
+			if err := s.Save(ctx, ks); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportAllocs()
+		at := base
+		for b.Loop() {
+			at = at.Add(time.Minute)
+			for i := range uses {
+				uses[i].At = at
+			}
+			if err := s.RecordUses(ctx, uses); err != nil {
+				b.Fatal(err)
+			}
 		}
 	})
 }
