@@ -86,6 +86,18 @@
 // cachestore documents. The Rotator drops the HMAC keys it built for an
 // owner whenever the cache drops the owner's keyset.
 //
+// # Recorded uses
+//
+// [Rotator.Authenticate] records each use of a secret (when, and from
+// which address) in memory, per secret and per value, and a request
+// never writes it: [Rotator.Run], which a service starts beside its
+// server, writes the latest use of each value in one batch every
+// Options.UseInterval (a minute), and [Rotator.Flush] writes what is left
+// when the service stops, after Run has returned. Until then
+// [Rotator.List] and [Rotator.Get] show the uses all the same. Without
+// Run, uses are kept until Flush, for at most Options.MaxPendingUses
+// values; the uses of further values are dropped, and logged.
+//
 // # Time
 //
 // Options.Now is the Rotator's only clock; tests pass

@@ -35,6 +35,7 @@ const (
 	DefaultMaxGracePeriod = time.Hour
 	DefaultKeepEnded      = 10
 	DefaultUseInterval    = time.Minute
+	DefaultMaxPendingUses = 1_000_000
 	DefaultKeyRefresh     = 5 * time.Second
 )
 
@@ -66,10 +67,25 @@ type Options struct {
 	// rotationtest.Clock.Now to step through grace windows without waiting.
 	Now func() time.Time
 
-	// UseInterval is how often, at most, recorded uses are written to the
+	// UseInterval is how often [Rotator.Run] writes recorded uses to the
 	// store: the uses seen in between are batched, keeping the latest per
-	// value. 0 means one minute; negative writes on every use.
+	// value. 0 means one minute; negative makes Run write each use as
+	// soon as it is recorded.
 	UseInterval time.Duration
+
+	// MaxPendingUses bounds the values whose latest use a Rotator keeps
+	// unwritten, about 200 bytes each. Once it is reached, as when Run is
+	// not running or the store keeps failing, uses of other values are
+	// dropped, and logged, until a write makes room. 0 means
+	// [DefaultMaxPendingUses]; negative is an [*OptionError].
+	MaxPendingUses int
+
+	// Wait is how the Rotator waits for time to pass: between the batches
+	// [Rotator.Run] writes. It returns nil after d, or ctx's error once
+	// ctx is done, whichever comes first. nil means a timer of package
+	// time. Tests that step Now pass a function that steps it, or that
+	// returns when the test says.
+	Wait func(ctx context.Context, d time.Duration) error
 
 	// KeyRefresh is how long the HMAC keys built for an owner (see
 	// [Rotator.VerifyingKeys]) are reused before its keyset is read again.
@@ -98,6 +114,8 @@ type settings struct {
 	digester    secrets.Digester
 	now         func() time.Time
 	useInterval time.Duration
+	maxPending  int
+	wait        func(context.Context, time.Duration) error
 	keyRefresh  time.Duration
 	log         *slog.Logger
 	observe     func(context.Context, Event)
@@ -116,6 +134,7 @@ func resolve(o *Options) (settings, error) {
 		{"Policy.MaxInGrace", p.MaxInGrace < 0},
 		{"Policy.MaxGracePeriod", p.MaxGracePeriod < 0},
 		{"KeyRefresh", o.KeyRefresh < 0},
+		{"MaxPendingUses", o.MaxPendingUses < 0},
 	} {
 		if f.negative {
 			return settings{}, &OptionError{Field: f.name, Reason: "must not be negative"}
@@ -143,6 +162,8 @@ func resolve(o *Options) (settings, error) {
 		digester:    secrets.NewDigester(o.Pepper),
 		now:         o.Now,
 		useInterval: o.UseInterval,
+		maxPending:  o.MaxPendingUses,
+		wait:        o.Wait,
 		keyRefresh:  o.KeyRefresh,
 		log:         o.Logger,
 		observe:     o.Observer,
@@ -160,7 +181,13 @@ func resolve(o *Options) (settings, error) {
 	case s.useInterval == 0:
 		s.useInterval = DefaultUseInterval
 	case s.useInterval < 0:
-		s.useInterval = 0 // documented: write on every use
+		s.useInterval = 0 // documented: Run writes each use at once
+	}
+	if s.maxPending == 0 {
+		s.maxPending = DefaultMaxPendingUses
+	}
+	if s.wait == nil {
+		s.wait = sleep
 	}
 	if s.keyRefresh == 0 {
 		s.keyRefresh = DefaultKeyRefresh

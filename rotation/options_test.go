@@ -23,6 +23,7 @@ func TestNewRefusesOptions(t *testing.T) {
 		{"negative MaxInGrace", rotation.Options{Policy: rotation.Policy{MaxInGrace: -1}}, "Policy.MaxInGrace"},
 		{"negative MaxGracePeriod", rotation.Options{Policy: rotation.Policy{MaxGracePeriod: -time.Nanosecond}}, "Policy.MaxGracePeriod"},
 		{"negative KeyRefresh", rotation.Options{KeyRefresh: -time.Second}, "KeyRefresh"},
+		{"negative MaxPendingUses", rotation.Options{MaxPendingUses: -1}, "MaxPendingUses"},
 		{"upper-case format", rotation.Options{Format: "SK_LIVE"}, "Format"},
 		{"format without env", rotation.Options{Format: "sk"}, "Format"},
 		{"reserved prefix", rotation.Options{Format: "whsec_live"}, "Format"},

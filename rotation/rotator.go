@@ -54,7 +54,7 @@ func New(st store.Store, opts *Options) (*Rotator, error) {
 		return nil, err
 	}
 	r := &Rotator{st: st, set: set}
-	r.uses.init(set.useInterval)
+	r.uses.init(set.maxPending, set.useInterval == 0)
 	if inv, ok := st.(store.Invalidator); ok {
 		// What the store drops, the keys built from it go with.
 		inv.OnInvalidate(r.forgetKeys)

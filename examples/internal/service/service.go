@@ -197,8 +197,8 @@ func (app App) NewEnv(st store.Store, now func() time.Time, log *slog.Logger, ri
 
 // serve answers HTTP on addr until ctx is cancelled, then stops taking
 // connections, waits for the requests in flight, and writes the last uses
-// of keys. cache, if not nil, is kept in step for as long as the server
-// runs.
+// of keys. While it serves, the Rotator's Run writes the uses in batches;
+// cache, if not nil, is kept in step for as long as the server runs.
 func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotator, cache *cachestore.Store, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -227,6 +227,22 @@ func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotat
 		})
 	}
 
+	// Uses of keys are written while requests come, and the last of them
+	// once the requests in flight are done: Run stops, then Flush.
+	writing, stopWriting := context.WithCancel(background)
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		if err := rot.Run(writing); !errors.Is(err, context.Canceled) {
+			log.Error("stopped writing the uses of keys", "err", err)
+		}
+	}()
+	stopRun := func() {
+		stopWriting()
+		<-wrote
+	}
+	defer stopRun()
+
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	// The address goes to stdout, for people and for scripts that start
@@ -244,6 +260,7 @@ func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotat
 	defer cancel()
 	err = hs.Shutdown(stopCtx)
 	<-served // http.ErrServerClosed, at once
+	stopRun()
 	return errors.Join(err, rot.Flush(stopCtx))
 }
 
