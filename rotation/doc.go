@@ -66,6 +66,14 @@
 // times before it returns ErrConflict. Limits, grace bounds and the single
 // designation are checked inside that step, so they hold whoever writes.
 //
+// The changes of one owner through one Rotator take turns, so they never
+// lose a compare-and-swap to each other; only writers elsewhere (other
+// processes, other Rotators) can. A change that lost waits before it
+// tries again, a random time whose bound doubles with each loss, from 2
+// milliseconds to 128 (Options.Wait does the waiting), so that writers
+// that collided spread out: with eight processes regenerating one
+// owner's secrets without pause, at most one call in a hundred gives up.
+//
 // Concurrent regenerations of one secret take turns; each hands out a
 // value that was current when it committed. [Rotator.RegenerateIf] makes a
 // regeneration conditional on the value its caller saw, so that of several

@@ -81,10 +81,12 @@ type Options struct {
 	MaxPendingUses int
 
 	// Wait is how the Rotator waits for time to pass: between the batches
-	// [Rotator.Run] writes. It returns nil after d, or ctx's error once
-	// ctx is done, whichever comes first. nil means a timer of package
-	// time. Tests that step Now pass a function that steps it, or that
-	// returns when the test says.
+	// [Rotator.Run] writes, and before a change that lost a race for an
+	// owner's keyset to another writer (another process, or Rotator)
+	// tries again. It returns nil after d, or ctx's error once ctx is
+	// done, whichever comes first. nil means a timer of package time.
+	// Tests that step Now pass a function that steps it, or that returns
+	// when the test says.
 	Wait func(ctx context.Context, d time.Duration) error
 
 	// KeyRefresh is how long the HMAC keys built for an owner (see

@@ -189,8 +189,13 @@ func (h *harness) bearer(secret, body string) *http.Request {
 
 // serve answers r, and keeps the secret of a 200 reply as h.secret.
 func (h *harness) serve(r *http.Request) *httptest.ResponseRecorder {
+	return h.serveBy(h.h, r)
+}
+
+// serveBy is serve by handler, the service of another replica.
+func (h *harness) serveBy(handler http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
-	h.h.ServeHTTP(w, r)
+	handler.ServeHTTP(w, r)
 	if w.Code == http.StatusOK {
 		var reply struct{ Secret string }
 		if err := json.Unmarshal(w.Body.Bytes(), &reply); err == nil && reply.Secret != "" {
