@@ -34,9 +34,9 @@ import (
 // gets ErrOverloaded, not an [*AuthError], and is not looked up.
 //
 // A success records the use (time and req.IP) for the value and for its
-// secret. Uses are written in batches, at most once per
-// Options.UseInterval; [Rotator.List] shows them at once, and
-// [Rotator.Flush] writes them out.
+// secret, in memory: [Rotator.Run] writes them in batches, once per
+// Options.UseInterval, and [Rotator.Flush] at once; [Rotator.List] shows
+// them before they are written. Authenticate itself never writes.
 func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Principal, error) {
 	if key == "" {
 		return Principal{}, &AuthError{Err: ErrMissingKey}
@@ -85,8 +85,9 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		return fail(ErrScopeNotGranted)
 	}
 	use := store.Use{Owner: owner, KeyID: rec.ID, ValueID: match.ID, At: now, IP: req.IP}
-	if batch := r.uses.note(use, now); batch != nil {
-		_ = r.write(ctx, batch) // logged and retried by write; the request stands
+	if dropped := r.uses.note(use, now); dropped > 0 {
+		r.set.log.WarnContext(ctx, "rotation: dropping uses: too many are waiting to be written (is Run running?)",
+			"dropped", dropped, "max_pending", r.set.maxPending)
 	}
 	// rec is this call's own: unpacked from the cache, or the store's
 	// answer. The result shows this use.

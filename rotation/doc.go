@@ -66,6 +66,14 @@
 // times before it returns ErrConflict. Limits, grace bounds and the single
 // designation are checked inside that step, so they hold whoever writes.
 //
+// The changes of one owner through one Rotator take turns, so they never
+// lose a compare-and-swap to each other; only writers elsewhere (other
+// processes, other Rotators) can. A change that lost waits before it
+// tries again, a random time whose bound doubles with each loss, from 2
+// milliseconds to 128 (Options.Wait does the waiting), so that writers
+// that collided spread out: with eight processes regenerating one
+// owner's secrets without pause, at most one call in a hundred gives up.
+//
 // Concurrent regenerations of one secret take turns; each hands out a
 // value that was current when it committed. [Rotator.RegenerateIf] makes a
 // regeneration conditional on the value its caller saw, so that of several
@@ -126,6 +134,18 @@
 // change was heard of, or that is older than the snapshot cached, is
 // returned to its caller but never cached, so once a version of an
 // owner's keyset has been served, no older one is.
+//
+// # Recorded uses
+//
+// [Rotator.Authenticate] records each use of a secret (when, and from
+// which address) in memory, per secret and per value, and a request
+// never writes it: [Rotator.Run], which a service starts beside its
+// server, writes the latest use of each value in one batch every
+// Options.UseInterval (a minute), and [Rotator.Flush] writes what is left
+// when the service stops, after Run has returned. Until then
+// [Rotator.List] and [Rotator.Get] show the uses all the same. Without
+// Run, uses are kept until Flush, for at most Options.MaxPendingUses
+// values; the uses of further values are dropped, and logged.
 //
 // # Time
 //

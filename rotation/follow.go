@@ -64,27 +64,49 @@ func (r *Rotator) invalidate(owner string) {
 	r.cache.invalidate(owner)
 }
 
-// Run keeps the Rotator's cache in step with the changes that other
-// processes sharing the store make, until ctx is done, and then returns
-// ctx's error. Start it in a goroutine of its own, once per Rotator. It
-// returns [ErrNoChanges] at once if the store can tell of no changes, and
-// as soon as it finds that out if the store keeps no change log and turns
-// out unable to listen; keysets are then cached for CacheOptions.MaxAge.
+// Run does the Rotator's work in the background until ctx is done, and
+// then returns ctx's error: it never returns nil. Start it once for each
+// Rotator, in a goroutine of its own, when the service starts, and stop
+// it before a last [Rotator.Flush] when the service stops. It does two
+// things at once:
 //
-// It polls at once and then every CacheOptions.PollInterval, if the
-// store keeps a [store.ChangeLog], and listens for notifications, if it
-// is a [store.Notifier] that can listen: each drops the cached keysets of
-// the owners it names. Each time it starts listening it polls again at
-// once, to catch up on saves committed before it listened. When
-// notifications stop (a dropped connection) it logs that and listens
-// again: at once if they had been coming for CacheOptions.ListenRetry,
-// else after ListenRetry. Failed polls are logged and made good at the
-// next tick.
+// It writes the uses that [Rotator.Authenticate] records to the store, a
+// batch every Options.UseInterval (each use as it comes, if that is
+// negative). A batch that cannot be written is logged and kept for the
+// next. No request ever writes uses itself. Without Run, uses are kept in
+// memory until Flush writes them: the latest of each value, for up to
+// Options.MaxPendingUses values, beyond which the uses of further values
+// are dropped and logged. [Rotator.List] and [Rotator.Get] show the kept
+// ones all the same.
+//
+// And it keeps the Rotator's cache in step with the changes that other
+// processes sharing the store make. It polls at once and then every
+// CacheOptions.PollInterval, if the store keeps a [store.ChangeLog], and
+// listens for notifications, if it is a [store.Notifier] that can
+// listen: each drops the cached keysets of the owners it names. Each
+// time it starts listening it polls again at once, to catch up on saves
+// committed before it listened. When notifications stop (a dropped
+// connection) it logs that and listens again: at once if they had been
+// coming for CacheOptions.ListenRetry, else after ListenRetry. Failed
+// polls are logged and made good at the next tick. A store that can tell
+// of no changes (memstore, whose only writers share its memory, or a
+// store wrapped in one that hides them) is logged at the debug level,
+// and its keysets are then cached for CacheOptions.MaxAge.
 func (r *Rotator) Run(ctx context.Context) error {
-	return r.follow(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	wg.Go(func() {
+		if err := r.follow(ctx); errors.Is(err, ErrNoChanges) {
+			r.set.log.DebugContext(ctx, "rotation: the store reports no changes; cached keysets live for Cache.MaxAge", "err", err)
+		}
+	})
+	return r.writeUses(ctx)
 }
 
-// follow is the part of Run that follows the store's changes.
+// follow is the part of Run that follows the store's changes, until ctx
+// is done; it returns ErrNoChanges at once if the store can tell of none,
+// and as soon as it finds that out if the store keeps no change log and
+// turns out unable to listen.
 func (r *Rotator) follow(ctx context.Context) error {
 	f := &r.changes
 	if f.log == nil && f.notifier == nil {

@@ -74,9 +74,11 @@ func TestNoChangesWithoutChangeLog(t *testing.T) {
 	r, err := rotation.New(memstore.New(), nil)
 	is.NoErr(err)
 	err = r.Poll(t.Context())
-	is.True(errors.Is(err, rotation.ErrNoChanges))                // a store without a change log cannot be polled
-	is.True(errors.Is(err, errors.ErrUnsupported))                // which is an unsupported operation
-	is.True(errors.Is(r.Run(t.Context()), rotation.ErrNoChanges)) // and Run returns at once
+	is.True(errors.Is(err, rotation.ErrNoChanges)) // a store without a change log cannot be polled
+	is.True(errors.Is(err, errors.ErrUnsupported)) // which is an unsupported operation
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	is.True(errors.Is(r.Run(ctx), context.Canceled)) // Run goes on writing uses all the same, until stopped
 }
 
 // start runs r.Run in a goroutine until stop, or the end of the test,
@@ -273,7 +275,7 @@ func TestRunWithNeitherListenNorChangeLog(t *testing.T) {
 		r, err := rotation.New(notifyOnly{memstore.New()}, nil)
 		is.NoErr(err)
 		stop := start(t, r)
-		synctest.Wait()                                   // Run has returned by itself, or waits for its context
-		is.True(errors.Is(stop(), rotation.ErrNoChanges)) // a Notifier that cannot listen, and no change log, is no way to hear of changes
+		synctest.Wait()                              // Run follows nothing: a Notifier that cannot listen, and no change log, is no way to hear of changes
+		is.True(errors.Is(stop(), context.Canceled)) // but it writes uses until it is stopped
 	})
 }

@@ -36,6 +36,7 @@ const (
 	DefaultMaxGracePeriod = time.Hour
 	DefaultKeepEnded      = 10
 	DefaultUseInterval    = time.Minute
+	DefaultMaxPendingUses = 1_000_000
 )
 
 // The defaults that zero fields of [CacheOptions] stand for.
@@ -77,14 +78,31 @@ type Options struct {
 	// rotationtest.Clock.Now to step through grace windows without waiting.
 	Now func() time.Time
 
-	// UseInterval is how often, at most, recorded uses are written to the
+	// UseInterval is how often [Rotator.Run] writes recorded uses to the
 	// store: the uses seen in between are batched, keeping the latest per
-	// value. 0 means one minute; negative writes on every use.
+	// value. 0 means one minute; negative makes Run write each use as
+	// soon as it is recorded.
 	UseInterval time.Duration
 
 	// Cache bounds the copies of owners' keysets that the Rotator keeps
 	// in memory, and says how it keeps them in step with the store.
 	Cache CacheOptions
+
+	// MaxPendingUses bounds the values whose latest use a Rotator keeps
+	// unwritten, about 200 bytes each. Once it is reached, as when Run is
+	// not running or the store keeps failing, uses of other values are
+	// dropped, and logged, until a write makes room. 0 means
+	// [DefaultMaxPendingUses]; negative is an [*OptionError].
+	MaxPendingUses int
+
+	// Wait is how the Rotator waits for time to pass: between the batches
+	// [Rotator.Run] writes, and before a change that lost a race for an
+	// owner's keyset to another writer (another process, or Rotator)
+	// tries again. It returns nil after d, or ctx's error once ctx is
+	// done, whichever comes first. nil means a timer of package time.
+	// Tests that step Now pass a function that steps it, or that returns
+	// when the test says.
+	Wait func(ctx context.Context, d time.Duration) error
 
 	// Logger receives the Rotator's own diagnostics, such as a failed
 	// write of recorded uses. nil discards them. Nothing logged holds
@@ -195,6 +213,8 @@ type settings struct {
 	now         func() time.Time
 	useInterval time.Duration
 	cache       cacheSettings
+	maxPending  int
+	wait        func(context.Context, time.Duration) error
 	log         *slog.Logger
 	observe     func(context.Context, Event)
 }
@@ -211,6 +231,7 @@ func resolve(o *Options) (settings, error) {
 		{"Policy.MaxActive", p.MaxActive < 0},
 		{"Policy.MaxInGrace", p.MaxInGrace < 0},
 		{"Policy.MaxGracePeriod", p.MaxGracePeriod < 0},
+		{"MaxPendingUses", o.MaxPendingUses < 0},
 	} {
 		if f.negative {
 			return settings{}, &OptionError{Field: f.name, Reason: "must not be negative"}
@@ -238,6 +259,8 @@ func resolve(o *Options) (settings, error) {
 		digester:    secrets.NewDigester(o.Pepper),
 		now:         o.Now,
 		useInterval: o.UseInterval,
+		maxPending:  o.MaxPendingUses,
+		wait:        o.Wait,
 		log:         o.Logger,
 		observe:     o.Observer,
 	}
@@ -254,7 +277,13 @@ func resolve(o *Options) (settings, error) {
 	case s.useInterval == 0:
 		s.useInterval = DefaultUseInterval
 	case s.useInterval < 0:
-		s.useInterval = 0 // documented: write on every use
+		s.useInterval = 0 // documented: Run writes each use at once
+	}
+	if s.maxPending == 0 {
+		s.maxPending = DefaultMaxPendingUses
+	}
+	if s.wait == nil {
+		s.wait = sleep
 	}
 	var err error
 	if s.cache, err = o.Cache.resolve(); err != nil {

@@ -27,6 +27,7 @@ func TestNewRefusesOptions(t *testing.T) {
 		{"negative Cache.PollInterval", rotation.Options{Cache: rotation.CacheOptions{PollInterval: -1}}, "Cache.PollInterval"},
 		{"negative Cache.ListenRetry", rotation.Options{Cache: rotation.CacheOptions{ListenRetry: -1}}, "Cache.ListenRetry"},
 		{"negative Cache.MaxMisses", rotation.Options{Cache: rotation.CacheOptions{MaxMisses: -1}}, "Cache.MaxMisses"},
+		{"negative MaxPendingUses", rotation.Options{MaxPendingUses: -1}, "MaxPendingUses"},
 		{"upper-case format", rotation.Options{Format: "SK_LIVE"}, "Format"},
 		{"format without env", rotation.Options{Format: "sk"}, "Format"},
 		{"reserved prefix", rotation.Options{Format: "whsec_live"}, "Format"},

@@ -31,6 +31,8 @@ type Rotator struct {
 	misses  misses    // digests the store did not know
 	lookups lookupCap // bounds the store lookups of digests it does not know
 	changes following // how Run and Poll hear of changes
+	// turns has the changes of each owner take turns.
+	turns turns
 }
 
 // maxAttempts bounds the compare-and-swap retries of one change.
@@ -54,7 +56,7 @@ func New(st store.Store, opts *Options) (*Rotator, error) {
 		return nil, err
 	}
 	r := &Rotator{st: st, set: set}
-	r.uses.init(set.useInterval)
+	r.uses.init(set.maxPending, set.useInterval == 0)
 	r.cache.init(set.cache.maxOwners, set.cache.maxAge)
 	r.misses.init(set.cache.maxMisses, set.cache.missTTL)
 	r.lookups.init(set.cache.maxMissLookups)
@@ -111,8 +113,10 @@ type outcome struct {
 
 // update runs one change of an owner's keyset: load, apply, settle the
 // designation, prune, validate, and save with compare-and-swap; on a
-// conflict it starts again from the load, up to maxAttempts times. An
-// owner never saved has an empty keyset at version 0.
+// conflict it waits a little (backoff) and starts again from the load, up
+// to maxAttempts times. Changes of one owner through this Rotator take
+// turns, so only other processes make conflicts. An owner never saved
+// has an empty keyset at version 0.
 //
 // A save may fail in a way that leaves unknown whether it committed (a
 // connection lost at COMMIT, a deadline that fires during it). Then the
@@ -123,8 +127,17 @@ func (r *Rotator) update(ctx context.Context, owner string, c change) (outcome, 
 	if err := checkOwner(owner); err != nil {
 		return outcome{}, err
 	}
-	var err error
-	for range maxAttempts {
+	done, err := r.turns.take(ctx, owner)
+	if err != nil {
+		return outcome{}, err
+	}
+	defer done()
+	for attempt := range maxAttempts {
+		if attempt > 0 {
+			if err := r.set.wait(ctx, backoff(attempt)); err != nil {
+				return outcome{}, err
+			}
+		}
 		var ks store.Keyset
 		ks, err = r.loadFresh(ctx, owner)
 		switch {

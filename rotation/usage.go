@@ -8,15 +8,20 @@ import (
 	"github.com/rotorkit/rotor/store"
 )
 
-// usage batches recorded uses so that a hot key costs at most one store
-// write per interval: uses are kept in memory, the latest per value, and
-// written together by the first use seen after the interval has passed.
+// usage keeps the uses that Authenticate records until Run or Flush
+// writes them: the latest of each value, for at most max values, so that
+// a hot key costs one write per batch and a request never writes.
 type usage struct {
-	interval time.Duration
+	max int // values whose uses are kept at most
+	// now reports whether Run writes each use at once (UseInterval
+	// negative), woken through wake, which holds a token once a use came.
+	now  bool
+	wake chan struct{}
 
-	mu        sync.Mutex             // guards the fields below
-	pending   map[valueRef]store.Use // the latest unwritten use of each value
-	lastWrite time.Time              // when the last batch was taken
+	mu       sync.Mutex             // guards the fields below
+	pending  map[valueRef]store.Use // the latest unwritten use of each value
+	dropped  int                    // uses dropped since the last report
+	reported time.Time              // when dropped uses were last reported
 }
 
 // valueRef names one value of one owner's key.
@@ -24,34 +29,51 @@ type valueRef struct{ owner, key, value string }
 
 func refOf(u store.Use) valueRef { return valueRef{u.Owner, u.KeyID, u.ValueID} }
 
-func (u *usage) init(interval time.Duration) {
-	u.interval = interval
+func (u *usage) init(max int, now bool) {
+	u.max, u.now = max, now
+	u.wake = make(chan struct{}, 1)
 	u.pending = make(map[valueRef]store.Use)
 }
 
-// note records a use at instant now and returns the batch the caller must
-// write, or nil when the interval since the last write has not passed.
-func (u *usage) note(use store.Use, now time.Time) []store.Use {
+// reportEvery is how often, at most, dropped uses are reported.
+const reportEvery = time.Minute
+
+// note keeps use, made at instant now, as the latest of its value, unless
+// the uses of max values are pending already and it is of another one:
+// then it is dropped. It returns how many uses were dropped since the
+// last report, when a report is due (at most once per reportEvery), and
+// 0 otherwise.
+func (u *usage) note(use store.Use, now time.Time) (report int) {
 	u.mu.Lock()
-	defer u.mu.Unlock()
-	// Of uses at the same instant the first stays, as it does in a store.
-	if p, ok := u.pending[refOf(use)]; !ok || use.At.After(p.At) {
-		u.pending[refOf(use)] = use
+	ref := refOf(use)
+	switch p, ok := u.pending[ref]; {
+	case ok:
+		// Of uses at the same instant the first stays, as it does in a store.
+		if use.At.After(p.At) {
+			u.pending[ref] = use
+		}
+	case len(u.pending) < u.max:
+		u.pending[ref] = use
+	default:
+		u.dropped++
+		if now.Sub(u.reported) >= reportEvery {
+			report, u.dropped, u.reported = u.dropped, 0, now
+		}
 	}
-	if !u.lastWrite.IsZero() && now.Sub(u.lastWrite) < u.interval {
-		return nil
+	u.mu.Unlock()
+	if u.now {
+		select {
+		case u.wake <- struct{}{}:
+		default: // Run has a token to wake for already
+		}
 	}
-	u.lastWrite = now
-	return u.takeLocked()
+	return report
 }
 
+// take returns the pending uses and forgets them.
 func (u *usage) take() []store.Use {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.takeLocked()
-}
-
-func (u *usage) takeLocked() []store.Use {
 	if len(u.pending) == 0 {
 		return nil
 	}
@@ -64,14 +86,32 @@ func (u *usage) takeLocked() []store.Use {
 }
 
 // requeue puts back the uses of a batch that could not be written, unless
-// a later use of the same value arrived meanwhile.
+// a later use of the same value arrived meanwhile, within max values.
 func (u *usage) requeue(batch []store.Use) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for _, use := range batch {
-		if p, ok := u.pending[refOf(use)]; !ok || use.At.After(p.At) {
+		switch p, ok := u.pending[refOf(use)]; {
+		case ok && use.At.After(p.At), !ok && len(u.pending) < u.max:
 			u.pending[refOf(use)] = use
+		case !ok:
+			u.dropped++
 		}
+	}
+}
+
+// await returns when Run is to write the next batch: after interval, by
+// wait, or, when uses are written at once, when one comes. It returns
+// wait's error, or ctx's.
+func (u *usage) await(ctx context.Context, interval time.Duration, wait func(context.Context, time.Duration) error) error {
+	if !u.now {
+		return wait(ctx, interval)
+	}
+	select {
+	case <-u.wake:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -104,23 +144,39 @@ func (u *usage) overlayValue(owner, key string, v *store.Value) {
 	}
 }
 
+// writeUses is the part of Run that writes the uses Authenticate records,
+// a batch every UseInterval, until ctx is done.
+func (r *Rotator) writeUses(ctx context.Context) error {
+	for {
+		if err := r.uses.await(ctx, r.set.useInterval, r.set.wait); err != nil {
+			return err
+		}
+		_ = r.write(ctx, r.uses.take()) // logged, and kept for the next batch
+	}
+}
+
 // write stores a batch; on failure the uses are kept for the next write
-// and the failure is logged, since a request must not fail for it.
+// and the failure is logged, unless ctx is done: a Run being stopped
+// leaves what it could not write to Flush.
 func (r *Rotator) write(ctx context.Context, batch []store.Use) error {
 	if len(batch) == 0 {
 		return nil
 	}
 	if err := r.st.RecordUses(ctx, batch); err != nil {
 		r.uses.requeue(batch)
-		r.set.log.WarnContext(ctx, "rotation: recording uses failed; will retry", "uses", len(batch), "err", err)
+		if ctx.Err() == nil {
+			r.set.log.WarnContext(ctx, "rotation: recording uses failed; will retry", "uses", len(batch), "err", err)
+		}
 		return err
 	}
 	r.showUses(batch)
 	return nil
 }
 
-// Flush writes the uses recorded since the last write now. Call it before
-// a process exits so the last minute of last-used times is not lost.
+// Flush writes the uses recorded since the last write now. Call it when
+// a service stops, after [Rotator.Run] has returned, so that the last
+// uses are not lost; a program that does not run Run calls it to write
+// the uses it made.
 func (r *Rotator) Flush(ctx context.Context) error {
 	return r.write(ctx, r.uses.take())
 }

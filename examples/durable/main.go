@@ -119,7 +119,8 @@ func run(ctx context.Context, dir, owner string) error {
 		return fmt.Errorf("the old key was not refused: %v", err)
 	}
 	fmt.Printf("the old key is refused from now on: %v\n", refused.Err)
-	return nil
+	// A program that runs no Run writes the uses it made before it exits.
+	return r.Flush(ctx)
 }
 
 // openStore opens PostgreSQL when ROTOR_POSTGRES_DSN is set, and the

@@ -405,6 +405,12 @@ func TestInternalError(t *testing.T) {
 	})
 }
 
+// TestConcurrentRegenerations sends n requests that regenerate with the
+// same value at once, each to a replica of its own, all over one store,
+// and holds their saves until every one has read the secret: one wins,
+// and the others, which find the value replaced when they try again,
+// regenerate nothing. (Within one replica such requests take turns, and
+// the same one wins.)
 func TestConcurrentRegenerations(t *testing.T) {
 	const n = 5
 	eachBackend(t, func(t *testing.T, db func(testing.TB) *sqlstoretest.DB) {
@@ -422,11 +428,15 @@ func TestConcurrentRegenerations(t *testing.T) {
 					requests[i] = a.request(h, h.first, "").WithContext(ctx)
 				}
 
+				replicas := make([]http.Handler, n)
+				for i := range replicas {
+					_, replicas[i] = h.service(g, h.ring, service.EnvOptions{})
+				}
 				g.arm(n) // every request reads the secret before any writes
 				answers := make([]*httptest.ResponseRecorder, n)
 				var wg sync.WaitGroup
 				for i, r := range requests {
-					wg.Go(func() { answers[i] = h.serve(r) })
+					wg.Go(func() { answers[i] = h.serveBy(replicas[i], r) })
 				}
 				wg.Wait()
 
@@ -449,9 +459,10 @@ func TestConcurrentRegenerations(t *testing.T) {
 				is.Equal(len(h.seen), 2) // the first value and the winner's: no other was handed out
 				h.mu.Unlock()
 				s := h.only()
-				is.Equal(s.Current.Hint, h.secret[len(h.secret)-4:]) // the value handed out is current
-				is.Equal(len(s.Previous), 0)                         // and the first died at once
-				h.regenerated(h.serve(a.request(h, h.secret, "")), time.Time{})
+				is.Equal(s.Current.Hint, h.secret[len(h.secret)-4:])              // the value handed out is current
+				is.Equal(len(s.Previous), 0)                                      // and the first died at once
+				_, fresh := h.service(h.db.Open(t), h.ring, service.EnvOptions{}) // a replica that has cached nothing
+				h.regenerated(h.serveBy(fresh, a.request(h, h.secret, "")), time.Time{})
 			})
 		}
 	})
@@ -460,7 +471,9 @@ func TestConcurrentRegenerations(t *testing.T) {
 // TestLetInBeforeAnotherRegeneration checks that a request let in with a
 // value that was current then, which reaches the store only after another
 // request has regenerated the secret, regenerates nothing: it would end
-// the value the other request handed out.
+// the value the other request handed out. The other request comes to
+// another replica: within one, the changes of an owner take turns, so the
+// late request, which holds its turn while held, would go first.
 func TestLetInBeforeAnotherRegeneration(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db func(testing.TB) *sqlstoretest.DB) {
 		for _, c := range []struct {
@@ -484,7 +497,8 @@ func TestLetInBeforeAnotherRegeneration(t *testing.T) {
 				go func() { done <- h.serve(late) }()
 				<-hold.held // let in, and not yet regenerating
 
-				first := h.regenerated(h.serve(c.request(h, h.first, "")), time.Time{})
+				_, other := h.service(h.db.Open(t), h.ring, service.EnvOptions{})
+				first := h.regenerated(h.serveBy(other, c.request(h, h.first, "")), time.Time{})
 				close(hold.release)
 				w := <-done
 				is.Equal(w.Code, http.StatusPreconditionFailed) // the late request loses

@@ -33,26 +33,6 @@ func (d Dialect) String() string {
 // valid reports whether d is one of the dialects this package speaks.
 func (d Dialect) valid() bool { return d == SQLite || d == Postgres }
 
-// lockKeysQuery returns the ids of an owner's stored keys and
-// lockValuesQuery those of its values; on PostgreSQL they also lock the
-// rows for the rest of the transaction, keys first and then values, each
-// in the byte order of the ids: the order in which [Store.RecordUses]
-// updates rows, so the two never deadlock. SQLite needs no row locks: a
-// write transaction there holds the whole database.
-func (d Dialect) lockKeysQuery() string {
-	if d == Postgres {
-		return `SELECT id FROM secrets WHERE owner = $1 ORDER BY id COLLATE "C" FOR UPDATE`
-	}
-	return `SELECT id FROM secrets WHERE owner = $1`
-}
-
-func (d Dialect) lockValuesQuery() string {
-	if d == Postgres {
-		return `SELECT id FROM secret_values WHERE owner = $1 ORDER BY secret_id COLLATE "C", id COLLATE "C" FOR UPDATE`
-	}
-	return `SELECT id FROM secret_values WHERE owner = $1`
-}
-
 // insertOwnerQuery creates the owner at version 1 with its designation
 // ($2), or does nothing if it exists: a save at version 0 of an existing
 // owner is a conflict. It marks the owner changed, as

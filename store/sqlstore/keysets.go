@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -130,13 +129,6 @@ func (s *Store) lookup(ctx context.Context, d secrets.Digest) (store.Match, erro
 	return m, nil
 }
 
-// deleteKey removes a key, and with it (ON DELETE CASCADE) its values;
-// deleteValue removes one value.
-const (
-	deleteKey   = `DELETE FROM secrets WHERE owner = $1 AND id = $2`
-	deleteValue = `DELETE FROM secret_values WHERE owner = $1 AND id = $2`
-)
-
 // Save stores ks, making its stored version ks.Version+1, if the stored
 // version of ks.Owner is still ks.Version (0 for an owner never saved):
 // the version check, the keys, their values and the digest index change
@@ -162,21 +154,23 @@ func (s *Store) Save(ctx context.Context, ks store.Keyset) error {
 	if err := ks.Validate(); err != nil {
 		return opError(ctx, "save", ks.Owner, err)
 	}
-	err := s.inTx(ctx, func(q querier) error { return s.save(ctx, q, &ks) })
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error { return s.save(ctx, tx, &ks) })
 	if err != nil {
 		return opError(ctx, "save", ks.Owner, err)
 	}
 	return nil
 }
 
-func (s *Store) save(ctx context.Context, q querier, ks *store.Keyset) error {
+// save writes ks in tx: first the owner's row, the compare-and-swap,
+// and then the rows of its keys and values.
+func (s *Store) save(ctx context.Context, tx *sql.Tx, ks *store.Keyset) error {
 	var res sql.Result
 	var err error
 	signing := nullText(ks.Signing)
 	if ks.Version == 0 {
-		res, err = q.ExecContext(ctx, s.dialect.insertOwnerQuery(), ks.Owner, signing)
+		res, err = tx.StmtContext(ctx, s.w.insertOwner).ExecContext(ctx, ks.Owner, signing)
 	} else {
-		res, err = q.ExecContext(ctx, s.dialect.bumpVersionQuery(), ks.Owner, ks.Version, signing)
+		res, err = tx.StmtContext(ctx, s.w.bumpVersion).ExecContext(ctx, ks.Owner, ks.Version, signing)
 	}
 	if err != nil {
 		return err
@@ -186,58 +180,7 @@ func (s *Store) save(ctx context.Context, q querier, ks *store.Keyset) error {
 	} else if n != 1 {
 		return store.ErrConflict
 	}
-
-	storedKeys, err := lockIDs(ctx, q, s.dialect.lockKeysQuery(), ks.Owner)
-	if err != nil {
-		return err
-	}
-	storedValues, err := lockIDs(ctx, q, s.dialect.lockValuesQuery(), ks.Owner)
-	if err != nil {
-		return err
-	}
-	if len(ks.Keys) > 0 {
-		keys := make([]any, 0, len(ks.Keys)*keyArgCount)
-		var values []any
-		n := 0
-		for i := range ks.Keys {
-			r := &ks.Keys[i]
-			keys = keyArgs(keys, ks.Owner, i, r)
-			delete(storedKeys, r.ID)
-			pos := 0
-			for v := range r.Values() {
-				values = valueArgs(values, ks.Owner, r.ID, pos, v)
-				delete(storedValues, v.ID)
-				pos++
-				n++
-			}
-		}
-		if _, err := q.ExecContext(ctx, upsertKeys(len(ks.Keys)), keys...); err != nil {
-			return saveError(err)
-		}
-		if _, err := q.ExecContext(ctx, upsertValues(n), values...); err != nil {
-			return saveError(err)
-		}
-	}
-	// Removed after the upserts, so a value cannot take the digest of one
-	// removed in the same save, as with memstore.
-	for _, id := range slices.Sorted(maps.Keys(storedValues)) {
-		if _, err := q.ExecContext(ctx, deleteValue, ks.Owner, id); err != nil {
-			return err
-		}
-	}
-	for _, id := range slices.Sorted(maps.Keys(storedKeys)) {
-		if _, err := q.ExecContext(ctx, deleteKey, ks.Owner, id); err != nil {
-			return err
-		}
-	}
-	if s.dialect == Postgres {
-		// Delivered to listeners when the transaction commits, and
-		// dropped if it rolls back.
-		if _, err := q.ExecContext(ctx, notifyChange, s.channel, ks.Owner); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.saveRows(ctx, tx, ks)
 }
 
 // saveError says what a database's refusal to write a keyset's keys or
@@ -265,40 +208,16 @@ func nullText(s string) any {
 	return s
 }
 
-// lockIDs runs query, one of the dialect's lock queries, for owner and
-// returns the ids it gives.
-func lockIDs(ctx context.Context, q querier, query, owner string) (map[string]bool, error) {
-	rows, err := q.QueryContext(ctx, query, owner)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	ids := make(map[string]bool)
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids[id] = true
-	}
-	return ids, rows.Err()
-}
-
-// recordKeyUse and recordValueUse move a key's, and a value's, last use
-// forward, never back.
-const (
-	recordKeyUse = `UPDATE secrets SET last_used_at = $3, last_used_ip = $4
-WHERE owner = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3)
-	AND EXISTS (SELECT 1 FROM secret_values v WHERE v.owner = $1 AND v.secret_id = $2 AND v.id = $5)`
-	recordValueUse = `UPDATE secret_values SET last_used_at = $4, last_used_ip = $5
-WHERE owner = $1 AND secret_id = $2 AND id = $3 AND (last_used_at IS NULL OR last_used_at < $4)`
-)
-
 // RecordUses sets LastUsedAt and LastUsedIP of each named value, and of
 // its key, to its latest use, in one transaction, leaving every version
 // as it is: a use is not a change that [Store.Changes] or [Store.Listen]
 // reports. Uses of unknown owners, keys or values, uses no later than the
-// one stored, and uses at the zero time are ignored.
+// one stored, and uses at the zero time are ignored. A key takes the
+// latest of its uses that name one of its values.
+//
+// However many the uses, the work is a few statements: on PostgreSQL two,
+// one for the keys and one for the values; on SQLite two for every
+// thousand uses.
 func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 	if err := ctx.Err(); err != nil {
 		return opError(ctx, "record uses", "", err)
@@ -307,21 +226,7 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 	if len(latest) == 0 {
 		return nil
 	}
-	err := s.inTx(ctx, func(q querier) error {
-		// Every key's row, then every value's: the order in which Save
-		// locks an owner's rows, whichever of these updates match.
-		for _, u := range latest {
-			if _, err := q.ExecContext(ctx, recordKeyUse, u.Owner, u.KeyID, u.At.UnixMicro(), addrColumn(u.IP), u.ValueID); err != nil {
-				return err
-			}
-		}
-		for _, u := range latest {
-			if _, err := q.ExecContext(ctx, recordValueUse, u.Owner, u.KeyID, u.ValueID, u.At.UnixMicro(), addrColumn(u.IP)); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error { return s.recordUses(ctx, tx, latest) })
 	if err != nil {
 		return opError(ctx, "record uses", "", err)
 	}
@@ -329,19 +234,16 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 }
 
 // latestUses returns the latest use of each value in uses (the first of
-// equals), skipping uses at the zero time and of owners no keyset has,
-// ordered by owner, key and value. RecordUses updates every key's row in
-// that order and then every value's, the order in which Save locks an
-// owner's rows (every key by id, then every value by key and id), so the
-// two never wait for each other in a cycle on PostgreSQL. Updating a key
-// and then its value, use by use, would: a key row a use leaves alone (it
-// has a later use) is not locked, while its value's row is.
+// equals), skipping uses at the zero time and those naming text no
+// keyset can hold (an owner, key or value that cannot exist), ordered by
+// owner, key and value: the order in which the statements of RecordUses
+// take rows on PostgreSQL, and in which SQLite's chunks of a batch go.
 func latestUses(uses []store.Use) []store.Use {
 	type ref struct{ owner, key, value string }
 	index := make(map[ref]int, len(uses))
 	out := make([]store.Use, 0, len(uses))
 	for _, u := range uses {
-		if u.At.IsZero() || !store.ValidOwner(u.Owner) {
+		if u.At.IsZero() || !store.ValidOwner(u.Owner) || !storable(u.KeyID) || !storable(u.ValueID) {
 			continue
 		}
 		k := ref{u.Owner, u.KeyID, u.ValueID}

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -151,8 +149,8 @@ func (k *keyScan) add() error {
 	return nil
 }
 
-// keyArgs appends to dst the arguments of upsertKeys for r, the key at
-// position pos of owner's keyset.
+// keyArgs appends to dst the arguments of sqliteUpsertKey for r, the key
+// at position pos of owner's keyset.
 func keyArgs(dst []any, owner string, pos int, r *store.Record) []any {
 	return append(dst,
 		owner, pos, r.ID, r.Name, string(r.Format), r.Custom, r.HMAC,
@@ -163,98 +161,14 @@ func keyArgs(dst []any, owner string, pos int, r *store.Record) []any {
 	)
 }
 
-// valueArgs appends to dst the arguments of upsertValues for v, the value
-// at position pos (0 for the current one) of the key id of owner.
+// valueArgs appends to dst the arguments of sqliteUpsertValue for v, the
+// value at position pos (0 for the current one) of the key id of owner.
 func valueArgs(dst []any, owner, id string, pos int, v *store.Value) []any {
 	return append(dst,
 		owner, id, v.ID, pos, v.Hint, v.Digest[:], v.Sealed.KEKID, bytesColumn(v.Sealed.Ciphertext),
 		micros(v.CreatedAt), micros(v.ExpiresAt), micros(v.LastUsedAt), addrColumn(v.LastUsedIP),
 	)
 }
-
-// The columns upsertKeys and upsertValues write, in the order of keyArgs
-// and valueArgs.
-const (
-	keyInsertColumns = `owner, position, id, name, format, custom, hmac, scopes, networks,
-	rate_limit, metadata, created_at, updated_at, expires_at, revoked_at, last_used_at, last_used_ip`
-	keyArgCount        = 17
-	valueInsertColumns = `owner, secret_id, id, position, hint, digest, sealed_kek_id,
-	sealed_ciphertext, created_at, expires_at, last_used_at, last_used_ip`
-	valueArgCount = 12
-)
-
-// upsertKeys returns the statement that writes n keys of a keyset, and
-// upsertValues the one that writes n values: one statement for all of a
-// save's rows of a table, rather than a round trip per row. A stored use
-// later than the one being saved is kept, as [store.Store] promises; in
-// SET, the table's name is the stored row and excluded the one being
-// saved. The owner's row is locked by the caller, so no other save runs
-// at once, but uses may be recorded meanwhile: comparing here, in the
-// statement that writes, loses none of them.
-func upsertKeys(n int) string {
-	return `INSERT INTO secrets (` + keyInsertColumns + `)
-VALUES ` + placeholders(n, keyArgCount) + `
-ON CONFLICT (owner, id) DO UPDATE SET
-	position = excluded.position,
-	name = excluded.name,
-	format = excluded.format,
-	custom = excluded.custom,
-	hmac = excluded.hmac,
-	scopes = excluded.scopes,
-	networks = excluded.networks,
-	rate_limit = excluded.rate_limit,
-	metadata = excluded.metadata,
-	created_at = excluded.created_at,
-	updated_at = excluded.updated_at,
-	expires_at = excluded.expires_at,
-	revoked_at = excluded.revoked_at,
-	last_used_at = CASE WHEN ` + keyUseIsLater + ` THEN secrets.last_used_at ELSE excluded.last_used_at END,
-	last_used_ip = CASE WHEN ` + keyUseIsLater + ` THEN secrets.last_used_ip ELSE excluded.last_used_ip END`
-}
-
-func upsertValues(n int) string {
-	return `INSERT INTO secret_values (` + valueInsertColumns + `)
-VALUES ` + placeholders(n, valueArgCount) + `
-ON CONFLICT (owner, id) DO UPDATE SET
-	secret_id = excluded.secret_id,
-	position = excluded.position,
-	hint = excluded.hint,
-	digest = excluded.digest,
-	sealed_kek_id = excluded.sealed_kek_id,
-	sealed_ciphertext = excluded.sealed_ciphertext,
-	created_at = excluded.created_at,
-	expires_at = excluded.expires_at,
-	last_used_at = CASE WHEN ` + valueUseIsLater + ` THEN secret_values.last_used_at ELSE excluded.last_used_at END,
-	last_used_ip = CASE WHEN ` + valueUseIsLater + ` THEN secret_values.last_used_ip ELSE excluded.last_used_ip END`
-}
-
-// placeholders returns n rows of width parameters, numbered from $1:
-// "($1, $2), ($3, $4)" for n 2 and width 2.
-func placeholders(n, width int) string {
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteByte('(')
-		for j := range width {
-			if j > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(i*width + j + 1))
-		}
-		b.WriteByte(')')
-	}
-	return b.String()
-}
-
-// keyUseIsLater and valueUseIsLater are true when the stored row was used
-// later than the one being saved says (NULL: never used).
-const (
-	keyUseIsLater   = `secrets.last_used_at IS NOT NULL AND (excluded.last_used_at IS NULL OR secrets.last_used_at > excluded.last_used_at)`
-	valueUseIsLater = `secret_values.last_used_at IS NOT NULL AND (excluded.last_used_at IS NULL OR secret_values.last_used_at > excluded.last_used_at)`
-)
 
 // micros returns t as microseconds since the Unix epoch, or nil (NULL)
 // for the zero time.

@@ -32,6 +32,8 @@ type Store struct {
 	// pool: database/sql prepares each on a connection the first time it
 	// runs there and reuses it after, which spares SQLite a parse per call.
 	loadStmt, lookupStmt *sql.Stmt
+	// w holds the statements of saves and of recorded uses, likewise.
+	w writeStmts
 	// channel is where saves notify listeners on PostgreSQL, named after
 	// the schema of the tables (see channelName); "" on SQLite.
 	channel string
@@ -126,6 +128,11 @@ func New(ctx context.Context, db *sql.DB, d Dialect, opts *Options) (*Store, err
 		s.loadStmt.Close()
 		return nil, opError(ctx, "migrate", "", err)
 	}
+	if err := s.w.prepare(ctx, db, d); err != nil {
+		s.loadStmt.Close()
+		s.lookupStmt.Close()
+		return nil, opError(ctx, "migrate", "", err)
+	}
 	return s, nil
 }
 
@@ -134,7 +141,7 @@ func New(ctx context.Context, db *sql.DB, d Dialect, opts *Options) (*Store, err
 // sqlite or package postgres opened; otherwise the database stays open.
 // The Store must not be used after Close.
 func (s *Store) Close() error {
-	err := errors.Join(s.loadStmt.Close(), s.lookupStmt.Close())
+	err := errors.Join(s.loadStmt.Close(), s.lookupStmt.Close(), s.w.close())
 	if s.closeDB {
 		err = errors.Join(err, s.db.Close())
 	}

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LoadUnknownOwner", testLoadUnknownOwner},
 		{"SaveLoadRoundTrip", testSaveLoadRoundTrip},
 		{"TextRoundTrip", testTextRoundTrip},
+		{"SaveEachChange", testSaveEachChange},
 		{"SaveCountsVersions", testSaveCountsVersions},
 		{"SaveEmptyKeyset", testSaveEmptyKeyset},
 		{"ConflictStaleVersion", testConflictStaleVersion},

@@ -317,7 +317,8 @@ func (app App) NewEnv(st store.Store, opts *EnvOptions) (Env, error) {
 // serve answers HTTP on addr until ctx is cancelled, then stops taking
 // connections, waits for the requests in flight, and writes the last uses
 // of keys. For as long as the server runs, rot's Run keeps its cache in
-// step with the changes other processes sharing the database make.
+// step with the changes other processes sharing the database make, and
+// writes the uses of keys in batches.
 func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotator, stdout io.Writer, log *slog.Logger) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -344,6 +345,22 @@ func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotat
 		}
 	})
 
+	// Uses of keys are written while requests come, and the last of them
+	// once the requests in flight are done: Run stops, then Flush.
+	writing, stopWriting := context.WithCancel(background)
+	wrote := make(chan struct{})
+	go func() {
+		defer close(wrote)
+		if err := rot.Run(writing); !errors.Is(err, context.Canceled) {
+			log.Error("stopped writing the uses of keys", "err", err)
+		}
+	}()
+	stopRun := func() {
+		stopWriting()
+		<-wrote
+	}
+	defer stopRun()
+
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 	// The address goes to stdout, for people and for scripts that start
@@ -361,6 +378,7 @@ func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotat
 	defer cancel()
 	err = hs.Shutdown(stopCtx)
 	<-served // http.ErrServerClosed, at once
+	stopRun()
 	return errors.Join(err, rot.Flush(stopCtx))
 }
 

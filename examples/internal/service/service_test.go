@@ -17,6 +17,7 @@ import (
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/secrets/secretstest"
+	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 )
 
 // app is a service with one route, GET /whoami, for the key it is called
@@ -100,7 +101,15 @@ func TestRunCreatesServesAndStops(t *testing.T) {
 	cancel()
 	is.NoErr(<-done)                                                    // a cancelled server stops without error
 	is.True(strings.Contains(stderr.String(), "route=\"GET /whoami\"")) // it logged the request by its route
+	is.True(!strings.Contains(stderr.String(), "level=WARN"))           // and stopped writing uses without a failure
 	secretstest.NoLeak(t, stderr.String(), key)                         // and no key
+
+	st, err := sqlite.Open(t.Context(), filepath.Join(dir, "rotor.db"))
+	is.NoErr(err)
+	defer st.Close()
+	ks, err := st.Load(t.Context(), "acme")
+	is.NoErr(err)
+	is.True(!ks.Keys[0].LastUsedAt.IsZero()) // the use made while it served was written before it stopped
 }
 
 func TestRunSealingNeedsAKEK(t *testing.T) {

@@ -1,0 +1,576 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rotorkit/rotor/store"
+)
+
+// writeStmts are the statements of [Store.Save] and [Store.RecordUses],
+// prepared once for the pool, as the read statements are: database/sql
+// then prepares each on a connection the first time it runs there and
+// reuses it after. SQLite parses a statement of a keyset's width more
+// slowly than it runs it, and PostgreSQL plans a prepared one once.
+//
+// Every statement has one text whatever the size of the keyset or batch,
+// so that one preparation serves every call: on SQLite a save writes a
+// row per statement, which costs no round trip there, and uses go in
+// chunks of useChunk; on PostgreSQL, where each statement is a round
+// trip, the rows travel as one JSON document per table.
+type writeStmts struct {
+	insertOwner, bumpVersion *sql.Stmt // the dialect's compare-and-swap
+	keyUses, valueUses       *sql.Stmt // on SQLite, a chunk of useChunk uses
+
+	// SQLite only: one key's row, one value's row, and the removal of the
+	// rows of an owner that a keyset no longer holds.
+	upsertKey, upsertValue, deleteValues, deleteKeys *sql.Stmt
+
+	// PostgreSQL only: every row of a keyset, and the notification.
+	writeRows, notify *sql.Stmt
+}
+
+// prepare prepares the statements of dialect d on db. On failure it
+// closes those it prepared.
+func (w *writeStmts) prepare(ctx context.Context, db *sql.DB, d Dialect) error {
+	type stmt struct {
+		dst   **sql.Stmt
+		query string
+	}
+	list := []stmt{
+		{&w.insertOwner, d.insertOwnerQuery()},
+		{&w.bumpVersion, d.bumpVersionQuery()},
+	}
+	if d == Postgres {
+		list = append(list,
+			stmt{&w.writeRows, pgWriteRows},
+			stmt{&w.notify, notifyChange},
+			stmt{&w.keyUses, pgRecordKeyUses},
+			stmt{&w.valueUses, pgRecordValueUses},
+		)
+	} else {
+		list = append(list,
+			stmt{&w.upsertKey, sqliteUpsertKey},
+			stmt{&w.upsertValue, sqliteUpsertValue},
+			stmt{&w.deleteValues, sqliteDeleteValues},
+			stmt{&w.deleteKeys, sqliteDeleteKeys},
+			stmt{&w.keyUses, sqliteRecordKeyUses(useChunk)},
+			stmt{&w.valueUses, sqliteRecordValueUses(useChunk)},
+		)
+	}
+	for _, s := range list {
+		var err error
+		if *s.dst, err = db.PrepareContext(ctx, s.query); err != nil {
+			_ = w.close() // the error that matters is this one
+			return err
+		}
+	}
+	return nil
+}
+
+// close closes the statements prepared.
+func (w *writeStmts) close() error {
+	var err error
+	for _, s := range []*sql.Stmt{
+		w.insertOwner, w.bumpVersion, w.keyUses, w.valueUses,
+		w.upsertKey, w.upsertValue, w.deleteValues, w.deleteKeys, w.writeRows, w.notify,
+	} {
+		if s != nil {
+			err = errors.Join(err, s.Close())
+		}
+	}
+	return err
+}
+
+// inWriteTx runs fn in a transaction and commits it if fn returns nil.
+// On SQLite the first statement fn runs must write: that statement then
+// takes the write lock, waiting within busy_timeout for a writer in
+// another process, as BEGIN IMMEDIATE would, and database/sql's own
+// transaction can run statements prepared for the pool. Writers of this
+// process queue on s.writer first, where waiting heeds their context.
+//
+// The statements fn runs heed ctx, and so does waiting for a connection,
+// but the COMMIT does not: once asked for, it finishes, so that a context
+// done at that moment cannot leave the caller told that a write failed
+// while the database commits it.
+func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if s.writer != nil {
+		select {
+		case s.writer <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.writer }()
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	end := context.WithoutCancel(ctx)
+	tx, err := conn.BeginTx(end, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		if tx.Rollback() != nil && s.dialect == SQLite {
+			// SQLite may have ended the transaction itself; if it did
+			// not, the connection must not go back to the pool inside one.
+			rollback(end, conn)
+		}
+		return err // fn's error is the one to report
+	}
+	if err := tx.Commit(); err != nil {
+		if s.dialect == SQLite {
+			rollback(end, conn)
+		}
+		return err
+	}
+	return nil
+}
+
+// The columns the key statements write, in the order of keyArgs, and
+// those the value statements write, in the order of valueArgs.
+const (
+	keyInsertColumns = `owner, position, id, name, format, custom, hmac, scopes, networks,
+	rate_limit, metadata, created_at, updated_at, expires_at, revoked_at, last_used_at, last_used_ip`
+	valueInsertColumns = `owner, secret_id, id, position, hint, digest, sealed_kek_id,
+	sealed_ciphertext, created_at, expires_at, last_used_at, last_used_ip`
+)
+
+// keyUpdate and valueUpdate are what an upsert does to a stored row of
+// the same id: nothing, not even a new row version, when the row holds
+// what is being saved; otherwise every column is set but the last use,
+// which is kept when the stored one is later, as [store.Store] promises. In these clauses
+// the table's name is the stored row and excluded the one being saved.
+// The owner's row is locked, so no other save runs at once, but uses may
+// be recorded meanwhile: comparing here, in the statement that writes,
+// loses none of them. Both dialects speak this SQL.
+const (
+	keyUpdate = `position = excluded.position, name = excluded.name, format = excluded.format,
+	custom = excluded.custom, hmac = excluded.hmac, scopes = excluded.scopes, networks = excluded.networks,
+	rate_limit = excluded.rate_limit, metadata = excluded.metadata, created_at = excluded.created_at,
+	updated_at = excluded.updated_at, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at,
+	last_used_at = CASE WHEN ` + keyUseWins + ` THEN excluded.last_used_at ELSE secrets.last_used_at END,
+	last_used_ip = CASE WHEN ` + keyUseWins + ` THEN excluded.last_used_ip ELSE secrets.last_used_ip END
+WHERE (` + keyUseWins + ` AND (excluded.last_used_at, excluded.last_used_ip)
+		IS DISTINCT FROM (secrets.last_used_at, secrets.last_used_ip))
+	OR (secrets.position, secrets.name, secrets.format, secrets.custom, secrets.hmac,
+	secrets.scopes, secrets.networks, secrets.rate_limit, secrets.metadata, secrets.created_at,
+	secrets.updated_at, secrets.expires_at, secrets.revoked_at)
+	IS DISTINCT FROM (excluded.position, excluded.name, excluded.format, excluded.custom, excluded.hmac,
+	excluded.scopes, excluded.networks, excluded.rate_limit, excluded.metadata, excluded.created_at,
+	excluded.updated_at, excluded.expires_at, excluded.revoked_at)`
+
+	valueUpdate = `secret_id = excluded.secret_id, position = excluded.position, hint = excluded.hint,
+	digest = excluded.digest, sealed_kek_id = excluded.sealed_kek_id,
+	sealed_ciphertext = excluded.sealed_ciphertext, created_at = excluded.created_at,
+	expires_at = excluded.expires_at,
+	last_used_at = CASE WHEN ` + valueUseWins + ` THEN excluded.last_used_at ELSE secret_values.last_used_at END,
+	last_used_ip = CASE WHEN ` + valueUseWins + ` THEN excluded.last_used_ip ELSE secret_values.last_used_ip END
+WHERE (` + valueUseWins + ` AND (excluded.last_used_at, excluded.last_used_ip)
+		IS DISTINCT FROM (secret_values.last_used_at, secret_values.last_used_ip))
+	OR (secret_values.secret_id, secret_values.position, secret_values.hint,
+	secret_values.digest, secret_values.sealed_kek_id, secret_values.sealed_ciphertext,
+	secret_values.created_at, secret_values.expires_at)
+	IS DISTINCT FROM (excluded.secret_id, excluded.position, excluded.hint, excluded.digest,
+	excluded.sealed_kek_id, excluded.sealed_ciphertext, excluded.created_at, excluded.expires_at)`
+
+	// keyUseWins and valueUseWins are true when the use being saved is
+	// to be kept rather than the stored one: it is no earlier (NULL:
+	// never used). Of two uses at the same instant the one saved stays,
+	// as with memstore.
+	keyUseWins   = `(excluded.last_used_at IS NOT NULL AND (secrets.last_used_at IS NULL OR excluded.last_used_at >= secrets.last_used_at))`
+	valueUseWins = `(excluded.last_used_at IS NOT NULL AND (secret_values.last_used_at IS NULL OR excluded.last_used_at >= secret_values.last_used_at))`
+)
+
+// The statements of a save on SQLite: a key's row, from the arguments of
+// keyArgs; a value's, from those of valueArgs; and the removal of the
+// owner's ($1) values and keys whose ids are not in the JSON array $2.
+// Keys go before their values and removals last, so that a value cannot
+// take the digest of one removed in the same save, as with memstore.
+const (
+	sqliteUpsertKey = `INSERT INTO secrets (` + keyInsertColumns + `)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate
+	sqliteUpsertValue = `INSERT INTO secret_values (` + valueInsertColumns + `)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate
+	sqliteDeleteValues = `DELETE FROM secret_values WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
+	sqliteDeleteKeys   = `DELETE FROM secrets WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
+)
+
+// pgWriteRows writes every row of a keyset on PostgreSQL in one statement,
+// one round trip: the owner is $1, its keys the JSON array of objects $2
+// (see appendKeyJSON) and its values $3 (appendValueJSON). Its steps run
+// in the order of the WITH list, each one made to wait for the one
+// before by reading it whole (a scalar subquery, which PostgreSQL
+// evaluates before the step's first row):
+//
+//  1. lock the owner's key rows, then its value rows, each in the byte
+//     order of the ids. That is the order in which [Store.RecordUses]
+//     locks rows, so the two never wait for each other in a cycle, and
+//     every later step touches only rows this one holds (or rows it
+//     inserts);
+//  2. upsert the keys, then the values, each row written only if it
+//     changed (keyUpdate, valueUpdate);
+//  3. remove the values, and then the keys, the keyset no longer holds:
+//     after the upserts, so that a value cannot take the digest of one
+//     removed in the same save, as with memstore.
+//
+// Every step runs on the statement's one snapshot, so the removals do not
+// see the rows the upserts insert, which the keyset holds anyway.
+const pgWriteRows = `WITH locked_keys AS (
+	SELECT id FROM secrets WHERE owner = $1 ORDER BY id COLLATE "C" FOR UPDATE
+), locked_values AS (
+	SELECT id FROM secret_values
+	WHERE owner = $1 AND (SELECT count(*) FROM locked_keys) >= 0
+	ORDER BY secret_id COLLATE "C", id COLLATE "C" FOR UPDATE
+), keys AS (
+	INSERT INTO secrets (` + keyInsertColumns + `)
+	SELECT $1, k.position, k.id, k.name, k.format, k.custom, k.hmac, k.scopes, k.networks,
+		k.rate_limit, k.metadata, k.created_at, k.updated_at, k.expires_at, k.revoked_at, k.last_used_at, k.last_used_ip
+	FROM jsonb_to_recordset($2::text::jsonb) AS k(position integer, id text, name text, format text,
+		custom boolean, hmac boolean, scopes jsonb, networks jsonb, rate_limit bigint, metadata jsonb,
+		created_at bigint, updated_at bigint, expires_at bigint, revoked_at bigint, last_used_at bigint, last_used_ip text)
+	WHERE (SELECT count(*) FROM locked_values) >= 0
+	ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate + `
+	RETURNING 1
+), vals AS (
+	INSERT INTO secret_values (` + valueInsertColumns + `)
+	SELECT $1, v.secret_id, v.id, v.position, v.hint, v.digest, v.sealed_kek_id, v.sealed_ciphertext,
+		v.created_at, v.expires_at, v.last_used_at, v.last_used_ip
+	FROM jsonb_to_recordset($3::text::jsonb) AS v(secret_id text, id text, position integer, hint text,
+		digest bytea, sealed_kek_id text, sealed_ciphertext bytea, created_at bigint, expires_at bigint,
+		last_used_at bigint, last_used_ip text)
+	WHERE (SELECT count(*) FROM keys) >= 0
+	ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate + `
+	RETURNING 1
+), gone_values AS (
+	DELETE FROM secret_values
+	WHERE owner = $1 AND (SELECT count(*) FROM vals) >= 0
+		AND id NOT IN (SELECT v.id FROM jsonb_to_recordset($3::text::jsonb) AS v(id text))
+	RETURNING 1
+)
+DELETE FROM secrets
+WHERE owner = $1 AND (SELECT count(*) FROM gone_values) >= 0
+	AND id NOT IN (SELECT k.id FROM jsonb_to_recordset($2::text::jsonb) AS k(id text))`
+
+// saveRows writes the keys and values of ks, whose owner's row the
+// transaction has just written.
+func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, ks *store.Keyset) error {
+	if s.dialect == Postgres {
+		var keys, values []byte
+		keys, values = append(keys, '['), append(values, '[')
+		for i := range ks.Keys {
+			r := &ks.Keys[i]
+			keys = appendKeyJSON(keys, i, r)
+			pos := 0
+			for v := range r.Values() {
+				values = appendValueJSON(values, r.ID, pos, v)
+				pos++
+			}
+		}
+		keys, values = closeJSONArray(keys), closeJSONArray(values)
+		if _, err := tx.StmtContext(ctx, s.w.writeRows).ExecContext(ctx, ks.Owner, string(keys), string(values)); err != nil {
+			return saveError(err)
+		}
+		// Delivered to listeners when the transaction commits, and
+		// dropped if it rolls back.
+		_, err := tx.StmtContext(ctx, s.w.notify).ExecContext(ctx, s.channel, ks.Owner)
+		return err
+	}
+
+	upsertKey, upsertValue := tx.StmtContext(ctx, s.w.upsertKey), tx.StmtContext(ctx, s.w.upsertValue)
+	args := make([]any, 0, 17)
+	keyIDs, valueIDs := []byte{'['}, []byte{'['}
+	for i := range ks.Keys {
+		r := &ks.Keys[i]
+		if _, err := upsertKey.ExecContext(ctx, keyArgs(args[:0], ks.Owner, i, r)...); err != nil {
+			return saveError(err)
+		}
+		keyIDs = appendJSONString(appendComma(keyIDs), r.ID)
+	}
+	for i := range ks.Keys {
+		r := &ks.Keys[i]
+		pos := 0
+		for v := range r.Values() {
+			if _, err := upsertValue.ExecContext(ctx, valueArgs(args[:0], ks.Owner, r.ID, pos, v)...); err != nil {
+				return saveError(err)
+			}
+			valueIDs = appendJSONString(appendComma(valueIDs), v.ID)
+			pos++
+		}
+	}
+	keyIDs, valueIDs = append(keyIDs, ']'), append(valueIDs, ']')
+	if _, err := tx.StmtContext(ctx, s.w.deleteValues).ExecContext(ctx, ks.Owner, string(valueIDs)); err != nil {
+		return err
+	}
+	_, err := tx.StmtContext(ctx, s.w.deleteKeys).ExecContext(ctx, ks.Owner, string(keyIDs))
+	return err
+}
+
+// useChunk is how many uses one statement records on SQLite: five bound
+// parameters each, well within SQLite's limit of 32,766 per statement.
+const useChunk = 1000
+
+// sqliteRecordKeyUses returns the statement that moves forward, on
+// SQLite, the last use of the keys named by n uses, bound as five
+// parameters each (owner, key, value, time, address): for each key, the
+// latest of its uses that name one of its values, if it is later than
+// the stored one.
+// sqliteRecordValueUses does the same for the values, whose uses
+// [latestUses] has made one each. A NULL owner matches nothing.
+func sqliteRecordKeyUses(n int) string {
+	// A bare column beside max() takes its value from the row that gives
+	// the maximum, so ip is the latest use's.
+	return `WITH u (owner, key, value, at, ip) AS (VALUES ` + useRows(n) + `)
+UPDATE secrets SET last_used_at = l.at, last_used_ip = l.ip
+FROM (
+	SELECT u.owner, u.key, max(u.at) AS at, u.ip
+	FROM u JOIN secret_values v ON v.owner = u.owner AND v.secret_id = u.key AND v.id = u.value
+	GROUP BY u.owner, u.key
+) l
+WHERE secrets.owner = l.owner AND secrets.id = l.key
+	AND (secrets.last_used_at IS NULL OR secrets.last_used_at < l.at)`
+}
+
+func sqliteRecordValueUses(n int) string {
+	return `WITH u (owner, key, value, at, ip) AS (VALUES ` + useRows(n) + `)
+UPDATE secret_values SET last_used_at = u.at, last_used_ip = u.ip
+FROM u
+WHERE secret_values.owner = u.owner AND secret_values.id = u.value AND secret_values.secret_id = u.key
+	AND (secret_values.last_used_at IS NULL OR secret_values.last_used_at < u.at)`
+}
+
+// useRows returns n rows of five parameters: "(?, ?, ?, ?, ?), …".
+func useRows(n int) string {
+	return strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")
+}
+
+// pgRecordKeyUses and pgRecordValueUses do on PostgreSQL what
+// sqliteRecordKeyUses and sqliteRecordValueUses do, for uses of any
+// number, given as the JSON array $1 (see appendUseJSON). Each first locks
+// the rows it may write, ordered by owner and then as Save locks an
+// owner's rows: keys by id, values by key and id, in the ids' byte order.
+// RecordUses runs the keys' statement first, so that it and a save take
+// rows in one order and never wait for each other in a cycle. The update
+// touches only rows the lock holds.
+const (
+	pgRecordKeyUses = `WITH u AS (
+	SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS u(o text, k text, v text, at bigint, ip text)
+), latest AS (
+	SELECT DISTINCT ON (u.o, u.k) u.o, u.k, u.at, u.ip
+	FROM u JOIN secret_values v ON v.owner = u.o AND v.secret_id = u.k AND v.id = u.v
+	ORDER BY u.o, u.k, u.at DESC, u.v COLLATE "C"
+), locked AS (
+	SELECT s.owner, s.id, l.at, l.ip FROM secrets s JOIN latest l ON s.owner = l.o AND s.id = l.k
+	ORDER BY s.owner COLLATE "C", s.id COLLATE "C"
+	FOR UPDATE OF s
+)
+UPDATE secrets s SET last_used_at = l.at, last_used_ip = l.ip
+FROM locked l
+WHERE s.owner = l.owner AND s.id = l.id AND (s.last_used_at IS NULL OR s.last_used_at < l.at)`
+
+	pgRecordValueUses = `WITH u AS (
+	SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS u(o text, k text, v text, at bigint, ip text)
+), locked AS (
+	SELECT v.owner, v.id, u.at, u.ip FROM secret_values v JOIN u ON v.owner = u.o AND v.secret_id = u.k AND v.id = u.v
+	ORDER BY v.owner COLLATE "C", v.secret_id COLLATE "C", v.id COLLATE "C"
+	FOR UPDATE OF v
+)
+UPDATE secret_values v SET last_used_at = l.at, last_used_ip = l.ip
+FROM locked l
+WHERE v.owner = l.owner AND v.id = l.id AND (v.last_used_at IS NULL OR v.last_used_at < l.at)`
+)
+
+// pgGenericPlans makes the statements of the transaction use generic
+// plans, planned once for any parameters.
+const pgGenericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
+
+// recordUses writes uses, made one per value by latestUses, in tx.
+func (s *Store) recordUses(ctx context.Context, tx *sql.Tx, uses []store.Use) error {
+	if s.dialect == Postgres {
+		doc := []byte{'['}
+		for i := range uses {
+			doc = appendUseJSON(doc, &uses[i])
+		}
+		doc = closeJSONArray(doc)
+		// A custom plan would fold the document into the plan as a
+		// constant, and copy it, megabytes of it, over and over while
+		// planning; the generic plan reads it as the parameter it is.
+		if _, err := tx.ExecContext(ctx, pgGenericPlans); err != nil {
+			return err
+		}
+		for _, stmt := range []*sql.Stmt{s.w.keyUses, s.w.valueUses} {
+			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, string(doc)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Both statements take the same arguments, made once.
+	args := make([]any, 0, 5*len(uses))
+	for _, u := range uses {
+		args = append(args, u.Owner, u.KeyID, u.ValueID, u.At.UnixMicro(), addrColumn(u.IP))
+	}
+	for _, stmt := range []*sql.Stmt{s.w.keyUses, s.w.valueUses} {
+		full := tx.StmtContext(ctx, stmt)
+		for rest := args; len(rest) > 0; {
+			chunk := rest[:min(len(rest), 5*useChunk)]
+			rest = rest[len(chunk):]
+			var err error
+			switch n := len(chunk) / 5; {
+			case n == useChunk:
+				_, err = full.ExecContext(ctx, chunk...)
+			case stmt == s.w.keyUses:
+				// The last chunk of a batch, parsed for its size once.
+				_, err = tx.ExecContext(ctx, sqliteRecordKeyUses(n), chunk...)
+			default:
+				_, err = tx.ExecContext(ctx, sqliteRecordValueUses(n), chunk...)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// storable reports whether s is text every dialect stores: valid UTF-8
+// without NUL, as [store.Keyset.Validate] requires of ids.
+func storable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
+}
+
+// appendKeyJSON appends to the JSON array b the object pgWriteRows reads
+// for r, the key at position pos.
+func appendKeyJSON(b []byte, pos int, r *store.Record) []byte {
+	b = append(appendComma(b), `{"position":`...)
+	b = strconv.AppendInt(b, int64(pos), 10)
+	b = appendJSONString(append(b, `,"id":`...), r.ID)
+	b = appendJSONString(append(b, `,"name":`...), r.Name)
+	b = appendJSONString(append(b, `,"format":`...), string(r.Format))
+	b = strconv.AppendBool(append(b, `,"custom":`...), r.Custom)
+	b = strconv.AppendBool(append(b, `,"hmac":`...), r.HMAC)
+	b = appendJSONValue(append(b, `,"scopes":`...), jsonColumn(len(r.Scopes), r.Scopes))
+	b = appendJSONValue(append(b, `,"networks":`...), jsonColumn(len(r.Networks), r.Networks))
+	b = strconv.AppendInt(append(b, `,"rate_limit":`...), int64(r.RateLimit), 10)
+	b = appendJSONValue(append(b, `,"metadata":`...), jsonColumn(len(r.Metadata), r.Metadata))
+	b = appendJSONValue(append(b, `,"created_at":`...), micros(r.CreatedAt))
+	b = appendJSONValue(append(b, `,"updated_at":`...), micros(r.UpdatedAt))
+	b = appendJSONValue(append(b, `,"expires_at":`...), micros(r.ExpiresAt))
+	b = appendJSONValue(append(b, `,"revoked_at":`...), micros(r.RevokedAt))
+	b = appendJSONValue(append(b, `,"last_used_at":`...), micros(r.LastUsedAt))
+	b = appendJSONText(append(b, `,"last_used_ip":`...), addrColumn(r.LastUsedIP))
+	return append(b, '}')
+}
+
+// appendValueJSON appends to the JSON array b the object pgWriteRows reads
+// for v, the value at position pos (0 for the current one) of the key id.
+// Bytes are text in bytea's hex format.
+func appendValueJSON(b []byte, id string, pos int, v *store.Value) []byte {
+	b = appendJSONString(append(appendComma(b), `{"secret_id":`...), id)
+	b = appendJSONString(append(b, `,"id":`...), v.ID)
+	b = strconv.AppendInt(append(b, `,"position":`...), int64(pos), 10)
+	b = appendJSONString(append(b, `,"hint":`...), v.Hint)
+	b = appendHexJSON(append(b, `,"digest":`...), v.Digest[:])
+	b = appendJSONString(append(b, `,"sealed_kek_id":`...), v.Sealed.KEKID)
+	b = appendHexJSON(append(b, `,"sealed_ciphertext":`...), v.Sealed.Ciphertext)
+	b = appendJSONValue(append(b, `,"created_at":`...), micros(v.CreatedAt))
+	b = appendJSONValue(append(b, `,"expires_at":`...), micros(v.ExpiresAt))
+	b = appendJSONValue(append(b, `,"last_used_at":`...), micros(v.LastUsedAt))
+	b = appendJSONText(append(b, `,"last_used_ip":`...), addrColumn(v.LastUsedIP))
+	return append(b, '}')
+}
+
+// appendUseJSON appends to the JSON array b the object the use statements
+// of PostgreSQL read for u.
+func appendUseJSON(b []byte, u *store.Use) []byte {
+	b = appendJSONString(append(appendComma(b), `{"o":`...), u.Owner)
+	b = appendJSONString(append(b, `,"k":`...), u.KeyID)
+	b = appendJSONString(append(b, `,"v":`...), u.ValueID)
+	b = strconv.AppendInt(append(b, `,"at":`...), u.At.UnixMicro(), 10)
+	b = appendJSONText(append(b, `,"ip":`...), addrColumn(u.IP))
+	return append(b, '}')
+}
+
+// appendComma starts an element of the JSON array b, which holds '[' and
+// the elements so far.
+func appendComma(b []byte) []byte {
+	if len(b) > 1 {
+		b = append(b, ',')
+	}
+	return b
+}
+
+// closeJSONArray ends the JSON array b.
+func closeJSONArray(b []byte) []byte { return append(b, ']') }
+
+// appendJSONValue appends v, a column as micros and jsonColumn give it:
+// nil, an int64, or text that is JSON already.
+func appendJSONValue(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case string:
+		return append(b, v...)
+	}
+	return append(b, "null"...)
+}
+
+// appendJSONText appends v, a column as addrColumn gives it (nil or
+// text), as a JSON string or null.
+func appendJSONText(b []byte, v any) []byte {
+	if s, ok := v.(string); ok {
+		return appendJSONString(b, s)
+	}
+	return append(b, "null"...)
+}
+
+// appendHexJSON appends p as a string in bytea's hex format, or null when
+// p is empty, as bytesColumn stores it.
+func appendHexJSON(b []byte, p []byte) []byte {
+	if len(p) == 0 {
+		return append(b, "null"...)
+	}
+	const digits = "0123456789abcdef"
+	b = append(b, `"\\x`...)
+	for _, c := range p {
+		b = append(b, digits[c>>4], digits[c&0xf])
+	}
+	return append(b, '"')
+}
+
+// appendJSONString appends s as a JSON string. s is valid UTF-8, as every
+// text a keyset or a recorded use holds is by the time it gets here, so
+// only quotes, backslashes and control characters need escaping.
+func appendJSONString(b []byte, s string) []byte {
+	const digits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', digits[c>>4], digits[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
