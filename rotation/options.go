@@ -36,7 +36,7 @@ const (
 	DefaultMaxGracePeriod = time.Hour
 	DefaultKeepEnded      = 10
 	DefaultUseInterval    = time.Minute
-	DefaultMaxPendingUses = 1_000_000
+	DefaultMaxPendingUses = 250_000
 )
 
 // The defaults that zero fields of [CacheOptions] stand for.
@@ -89,9 +89,10 @@ type Options struct {
 	Cache CacheOptions
 
 	// MaxPendingUses bounds the values whose latest use a Rotator keeps
-	// unwritten, about 200 bytes each. Once it is reached, as when Run is
-	// not running or the store keeps failing, uses of other values are
-	// dropped, and logged, until a write makes room. 0 means
+	// unwritten, some 300 bytes each (75 MB at the default): two and a
+	// half minutes of 100,000 keys used a minute. Once it is reached, as
+	// when Run is not running or the store keeps failing, uses of other
+	// values are dropped, and logged, until a write makes room. 0 means
 	// [DefaultMaxPendingUses]; negative is an [*OptionError].
 	MaxPendingUses int
 
