@@ -13,10 +13,10 @@ import (
 // a hot key costs one write per batch and a request never writes.
 type usage struct {
 	max int // values whose uses are kept at most
-	// now reports whether Run writes each use at once (UseInterval
+	// atOnce reports whether Run writes each use at once (UseInterval
 	// negative), woken through wake, which holds a token once a use came.
-	now  bool
-	wake chan struct{}
+	atOnce bool
+	wake   chan struct{}
 
 	mu       sync.Mutex             // guards the fields below
 	pending  map[valueRef]store.Use // the latest unwritten use of each value
@@ -29,8 +29,8 @@ type valueRef struct{ owner, key, value string }
 
 func refOf(u store.Use) valueRef { return valueRef{u.Owner, u.KeyID, u.ValueID} }
 
-func (u *usage) init(max int, now bool) {
-	u.max, u.now = max, now
+func (u *usage) init(max int, atOnce bool) {
+	u.max, u.atOnce = max, atOnce
 	u.wake = make(chan struct{}, 1)
 	u.pending = make(map[valueRef]store.Use)
 }
@@ -61,7 +61,7 @@ func (u *usage) note(use store.Use, now time.Time) (report int) {
 		}
 	}
 	u.mu.Unlock()
-	if u.now {
+	if u.atOnce {
 		select {
 		case u.wake <- struct{}{}:
 		default: // Run has a token to wake for already
@@ -104,7 +104,7 @@ func (u *usage) requeue(batch []store.Use) {
 // wait, or, when uses are written at once, when one comes. It returns
 // wait's error, or ctx's.
 func (u *usage) await(ctx context.Context, interval time.Duration, wait func(context.Context, time.Duration) error) error {
-	if !u.now {
+	if !u.atOnce {
 		return wait(ctx, interval)
 	}
 	select {

@@ -101,8 +101,10 @@
 // while a save runs is not lost.
 //
 // On PostgreSQL, saves of one owner wait for each other on the owner's row
-// and then find its version moved; rows are locked in one order by saves
-// and recorded uses alike, so they do not deadlock. SQLite has one writer
+// and then find its version moved. Recording uses takes the rows of the
+// owners named, in one order, before it writes their keys and values, as
+// a save takes its owner's row before it writes, so the two do not
+// deadlock, and a save and a batch of uses of one owner take turns. SQLite has one writer
 // at a time: writers of one Store queue in the process, heeding their
 // contexts, and writers of other processes wait in busy_timeout.
 //
@@ -115,8 +117,8 @@
 // compare-and-swap, one statement that locks the owner's rows and writes
 // them, the NOTIFY, COMMIT), the rows travelling as JSON; on SQLite,
 // where a statement costs no round trip, it writes a row per statement.
-// A batch of uses is two statements on PostgreSQL however many it holds,
-// and two per thousand uses on SQLite.
+// A batch of uses is three statements on PostgreSQL however many it
+// holds, and two per thousand uses on SQLite.
 //
 // # Errors
 //

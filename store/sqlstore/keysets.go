@@ -215,9 +215,9 @@ func nullText(s string) any {
 // one stored, and uses at the zero time are ignored. A key takes the
 // latest of its uses that name one of its values.
 //
-// However many the uses, the work is a few statements: on PostgreSQL two,
-// one for the keys and one for the values; on SQLite two for every
-// thousand uses.
+// However many the uses, the work is a few statements: on PostgreSQL
+// three, one that locks the owners named and one each for the keys and
+// the values; on SQLite two for every thousand uses.
 func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 	if err := ctx.Err(); err != nil {
 		return opError(ctx, "record uses", "", err)
@@ -236,8 +236,8 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 // latestUses returns the latest use of each value in uses (the first of
 // equals), skipping uses at the zero time and those naming text no
 // keyset can hold (an owner, key or value that cannot exist), ordered by
-// owner, key and value: the order in which the statements of RecordUses
-// take rows on PostgreSQL, and in which SQLite's chunks of a batch go.
+// owner, key and value, so that the uses of one key go in one of SQLite's
+// chunks of a batch, but for the few at a chunk's edge.
 func latestUses(uses []store.Use) []store.Use {
 	type ref struct{ owner, key, value string }
 	index := make(map[ref]int, len(uses))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -145,11 +146,11 @@ const (
 // keyUpdate and valueUpdate are what an upsert does to a stored row of
 // the same id: nothing, not even a new row version, when the row holds
 // what is being saved; otherwise every column is set but the last use,
-// which is kept when the stored one is later, as [store.Store] promises. In these clauses
-// the table's name is the stored row and excluded the one being saved.
-// The owner's row is locked, so no other save runs at once, but uses may
-// be recorded meanwhile: comparing here, in the statement that writes,
-// loses none of them. Both dialects speak this SQL.
+// which is kept when the stored one is later, as [store.Store] promises:
+// uses may have been recorded since the keyset was read, and comparing
+// here, in the statement that writes, loses none of them. In these
+// clauses the table's name is the stored row and excluded the one being
+// saved. Both dialects speak this SQL.
 const (
 	keyUpdate = `position = excluded.position, name = excluded.name, format = excluded.format,
 	custom = excluded.custom, hmac = excluded.hmac, scopes = excluded.scopes, networks = excluded.networks,
@@ -206,38 +207,28 @@ ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate
 
 // pgWriteRows writes every row of a keyset on PostgreSQL in one statement,
 // one round trip: the owner is $1, its keys the JSON array of objects $2
-// (see appendKeyJSON) and its values $3 (appendValueJSON). Its steps run
-// in the order of the WITH list, each one made to wait for the one
-// before by reading it whole (a scalar subquery, which PostgreSQL
+// (see appendKeyJSON) and its values $3 (appendValueJSON). The save
+// holds the owner's row, which the compare-and-swap has just written, so
+// no other save, and no recording of uses, writes these rows meanwhile.
+// Its steps run in the order of the WITH list, each made to wait for the
+// one before by reading it whole (a scalar subquery, which PostgreSQL
 // evaluates before the step's first row):
 //
-//  1. lock the owner's key rows, then its value rows, each in the byte
-//     order of the ids. That is the order in which [Store.RecordUses]
-//     locks rows, so the two never wait for each other in a cycle, and
-//     every later step touches only rows this one holds (or rows it
-//     inserts);
-//  2. upsert the keys, then the values, each row written only if it
+//  1. upsert the keys, then the values, each row written only if it
 //     changed (keyUpdate, valueUpdate);
-//  3. remove the values, and then the keys, the keyset no longer holds:
+//  2. remove the values, and then the keys, the keyset no longer holds:
 //     after the upserts, so that a value cannot take the digest of one
 //     removed in the same save, as with memstore.
 //
 // Every step runs on the statement's one snapshot, so the removals do not
 // see the rows the upserts insert, which the keyset holds anyway.
-const pgWriteRows = `WITH locked_keys AS (
-	SELECT id FROM secrets WHERE owner = $1 ORDER BY id COLLATE "C" FOR UPDATE
-), locked_values AS (
-	SELECT id FROM secret_values
-	WHERE owner = $1 AND (SELECT count(*) FROM locked_keys) >= 0
-	ORDER BY secret_id COLLATE "C", id COLLATE "C" FOR UPDATE
-), keys AS (
+const pgWriteRows = `WITH keys AS (
 	INSERT INTO secrets (` + keyInsertColumns + `)
 	SELECT $1, k.position, k.id, k.name, k.format, k.custom, k.hmac, k.scopes, k.networks,
 		k.rate_limit, k.metadata, k.created_at, k.updated_at, k.expires_at, k.revoked_at, k.last_used_at, k.last_used_ip
 	FROM jsonb_to_recordset($2::text::jsonb) AS k(position integer, id text, name text, format text,
 		custom boolean, hmac boolean, scopes jsonb, networks jsonb, rate_limit bigint, metadata jsonb,
 		created_at bigint, updated_at bigint, expires_at bigint, revoked_at bigint, last_used_at bigint, last_used_ip text)
-	WHERE (SELECT count(*) FROM locked_values) >= 0
 	ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate + `
 	RETURNING 1
 ), vals AS (
@@ -352,40 +343,45 @@ func useRows(n int) string {
 	return strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?), ", n), ", ")
 }
 
-// pgRecordKeyUses and pgRecordValueUses do on PostgreSQL what
-// sqliteRecordKeyUses and sqliteRecordValueUses do, for uses of any
-// number, given as the JSON array $1 (see appendUseJSON). Each first locks
-// the rows it may write, ordered by owner and then as Save locks an
-// owner's rows: keys by id, values by key and id, in the ids' byte order.
-// RecordUses runs the keys' statement first, so that it and a save take
-// rows in one order and never wait for each other in a cycle. The update
-// touches only rows the lock holds.
+// The statements of RecordUses on PostgreSQL, for uses of any number,
+// given as five arrays of one element per use: owners, keys, values,
+// times and addresses (the empty string for none). Arrays, which the
+// driver sends in binary, cost the server half the time that a JSON
+// document of the same uses does.
+//
+// pgLockOwners first takes the rows of the owners named, in the byte
+// order of their names: saves take an owner's row first too, by their
+// compare-and-swap, so the rows of an owner's keys and values are only
+// ever written by the one transaction that holds its row, and writers
+// that take owners in one order never wait for each other in a cycle.
+// Locking owners, not each key and value, locks one row per owner rather
+// than two per use. FOR NO KEY UPDATE waits for saves and other uses but
+// lets keys be inserted for the owner (their foreign keys take KEY
+// SHARE).
+//
+// pgRecordKeyUses then does what sqliteRecordKeyUses does, and
+// pgRecordValueUses what sqliteRecordValueUses does.
 const (
-	pgRecordKeyUses = `WITH u AS (
-	SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS u(o text, k text, v text, at bigint, ip text)
-), latest AS (
-	SELECT DISTINCT ON (u.o, u.k) u.o, u.k, u.at, u.ip
-	FROM u JOIN secret_values v ON v.owner = u.o AND v.secret_id = u.k AND v.id = u.v
+	pgUses = `unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS u(o, k, v, at, ip)`
+
+	pgLockOwners = `SELECT count(*) FROM (
+	SELECT owner FROM owners WHERE owner = ANY($1::text[])
+	ORDER BY owner COLLATE "C" FOR NO KEY UPDATE
+) locked`
+
+	pgRecordKeyUses = `WITH latest AS (
+	SELECT DISTINCT ON (u.o, u.k) u.o, u.k, u.at, nullif(u.ip, '') AS ip
+	FROM ` + pgUses + `
+	JOIN secret_values v ON v.owner = u.o AND v.secret_id = u.k AND v.id = u.v
 	ORDER BY u.o, u.k, u.at DESC, u.v COLLATE "C"
-), locked AS (
-	SELECT s.owner, s.id, l.at, l.ip FROM secrets s JOIN latest l ON s.owner = l.o AND s.id = l.k
-	ORDER BY s.owner COLLATE "C", s.id COLLATE "C"
-	FOR UPDATE OF s
 )
 UPDATE secrets s SET last_used_at = l.at, last_used_ip = l.ip
-FROM locked l
-WHERE s.owner = l.owner AND s.id = l.id AND (s.last_used_at IS NULL OR s.last_used_at < l.at)`
+FROM latest l
+WHERE s.owner = l.o AND s.id = l.k AND (s.last_used_at IS NULL OR s.last_used_at < l.at)`
 
-	pgRecordValueUses = `WITH u AS (
-	SELECT * FROM jsonb_to_recordset($1::text::jsonb) AS u(o text, k text, v text, at bigint, ip text)
-), locked AS (
-	SELECT v.owner, v.id, u.at, u.ip FROM secret_values v JOIN u ON v.owner = u.o AND v.secret_id = u.k AND v.id = u.v
-	ORDER BY v.owner COLLATE "C", v.secret_id COLLATE "C", v.id COLLATE "C"
-	FOR UPDATE OF v
-)
-UPDATE secret_values v SET last_used_at = l.at, last_used_ip = l.ip
-FROM locked l
-WHERE v.owner = l.owner AND v.id = l.id AND (v.last_used_at IS NULL OR v.last_used_at < l.at)`
+	pgRecordValueUses = `UPDATE secret_values v SET last_used_at = u.at, last_used_ip = nullif(u.ip, '')
+FROM ` + pgUses + `
+WHERE v.owner = u.o AND v.secret_id = u.k AND v.id = u.v AND (v.last_used_at IS NULL OR v.last_used_at < u.at)`
 )
 
 // pgGenericPlans makes the statements of the transaction use generic
@@ -395,19 +391,25 @@ const pgGenericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
 // recordUses writes uses, made one per value by latestUses, in tx.
 func (s *Store) recordUses(ctx context.Context, tx *sql.Tx, uses []store.Use) error {
 	if s.dialect == Postgres {
-		doc := []byte{'['}
-		for i := range uses {
-			doc = appendUseJSON(doc, &uses[i])
+		owners, keys, values := make([]string, len(uses)), make([]string, len(uses)), make([]string, len(uses))
+		ats, ips := make([]int64, len(uses)), make([]string, len(uses))
+		for i, u := range uses {
+			owners[i], keys[i], values[i], ats[i] = u.Owner, u.KeyID, u.ValueID, u.At.UnixMicro()
+			if u.IP.IsValid() {
+				ips[i] = u.IP.String()
+			}
 		}
-		doc = closeJSONArray(doc)
-		// A custom plan would fold the document into the plan as a
-		// constant, and copy it, megabytes of it, over and over while
-		// planning; the generic plan reads it as the parameter it is.
+		// A custom plan would fold the arrays into the plan as constants,
+		// and copy them, megabytes of them, over and over while planning;
+		// the generic plan reads them as the parameters they are.
 		if _, err := tx.ExecContext(ctx, pgGenericPlans); err != nil {
 			return err
 		}
+		if _, err := tx.ExecContext(ctx, pgLockOwners, slices.Compact(slices.Clone(owners))); err != nil {
+			return err
+		}
 		for _, stmt := range []*sql.Stmt{s.w.keyUses, s.w.valueUses} {
-			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, string(doc)); err != nil {
+			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, owners, keys, values, ats, ips); err != nil {
 				return err
 			}
 		}
@@ -485,17 +487,6 @@ func appendValueJSON(b []byte, id string, pos int, v *store.Value) []byte {
 	b = appendJSONValue(append(b, `,"expires_at":`...), micros(v.ExpiresAt))
 	b = appendJSONValue(append(b, `,"last_used_at":`...), micros(v.LastUsedAt))
 	b = appendJSONText(append(b, `,"last_used_ip":`...), addrColumn(v.LastUsedIP))
-	return append(b, '}')
-}
-
-// appendUseJSON appends to the JSON array b the object the use statements
-// of PostgreSQL read for u.
-func appendUseJSON(b []byte, u *store.Use) []byte {
-	b = appendJSONString(append(appendComma(b), `{"o":`...), u.Owner)
-	b = appendJSONString(append(b, `,"k":`...), u.KeyID)
-	b = appendJSONString(append(b, `,"v":`...), u.ValueID)
-	b = strconv.AppendInt(append(b, `,"at":`...), u.At.UnixMicro(), 10)
-	b = appendJSONText(append(b, `,"ip":`...), addrColumn(u.IP))
 	return append(b, '}')
 }
 
