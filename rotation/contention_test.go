@@ -206,3 +206,56 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	is.True(errors.Is(err, context.Canceled)) // the change stops with the context's error
 	is.Equal(flaky.lose.Load(), int64(4))     // without another attempt
 }
+
+// holdingStore holds the loads of one owner until released.
+type holdingStore struct {
+	store.Store
+	owner   string
+	held    chan struct{} // receives once per held load
+	release chan struct{}
+}
+
+func (s *holdingStore) Load(ctx context.Context, owner string) (store.Keyset, error) {
+	if owner == s.owner {
+		s.held <- struct{}{}
+		<-s.release
+	}
+	return s.Store.Load(ctx, owner)
+}
+
+// A change waits for the change of its owner before it, heeding its
+// context, and never for the changes of other owners.
+func TestTurnsAreEachOwners(t *testing.T) {
+	is := is.New(t)
+	st := &holdingStore{Store: memstore.New(), owner: "acme", held: make(chan struct{}), release: make(chan struct{})}
+	f := newFixtureOver(t, st, nil)
+	first := make(chan error, 1)
+	go func() {
+		_, err := f.r.Create(t.Context(), "acme", rotation.Spec{})
+		first <- err
+	}()
+	<-st.held // acme's first change is under way, and held
+
+	f.create(t, "globex", rotation.Spec{}) // another owner's change does not wait for it
+
+	ctx, cancel := context.WithCancel(t.Context())
+	second := make(chan error, 1)
+	go func() {
+		_, err := f.r.Create(ctx, "acme", rotation.Spec{})
+		second <- err
+	}()
+	cancel()
+	is.True(errors.Is(<-second, context.Canceled)) // a change waiting for its turn stops with its context
+	third := make(chan error, 1)
+	go func() {
+		_, err := f.r.Create(t.Context(), "acme", rotation.Spec{})
+		third <- err
+	}()
+	close(st.release)
+	is.NoErr(<-first) // the held change finishes
+	<-st.held         // and only then does the next one load
+	is.NoErr(<-third)
+	ks, err := st.Store.Load(t.Context(), "acme")
+	is.NoErr(err)
+	is.Equal(len(ks.Keys), 2) // both saved; the cancelled one not
+}
