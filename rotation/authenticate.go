@@ -74,10 +74,10 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		return Principal{}, &AuthError{Err: reason, Owner: owner, SecretID: rec.ID, IP: req.IP, Scope: req.Scope}
 	}
 	previous := match != &rec.Current
-	switch {
-	case rec.StatusAt(now) == StatusRevoked:
+	switch status := rec.StatusAt(now); {
+	case status == StatusRevoked:
 		return fail(ErrRevoked)
-	case rec.StatusAt(now) == StatusExpired, previous && !now.Before(match.ExpiresAt):
+	case status == StatusExpired, previous && !now.Before(match.ExpiresAt):
 		return fail(ErrExpired)
 	case !allowed(rec.Networks, req.IP):
 		return fail(ErrNetworkNotAllowed)

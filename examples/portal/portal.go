@@ -273,7 +273,7 @@ func (s *server) explain(ctx context.Context, err error) string {
 	case errors.Is(err, rotation.ErrConflict):
 		return "Too many changes were made at once, so nothing was changed. Try again."
 	}
-	s.log.ErrorContext(ctx, "portal", "err", err) // rotor's errors hold no secret
+	s.log.ErrorContext(ctx, "portal: a change failed", "err", err) // rotor's errors hold no secret
 	return "Something went wrong, and nothing was changed. Try again in a moment."
 }
 
