@@ -43,7 +43,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
-	"sync"
 	"syscall"
 	"time"
 
@@ -333,31 +332,21 @@ func serve(ctx context.Context, addr string, h http.Handler, rot *rotation.Rotat
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 
-	// Run outlives ctx by the time Shutdown takes, since requests still in
-	// flight use the cache it keeps in step; it stops after them.
-	background, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer stopBackground()
-	wg.Go(func() {
-		if err := rot.Run(background); !errors.Is(err, context.Canceled) {
-			log.Error("the rotator stopped following changes; cached keysets now live up to their MaxAge", "err", err)
-		}
-	})
-
-	// Uses of keys are written while requests come, and the last of them
-	// once the requests in flight are done: Run stops, then Flush.
-	writing, stopWriting := context.WithCancel(background)
-	wrote := make(chan struct{})
+	// The Rotator's Run keeps its cache in step with other replicas and
+	// writes the uses of keys while requests come. It outlives ctx by the
+	// time Shutdown takes, since requests still in flight use the cache;
+	// it stops after them, and Flush writes the last uses.
+	running, stopRunning := context.WithCancel(context.WithoutCancel(ctx))
+	ran := make(chan struct{})
 	go func() {
-		defer close(wrote)
-		if err := rot.Run(writing); !errors.Is(err, context.Canceled) {
-			log.Error("stopped writing the uses of keys", "err", err)
+		defer close(ran)
+		if err := rot.Run(running); !errors.Is(err, context.Canceled) {
+			log.Error("the rotator stopped following changes and writing uses", "err", err)
 		}
 	}()
 	stopRun := func() {
-		stopWriting()
-		<-wrote
+		stopRunning()
+		<-ran
 	}
 	defer stopRun()
 
