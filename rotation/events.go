@@ -30,10 +30,36 @@ const (
 	// EventOwnerDeleted: every secret of the owner was deleted; Count says
 	// how many.
 	EventOwnerDeleted
+
+	// The lifecycle events below are sent by [Rotator.Run] (or by any
+	// change saved at a moment when one is due), each at most once per
+	// key and occasion across every Rotator sharing the store: the mark
+	// that it was sent is saved in the keyset with the same
+	// compare-and-swap as any change.
+
+	// EventExpiringSoon: the secret expires at ExpiresAt, Lead from the
+	// reminder's moment (one of Reminders.ExpiryLeads); Name and Hint say
+	// which secret it is.
+	EventExpiringSoon
+	// EventGraceEndingSoon: the previous value OldHint of the secret stops
+	// working at OldExpiresAt, the end of its grace window; LastUsedAt is
+	// its latest recorded use (zero if none).
+	EventGraceEndingSoon
+	// EventGraceEnded: the previous value OldHint's grace window ended at
+	// OldExpiresAt; LastUsedAt is its latest recorded use, and UsedAtEnd
+	// says whether that fell in the last part of the window (its last
+	// Reminders.GraceLead), when a client still relied on it.
+	EventGraceEnded
+	// EventExpired: the secret expired at ExpiresAt.
+	EventExpired
+	// EventLeaked: a value of the secret was reported seen in public;
+	// Leak says where and what was done.
+	EventLeaked
 )
 
 // String returns "created", "regenerated", "updated", "revoked",
-// "deleted", "designated" or "owner deleted".
+// "deleted", "designated", "owner deleted", "expiring soon", "grace ending
+// soon", "grace ended", "expired" or "leaked".
 func (k EventKind) String() string {
 	switch k {
 	case EventCreated:
@@ -50,6 +76,16 @@ func (k EventKind) String() string {
 		return "designated"
 	case EventOwnerDeleted:
 		return "owner deleted"
+	case EventExpiringSoon:
+		return "expiring soon"
+	case EventGraceEndingSoon:
+		return "grace ending soon"
+	case EventGraceEnded:
+		return "grace ended"
+	case EventExpired:
+		return "expired"
+	case EventLeaked:
+		return "leaked"
 	}
 	return "unknown"
 }
@@ -77,6 +113,34 @@ type Event struct {
 	CutShort []Cut
 	// Count is how many secrets an EventOwnerDeleted removed.
 	Count int
+
+	// Name is the secret's name, for the lifecycle events.
+	Name string
+	// ExpiresAt is when the secret expires, for EventExpiringSoon and
+	// EventExpired.
+	ExpiresAt time.Time
+	// Lead is how long before ExpiresAt an EventExpiringSoon was due.
+	Lead time.Duration
+	// LastUsedAt is the latest recorded use of the previous value OldHint,
+	// for EventGraceEndingSoon and EventGraceEnded; zero if none.
+	LastUsedAt time.Time
+	// UsedAtEnd reports, for EventGraceEnded, whether LastUsedAt fell in
+	// the last part of the grace window.
+	UsedAtEnd bool
+	// Leak says where a leaked value was seen and what was done, for
+	// EventLeaked.
+	Leak Leak
+}
+
+// Leak is where a leaked value was seen, as a secret-scanning report
+// gives it, and what was done about it.
+type Leak struct {
+	URL    string // where the value was found, such as a commit's address
+	Source string // what found it, such as "content" or "commit"
+	// Revoked reports whether the secret was revoked because of the
+	// report; false when the policy was to report only, or when it had
+	// ended already.
+	Revoked bool
 }
 
 // LogValue returns the event as a group of its set fields.
@@ -111,6 +175,25 @@ func (e Event) LogValue() slog.Value {
 	}
 	if e.Kind == EventOwnerDeleted {
 		attrs = append(attrs, slog.Int("count", e.Count))
+	}
+	switch e.Kind {
+	case EventExpiringSoon, EventExpired:
+		attrs = append(attrs, slog.String("name", e.Name), slog.Time("expires_at", e.ExpiresAt))
+		if e.Kind == EventExpiringSoon {
+			attrs = append(attrs, slog.Duration("lead", e.Lead))
+		}
+	case EventGraceEndingSoon, EventGraceEnded:
+		attrs = append(attrs, slog.String("name", e.Name),
+			slog.String("old_hint", e.OldHint), slog.Time("old_expires_at", e.OldExpiresAt))
+		if !e.LastUsedAt.IsZero() {
+			attrs = append(attrs, slog.Time("last_used_at", e.LastUsedAt))
+		}
+		if e.Kind == EventGraceEnded {
+			attrs = append(attrs, slog.Bool("used_at_end", e.UsedAtEnd))
+		}
+	case EventLeaked:
+		attrs = append(attrs, slog.String("url", e.Leak.URL), slog.String("source", e.Leak.Source),
+			slog.Bool("revoked", e.Leak.Revoked))
 	}
 	attrs = append(attrs, slog.Time("at", e.At))
 	return slog.GroupValue(attrs...)

@@ -61,14 +61,19 @@ func TestEvents(t *testing.T) {
 func TestEventKindString(t *testing.T) {
 	is := is.New(t)
 	want := map[rotation.EventKind]string{
-		rotation.EventCreated:      "created",
-		rotation.EventRegenerated:  "regenerated",
-		rotation.EventUpdated:      "updated",
-		rotation.EventRevoked:      "revoked",
-		rotation.EventDeleted:      "deleted",
-		rotation.EventDesignated:   "designated",
-		rotation.EventOwnerDeleted: "owner deleted",
-		0:                          "unknown",
+		rotation.EventCreated:         "created",
+		rotation.EventRegenerated:     "regenerated",
+		rotation.EventUpdated:         "updated",
+		rotation.EventRevoked:         "revoked",
+		rotation.EventDeleted:         "deleted",
+		rotation.EventDesignated:      "designated",
+		rotation.EventOwnerDeleted:    "owner deleted",
+		rotation.EventExpiringSoon:    "expiring soon",
+		rotation.EventGraceEndingSoon: "grace ending soon",
+		rotation.EventGraceEnded:      "grace ended",
+		rotation.EventExpired:         "expired",
+		rotation.EventLeaked:          "leaked",
+		0:                             "unknown",
 	}
 	for k, s := range want {
 		is.Equal(k.String(), s) // every kind has its name
@@ -110,6 +115,43 @@ func TestLogEvents(t *testing.T) {
 			event: rotation.Event{Kind: rotation.EventOwnerDeleted, Owner: "acme", At: t0, Count: 3},
 			msg:   "rotor: owner deleted",
 			want:  map[string]any{"kind": "owner deleted", "owner": "acme", "count": float64(3), "at": "2026-11-23T09:00:00Z"},
+		},
+		{
+			name: "expiring soon",
+			event: rotation.Event{
+				Kind: rotation.EventExpiringSoon, Owner: "acme", SecretID: "sec_a", Hint: "x9Zq", At: t0,
+				Name: "deploys", ExpiresAt: t0.Add(7 * 24 * time.Hour), Lead: 7 * 24 * time.Hour,
+			},
+			msg: "rotor: secret expiring soon",
+			want: map[string]any{
+				"kind": "expiring soon", "owner": "acme", "secret": "sec_a", "hint": "x9Zq", "name": "deploys",
+				"expires_at": "2026-11-30T09:00:00Z", "lead": float64(7 * 24 * time.Hour), "at": "2026-11-23T09:00:00Z",
+			},
+		},
+		{
+			name: "grace ended, used at its end",
+			event: rotation.Event{
+				Kind: rotation.EventGraceEnded, Owner: "acme", SecretID: "sec_a", Hint: "x9Zq", At: t0,
+				Name: "deploys", OldHint: "Ab12", OldExpiresAt: t0, LastUsedAt: t0.Add(-time.Minute), UsedAtEnd: true,
+			},
+			msg: "rotor: secret grace ended",
+			want: map[string]any{
+				"kind": "grace ended", "owner": "acme", "secret": "sec_a", "hint": "x9Zq", "name": "deploys",
+				"old_hint": "Ab12", "old_expires_at": "2026-11-23T09:00:00Z", "last_used_at": "2026-11-23T08:59:00Z",
+				"used_at_end": true, "at": "2026-11-23T09:00:00Z",
+			},
+		},
+		{
+			name: "leaked",
+			event: rotation.Event{
+				Kind: rotation.EventLeaked, Owner: "acme", SecretID: "sec_a", Hint: "x9Zq", At: t0,
+				Leak: rotation.Leak{URL: "https://github.com/o/r/blob/x/f", Source: "content", Revoked: true},
+			},
+			msg: "rotor: secret leaked",
+			want: map[string]any{
+				"kind": "leaked", "owner": "acme", "secret": "sec_a", "hint": "x9Zq",
+				"url": "https://github.com/o/r/blob/x/f", "source": "content", "revoked": true, "at": "2026-11-23T09:00:00Z",
+			},
 		},
 	}
 	for _, tt := range tests {

@@ -73,6 +73,7 @@ func pack(ks *store.Keyset) packed {
 	w := writer{b: make([]byte, 0, 64+200*len(ks.Keys))}
 	w.str(ks.Owner)
 	w.str(ks.Signing)
+	w.time(ks.DueAt)
 	if ks.Keys != nil {
 		w.uv(uint64(len(ks.Keys)) + 1)
 	} else {
@@ -150,6 +151,8 @@ func (w *writer) record(rec []byte, k *store.Record) []byte {
 	w.time(k.UpdatedAt)
 	w.time(k.LastUsedAt)
 	w.addr(k.LastUsedIP)
+	w.time(k.RemindedFor)
+	w.time(k.RemindedAt)
 	w.value(&k.Current)
 	for i := range k.Previous {
 		w.value(&k.Previous[i])
@@ -173,6 +176,7 @@ func (w *writer) value(v *store.Value) {
 	w.time(v.ExpiresAt)
 	w.time(v.LastUsedAt)
 	w.addr(v.LastUsedIP)
+	w.time(v.RemindedAt)
 }
 
 func (w *writer) time(t time.Time) {
@@ -313,8 +317,9 @@ func (p packed) owner() string {
 // returns false.
 func (p packed) keys(fn func(i int, at int) bool) {
 	r := reader{p: p}
-	r.str() // owner
-	r.str() // signing
+	r.str()  // owner
+	r.str()  // signing
+	r.time() // due
 	n := max(0, int(r.uv())-1)
 	for i := range n {
 		size := int(r.uv())
@@ -461,6 +466,8 @@ func (p packed) record(at int) store.Record {
 	k.UpdatedAt = r.time()
 	k.LastUsedAt = r.time()
 	k.LastUsedIP = r.addr()
+	k.RemindedFor = r.time()
+	k.RemindedAt = r.time()
 	k.Current = r.value()
 	k.Current.Digest = p.digest(digests)
 	if n > 1 || flags&flagPrevious != 0 {
@@ -487,6 +494,7 @@ func (r *reader) value() store.Value {
 	v.ExpiresAt = r.time()
 	v.LastUsedAt = r.time()
 	v.LastUsedIP = r.addr()
+	v.RemindedAt = r.time()
 	return v
 }
 
@@ -494,7 +502,7 @@ func (r *reader) value() store.Value {
 // nothing mutable with p: the caller may change it.
 func (p packed) keyset(version int64) store.Keyset {
 	r := reader{p: p}
-	ks := store.Keyset{Owner: r.str(), Version: version, Signing: r.str()}
+	ks := store.Keyset{Owner: r.str(), Version: version, Signing: r.str(), DueAt: r.time()}
 	if n := int(r.uv()); n > 0 { // 0 stands for nil, n for n-1 keys
 		ks.Keys = make([]store.Record, 0, n-1)
 	}

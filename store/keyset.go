@@ -24,6 +24,12 @@ type Keyset struct {
 	Signing string
 	// Keys holds the owner's keys, in creation order.
 	Keys []Record
+	// DueAt is the earliest instant at which package rotation has
+	// something to tell of the keyset (a reminder before a key expires,
+	// the end of a grace window), or zero for nothing. Rotation sets it
+	// on every save; a store keeps it like any field, and a [DueLister]
+	// finds owners by it.
+	DueAt time.Time
 }
 
 // Clone returns a deep copy of k.
@@ -147,6 +153,13 @@ type Record struct {
 	LastUsedAt time.Time  // latest recorded use of any of its values; zero if never
 	LastUsedIP netip.Addr // client address of that use
 
+	// RemindedFor and RemindedAt mark the reminders of the key's expiry
+	// that were sent, so that each is sent once: RemindedAt is when the
+	// latest was, for the expiry RemindedFor. Zero when none was. A key
+	// whose ExpiresAt is no longer RemindedFor is reminded afresh.
+	RemindedFor time.Time
+	RemindedAt  time.Time
+
 	// Current is the value the key was last given: at creation or at its
 	// latest regeneration.
 	Current Value
@@ -257,6 +270,10 @@ type Value struct {
 
 	LastUsedAt time.Time  // latest recorded use of this value; zero if never
 	LastUsedIP netip.Addr // client address of that use
+
+	// RemindedAt is when the coming end of this previous value's grace
+	// window was told, zero until it is.
+	RemindedAt time.Time
 }
 
 // Clone returns a deep copy of v.
