@@ -47,7 +47,7 @@ var (
 	// entries cannot be reached, and so the message was refused rather
 	// than let through unchecked. It is no verdict on the signature (it
 	// does not match ErrInvalidSignature) and it passes: the sender should
-	// retry, and package rotationhttp answers it 503. A guard returns it
+	// retry, and [Middleware] and package rotationhttp answer it 503. A guard returns it
 	// wrapped, with the backend's own error, and the Verifier wraps that.
 	ErrGuardUnavailable = errors.New("hmacsign: replay guard unavailable")
 
@@ -163,7 +163,8 @@ func (e *OptionError) Error() string {
 // "malformed_header", "timestamp_too_old", "timestamp_too_new",
 // "no_matching_signature", "no_valid_keys", "replayed", "unknown_owner",
 // or "invalid_signature" for any other refusal), "body_too_large" and
-// "unreadable_body" for [Middleware]'s refusals of a body, and
+// "unreadable_body" for [Middleware]'s refusals of a body,
+// "guard_unavailable" when a [ReplayGuard] could not be asked, and
 // "internal_error" for anything else, such as a failed key source. It is
 // the one table of these codes: [Middleware] answers with it, and so does
 // package rotationhttp.
@@ -192,4 +193,5 @@ var codes = []struct {
 	{ErrInvalidSignature, "invalid_signature"},
 	{ErrBodyTooLarge, "body_too_large"},
 	{ErrUnreadableBody, "unreadable_body"},
+	{ErrGuardUnavailable, "guard_unavailable"},
 }

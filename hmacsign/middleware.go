@@ -28,7 +28,8 @@ type MiddlewareOptions struct {
 	// guard. A service passes its own, such as rotationhttp's
 	// Authenticator.Error, to answer in its API's shape. Nil means an
 	// RFC 9457 problem whose code is [Code]'s: 401 for a refusal, 413, 400,
-	// and 500 for a failed key source or replay guard.
+	// 503 for a replay guard that cannot be reached ([ErrGuardUnavailable])
+	// and 500 for a failed key source.
 	Error func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -71,8 +72,10 @@ func FromContext(ctx context.Context) (Verified, bool) {
 //   - 401 when owner fails or the request does not verify;
 //   - 413 when the body is larger than the limit;
 //   - 400 when the body cannot be read;
-//   - 500 when the key source or the replay guard fails, so that the
-//     sender retries later instead of taking the refusal as final.
+//   - 503, with Retry-After, when the replay guard cannot reach its
+//     backend ([ErrGuardUnavailable]), and 500 when the key source or the
+//     guard fails otherwise: either way the sender retries later instead
+//     of taking the refusal as final.
 //
 // They never hold secret material, the signature, nor the text of an
 // error from owner, the key source or the replay guard.
@@ -154,6 +157,11 @@ func writeProblem(w http.ResponseWriter, _ *http.Request, err error) {
 		status, detail = http.StatusRequestEntityTooLarge, "the body is larger than the limit"
 	case errors.Is(err, ErrUnreadableBody):
 		status, detail = http.StatusBadRequest, "the body could not be read"
+	case errors.Is(err, ErrGuardUnavailable):
+		// The guard fails closed while its backend is away: the sender
+		// should retry, as it would after any outage of the receiver.
+		status, detail = http.StatusServiceUnavailable, "the replay guard is unavailable; retry later"
+		w.Header().Set("Retry-After", "1")
 	case !errors.Is(err, ErrInvalidSignature):
 		// A key source or replay guard failed: its text may name
 		// internals, so it stays out of the answer.

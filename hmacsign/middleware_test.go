@@ -2,8 +2,10 @@ package hmacsign_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -175,6 +177,38 @@ func TestMiddlewareSourceFails(t *testing.T) {
 	is.Equal(resp.StatusCode, 500) // a failing source is the server's fault, so the sender retries
 }
 
+// downGuard is a ReplayGuard whose backend cannot be reached.
+type downGuard struct{}
+
+func (downGuard) Seen(context.Context, string, string, time.Time) (bool, error) {
+	return false, fmt.Errorf("guard: %w: dial tcp 10.0.0.9:6379: connection refused", hmacsign.ErrGuardUnavailable)
+}
+
+// A replay guard that fails closed refuses for now, not for good: the
+// sender is told to come back, and nothing of the backend shows.
+func TestMiddlewareGuardUnavailable(t *testing.T) {
+	is := is.New(t)
+	keys := hmacsign.StaticKeys{newKey(t, "k", secretA, time.Time{})}
+	v := newVerifier(t, keys, &hmacsign.VerifierOptions{Now: fixed(t0), Replay: downGuard{}})
+	srv := httptest.NewServer(newMiddleware(t, v, ownerFromPath, nil)(echo))
+	defer srv.Close()
+	m := sign(t, keys, nil, t0, "msg_1", payload)
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/hooks/org_1", bytes.NewReader(m.Payload))
+	is.NoErr(err) // the request is well formed
+	hmacsign.NewSigner(hmacsign.StaticKeys{}, nil).SetHeaders(req.Header, m)
+	resp, err := srv.Client().Do(req)
+	is.NoErr(err) // the server answers
+	defer resp.Body.Close()
+	is.Equal(resp.StatusCode, 503)                // unavailable, which passes
+	is.Equal(resp.Header.Get("Retry-After"), "1") // and when to come back
+	var p problem
+	is.NoErr(json.NewDecoder(resp.Body).Decode(&p)) // with a problem document
+	want := problem{"about:blank", "Service Unavailable", 503, "the replay guard is unavailable; retry later", "guard_unavailable"}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("problem mismatch (-want +got):\n%s", diff)
+	}
+}
+
 func TestMiddlewareDefaultLimit(t *testing.T) {
 	is := is.New(t)
 	key := newKey(t, "k", secretA, time.Time{})
@@ -283,6 +317,7 @@ func TestCode(t *testing.T) {
 		{hmacsign.ErrInvalidSignature, "invalid_signature"},
 		{hmacsign.ErrBodyTooLarge, "body_too_large"},
 		{hmacsign.ErrUnreadableBody, "unreadable_body"},
+		{fmt.Errorf("redisreplay: %w: %w", hmacsign.ErrGuardUnavailable, errors.New("i/o timeout")), "guard_unavailable"},
 		{errors.New("the key source is down"), "internal_error"},
 	} {
 		t.Run(tt.want, func(t *testing.T) {
