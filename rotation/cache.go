@@ -377,6 +377,10 @@ func (r *Rotator) installSaved(ks *store.Keyset, at time.Time) {
 	s := newSnapshot(ks, at)
 	s.version++
 	r.cache.install(s)
+	if ks.Version == 0 {
+		// The owner's first save: it is no longer one the store lacks.
+		r.misses.forget(ownerDigest(ks.Owner))
+	}
 }
 
 // showUses replaces the cached snapshots of the owners of uses, which the

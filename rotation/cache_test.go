@@ -600,6 +600,69 @@ func TestFoundLookupsNotCapped(t *testing.T) {
 	is.True(errors.Is(err, rotation.ErrOverloaded)) // and then spent
 }
 
+// Made-up owners, as the sender of a webhook can name any, are answered
+// as made-up keys are: each unknown owner costs one store read per
+// MissTTL, and such reads are capped, so that a flood of them does not
+// reach the store faster; an owner that exists is not affected.
+func TestMadeUpOwnersCapped(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	f := newFixture(t, func(o *rotation.Options) { o.Cache.MaxMissLookups = 100 })
+	uncached, err := f.fresh(t).Create(ctx, "globex", rotation.Spec{HMAC: true})
+	is.NoErr(err)
+
+	keys, err := f.r.VerifyingKeys(ctx, "nobody")
+	is.NoErr(err)
+	is.Equal(len(keys), 0) // an unknown owner has no keys
+	loads := f.store.loads.Load()
+	for range 10 {
+		_, err := f.r.VerifyingKeys(ctx, "nobody")
+		is.NoErr(err)
+	}
+	is.Equal(f.store.loads.Load(), loads) // and is remembered as unknown
+
+	overloaded := 0
+	for i := range 1_000 {
+		_, err := f.r.VerifyingKeys(ctx, fmt.Sprintf("made-up-%d", i))
+		switch {
+		case errors.Is(err, rotation.ErrOverloaded):
+			overloaded++
+		case err != nil:
+			t.Fatalf("a made-up owner: %v", err)
+		}
+	}
+	is.Equal(f.store.loads.Load()-loads, int64(99)) // what is left of the second's cap reaches the store
+	is.Equal(overloaded, 1_000-99)                  // the others are refused as an overload
+
+	f.clock.Advance(10 * time.Millisecond)
+	keys, err = f.r.VerifyingKeys(ctx, "globex")
+	is.NoErr(err)
+	is.Equal(len(keys), 1) // an owner that exists is read, with the room a moment made
+	is.Equal(keys[0].ID(), uncached.ID)
+
+	f.clock.Advance(rotation.DefaultMissTTL)
+	loads = f.store.loads.Load()
+	_, err = f.r.VerifyingKeys(ctx, "nobody")
+	is.NoErr(err)
+	is.Equal(f.store.loads.Load(), loads+1) // once MissTTL has passed, the owner is read again
+}
+
+// An owner remembered as unknown is forgotten as such once the Rotator
+// saves it, even when its keyset leaves the cache before MissTTL passes.
+func TestCreatedOwnerNotRememberedUnknown(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	f := newFixture(t, func(o *rotation.Options) { o.Cache.MaxOwners = 1 })
+	keys, err := f.r.VerifyingKeys(ctx, "initech")
+	is.NoErr(err)
+	is.Equal(len(keys), 0) // remembered as unknown
+	f.create(t, "initech", rotation.Spec{HMAC: true})
+	f.create(t, "globex", rotation.Spec{HMAC: true}) // which takes the cache's one place
+	keys, err = f.r.VerifyingKeys(ctx, "initech")
+	is.NoErr(err)
+	is.Equal(len(keys), 1) // read again, with its key
+}
+
 func TestMissLookupsUncapped(t *testing.T) {
 	is := is.New(t)
 	f := newFixture(t, func(o *rotation.Options) { o.Cache.MaxMissLookups = -1 })

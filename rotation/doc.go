@@ -110,7 +110,9 @@
 // capped at CacheOptions.MaxMissLookups a second: beyond the cap, keys
 // not in the cache get ErrOverloaded, so a flood of made-up keys (whose
 // checksum anyone can compute) never reaches the store faster. Keys of
-// cached owners are not affected.
+// cached owners are not affected. Owners named to [Rotator.VerifyingKeys]
+// and [Rotator.SigningKeys] that the store does not hold are remembered
+// and capped the same way.
 //
 // A change made by another process sharing the store, such as another
 // replica of a service, is seen here:

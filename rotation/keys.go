@@ -2,6 +2,7 @@ package rotation
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"time"
@@ -58,6 +59,12 @@ func (r *Rotator) SigningKeys(ctx context.Context, owner string) ([]hmacsign.Key
 // through this Rotator are seen at once, changes made by other processes
 // sharing the store as soon as [Rotator.Run] hears of them, and never
 // later than CacheOptions.MaxAge.
+//
+// An owner the store does not hold has no keys. Since the sender of a
+// webhook names the owner, such owners are treated as made-up keys are
+// by [Rotator.Authenticate]: each is remembered for CacheOptions.MissTTL,
+// and the store reads they cost count against CacheOptions.MaxMissLookups,
+// beyond which uncached owners get an error matching ErrOverloaded.
 func (r *Rotator) VerifyingKeys(ctx context.Context, owner string) ([]hmacsign.Key, error) {
 	s, err := r.keySnap(ctx, owner)
 	if err != nil {
@@ -72,7 +79,7 @@ func (r *Rotator) keySnap(ctx context.Context, owner string) (*keySnap, error) {
 		// verifier given it fails closed, as for any unknown owner.
 		return noKeys, nil
 	}
-	snap, err := r.snapshot(ctx, owner)
+	snap, err := r.ownerSnapshot(ctx, owner)
 	if errors.Is(err, store.ErrNotFound) {
 		return noKeys, nil // and nothing is cached for it
 	}
@@ -92,6 +99,45 @@ func (r *Rotator) keySnap(ctx context.Context, owner string) (*keySnap, error) {
 	// Of builds racing, one stays; each caller keeps its own.
 	snap.keys.CompareAndSwap(cur, k)
 	return k, nil
+}
+
+// ownerSnapshot is snapshot for an owner named by a caller's caller, such
+// as the sender of a webhook: an owner the store turned out not to hold
+// is remembered, and the reads such owners cost are capped, as made-up
+// keys are in Authenticate, so that a flood of made-up owners reaches the
+// store no faster than CacheOptions.MaxMissLookups a second. Beyond the
+// cap it returns ErrOverloaded.
+func (r *Rotator) ownerSnapshot(ctx context.Context, owner string) (*snapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := r.set.now()
+	s, t := r.cache.get(owner, now)
+	if s != nil {
+		return s, nil
+	}
+	d := ownerDigest(owner)
+	switch {
+	case r.misses.has(d, now):
+		return nil, store.ErrNotFound
+	case !r.lookups.begin(now):
+		return nil, errKeysOverloaded
+	}
+	s, err := r.fill(ctx, owner, t)
+	r.lookups.end(r.set.now(), err == nil)
+	if errors.Is(err, store.ErrNotFound) {
+		r.misses.add(d, now)
+	}
+	return s, err
+}
+
+var errKeysOverloaded = fmt.Errorf("rotation: keys: %w; retry later", ErrOverloaded)
+
+// ownerDigest names an owner among the digests that misses remembers. Its
+// input starts with a byte no key holds, so that it never stands for a
+// key's digest.
+func ownerDigest(owner string) secrets.Digest {
+	return sha256.Sum256([]byte("\x00owner\x00" + owner))
 }
 
 // buildKeys builds the HMAC keys of ks at instant now.

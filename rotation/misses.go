@@ -59,6 +59,18 @@ func (m *misses) add(d secrets.Digest, now time.Time) {
 	m.at[d] = now
 }
 
+// forget drops d, if it is remembered: it is known now. Its place in the
+// ring stays until it comes round, when it drops nothing or, if d was
+// added again meanwhile, drops it early, which costs one lookup.
+func (m *misses) forget(d secrets.Digest) {
+	if m.ttl == 0 {
+		return
+	}
+	m.mu.Lock()
+	delete(m.at, d)
+	m.mu.Unlock()
+}
+
 // lookupCap bounds the store lookups that digests the store does not know
 // cause, with a token bucket of a second's worth. A lookup holds a token
 // while it runs and spends it only if the digest turns out unknown (or
