@@ -149,6 +149,18 @@
 // Run, uses are kept until Flush, for at most Options.MaxPendingUses
 // values; the uses of further values are dropped, and logged.
 //
+// # Leaked keys
+//
+// [Rotator.ReportLeak] handles a report that a key was seen in public,
+// such as one from a secret scanner (package rotation/scanning receives
+// GitHub's). The key's shape and checksum are checked offline, and a
+// well-formed key is looked up within the bounds above on unknown keys.
+// By default a leaked current value has its secret revoked, and a leaked
+// previous value has its grace window ended, so the value the customer
+// rotated to works on; a service may only report instead. Either way an
+// [EventLeaked] says where the value was seen and what was done, and the
+// result tells a true positive from a false one.
+//
 // # Time
 //
 // Options.Now is the Rotator's only clock; tests pass

@@ -53,7 +53,8 @@ const (
 	// EventExpired: the secret expired at ExpiresAt.
 	EventExpired
 	// EventLeaked: a value of the secret was reported seen in public;
-	// Leak says where and what was done.
+	// Leak says where and what was done, and OldHint names the value when
+	// it was a previous one. See [Rotator.ReportLeak].
 	EventLeaked
 )
 
@@ -104,8 +105,10 @@ type Event struct {
 	Hint       string    // the last four characters of SecretID's current value
 	At         time.Time // when the change was made, by the Rotator's clock
 	// OldHint and OldExpiresAt are the value a regeneration replaced and
-	// when it stops working (At, when no grace window was asked for).
-	// EventRegenerated only.
+	// when it stops working (At, when no grace window was asked for), for
+	// EventRegenerated; and, for EventLeaked of a previous value, the
+	// value that leaked and when its window ends (At, when the report
+	// ended it).
 	OldHint      string
 	OldExpiresAt time.Time
 	// CutShort lists the previous values whose grace window the change
@@ -133,13 +136,16 @@ type Event struct {
 }
 
 // Leak is where a leaked value was seen, as a secret-scanning report
-// gives it, and what was done about it.
+// gives it, and what was done about it. See [Rotator.ReportLeak].
 type Leak struct {
 	URL    string // where the value was found, such as a commit's address
-	Source string // what found it, such as "content" or "commit"
-	// Revoked reports whether the secret was revoked because of the
-	// report; false when the policy was to report only, or when it had
-	// ended already.
+	Source string // where on the scanner's site, such as "content" or "commit"
+	// Revoked reports whether the leaked value stopped working because of
+	// the report: the secret was revoked, for its current value, or, for
+	// a previous value, that value's grace window was ended (listed in
+	// the event's CutShort) while the secret and its current value work
+	// on. False when the policy was to report only, or when the value had
+	// stopped working already.
 	Revoked bool
 }
 
@@ -192,6 +198,9 @@ func (e Event) LogValue() slog.Value {
 			attrs = append(attrs, slog.Bool("used_at_end", e.UsedAtEnd))
 		}
 	case EventLeaked:
+		if e.OldHint != "" { // a previous value leaked
+			attrs = append(attrs, slog.String("old_hint", e.OldHint), slog.Time("old_expires_at", e.OldExpiresAt))
+		}
 		attrs = append(attrs, slog.String("url", e.Leak.URL), slog.String("source", e.Leak.Source),
 			slog.Bool("revoked", e.Leak.Revoked))
 	}

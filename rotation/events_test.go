@@ -153,6 +153,22 @@ func TestLogEvents(t *testing.T) {
 				"url": "https://github.com/o/r/blob/x/f", "source": "content", "revoked": true, "at": "2026-11-23T09:00:00Z",
 			},
 		},
+		{
+			name: "leaked previous value",
+			event: rotation.Event{
+				Kind: rotation.EventLeaked, Owner: "acme", SecretID: "sec_a", Hint: "x9Zq", At: t0,
+				OldHint: "Ab12", OldExpiresAt: t0,
+				CutShort: []rotation.Cut{{SecretID: "sec_a", Value: rotation.ValueInfo{ID: "val_a", Hint: "Ab12", ExpiresAt: t0.Add(time.Hour)}}},
+				Leak:     rotation.Leak{URL: "https://github.com/o/r/blob/x/f", Source: "commit", Revoked: true},
+			},
+			msg: "rotor: secret leaked",
+			want: map[string]any{
+				"kind": "leaked", "owner": "acme", "secret": "sec_a", "hint": "x9Zq",
+				"cut_short": map[string]any{"0": map[string]any{"secret": "sec_a", "hint": "Ab12", "was_until": "2026-11-23T10:00:00Z"}},
+				"old_hint":  "Ab12", "old_expires_at": "2026-11-23T09:00:00Z",
+				"url": "https://github.com/o/r/blob/x/f", "source": "commit", "revoked": true, "at": "2026-11-23T09:00:00Z",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

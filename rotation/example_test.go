@@ -227,3 +227,45 @@ func ExampleRotator_List() {
 	//   previous value, created 09:00:00, works until 10:01:00
 	// backup: active, created 09:00:00
 }
+
+func ExampleRotator_ReportLeak() {
+	ctx := context.Background()
+	clock := rotationtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	r, err := rotation.New(memstore.New(), &rotation.Options{Now: clock.Now})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := r.Create(ctx, "org_42", rotation.Spec{Name: "ci"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The customer rotated, with an hour's grace, and then committed the
+	// old key to a public repository; a scanner reports it.
+	next, err := r.Regenerate(ctx, "org_42", key.ID, time.Hour)
+	if err != nil {
+		log.Fatal(err)
+	}
+	seen := rotation.Leak{URL: "https://github.com/octo/app/blob/1a2b/.env", Source: "content"}
+	leaked, err := r.ReportLeak(ctx, key.Value.Reveal(), seen, rotation.LeakRevoke)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("true positive:", leaked.Found, "previous value:", leaked.Previous, "done:", leaked.Action)
+	_, err = r.Authenticate(ctx, key.Value.Reveal(), rotation.Request{})
+	fmt.Println("old key works:", err == nil)
+	_, err = r.Authenticate(ctx, next.Value.Reveal(), rotation.Request{})
+	fmt.Println("new key works:", err == nil)
+
+	// A typo, or another provider's token, is a false positive, decided
+	// without a lookup.
+	other, err := r.ReportLeak(ctx, "ghp_notoneofours", seen, rotation.LeakRevoke)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("true positive:", other.Found)
+	// Output:
+	// true positive: true previous value: true done: grace ended
+	// old key works: false
+	// new key works: true
+	// true positive: false
+}

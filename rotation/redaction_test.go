@@ -199,6 +199,20 @@ func TestRedaction(t *testing.T) {
 	_, errOption := noRing.Create(ctx, "acme", rotation.Spec{HMAC: true})
 	_, errKeys := noRing.VerifyingKeys(ctx, "acme")
 	_, errNew := rotation.New(memstore.New(), &rotation.Options{Keyring: ring, Pepper: pepper, Cache: rotation.CacheOptions{MaxAge: -1}})
+	// Leak reports: of a previous value (its window ended), of a current
+	// one kept, and of a typo; each says where it was seen with the key
+	// itself in the URL, which must not come back out.
+	prevKey := signer.Value.Reveal()
+	leakedPrev, err := r.ReportLeak(ctx, prevKey, rotation.Leak{URL: "https://example.com/?k=" + prevKey, Source: prevKey}, rotation.LeakRevoke)
+	must(err)
+	leakedKept, err := r.ReportLeak(ctx, key, rotation.Leak{URL: "https://example.com/" + key}, rotation.LeakReportOnly)
+	must(err)
+	leakedNot, err := r.ReportLeak(ctx, near, rotation.Leak{URL: near}, rotation.LeakRevoke)
+	must(err)
+	_, errLeakPolicy := r.ReportLeak(ctx, key, rotation.Leak{}, rotation.LeakPolicy(9))
+	if leakedPrev.Action != rotation.LeakGraceEnded || leakedKept.Action != rotation.LeakKept || leakedNot.Found {
+		t.Fatalf("leak reports did %v, %v and %v", leakedPrev.Action, leakedKept.Action, leakedNot.Found)
+	}
 	flaky.arm(errNetwork, true, true) // a lost answer that cannot be read back: logged
 	_, errLost := r.Update(ctx, "acme", signer.ID, func(a *rotation.Attributes) { a.Name = "again" })
 	must(r.Flush(ctx))
@@ -260,6 +274,10 @@ func TestRedaction(t *testing.T) {
 		"conflict error":                errConflict,
 		"lost answer":                   errLost,
 		"stored keyset":                 mustLoad(t, flaky.Store, "acme"),
+		"Leaked, previous value":        leakedPrev,
+		"Leaked, kept":                  leakedKept,
+		"Leaked, false positive":        leakedNot,
+		"ValidationError, leak policy":  errLeakPolicy,
 	}
 	for name, x := range subjects {
 		t.Run(name, func(t *testing.T) {

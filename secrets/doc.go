@@ -33,7 +33,8 @@
 // a lookup, so typos and garbage are turned away before they reach a
 // store, and without allocating. [Webhook] secrets follow Standard Webhooks
 // instead: whsec_ and base64. [HMACKey] gives the key that signatures made
-// with a secret use.
+// with a secret use. [Format.Pattern] gives the regular expression that
+// finds a format's keys in text, to register with secret scanners.
 //
 // # Digests
 //

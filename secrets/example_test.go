@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"strings"
 
 	"github.com/rotorkit/rotor/secrets"
 )
@@ -119,4 +120,31 @@ func ExampleKeyring_String() {
 	// Output:
 	// secrets.Keyring(primary "kek-2026", 2 keys)
 	// secrets.Digester(peppered) secrets.Digester(sha256)
+}
+
+func ExampleFormat_Pattern() {
+	const live secrets.Format = "sk_live"
+	p, err := live.Pattern() // what a provider registers with GitHub's secret scanning
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(p)
+
+	// Searching text finds the key between quotes, and a match still goes
+	// through ParseKey: a pattern checks the shape, never the checksum.
+	key, err := live.Generate()
+	if err != nil {
+		log.Fatal(err)
+	}
+	re, err := live.Regexp()
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, found := range re.FindAllString(`STRIPE_KEY="`+key.Reveal()+`" # ask_live_`+strings.Repeat("x", 49), -1) {
+		_, err := secrets.ParseKey(found)
+		fmt.Println(found == key.Reveal(), err == nil)
+	}
+	// Output:
+	// \bsk_live_[0-9A-Za-z]{49}\b
+	// true true
 }

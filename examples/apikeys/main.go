@@ -10,7 +10,12 @@
 //	POST   /v1/api-keys/{id}/regenerate give a managed key a new value; the old one  account:api:key:update
 //	                                    dies at once
 //
-// Requests carry "Authorization: Bearer <secret key>". A publishable key
+// Given -scanning-keys FILE, it also takes GitHub's secret scanning
+// reports, signed by a key in FILE, and revokes the keys reported:
+//
+//	POST   /secret-scanning/report      no bearer key: the report's signature authenticates it
+//
+// Other requests carry "Authorization: Bearer <secret key>". A publishable key
 // (pk_…) is refused with 403, anything else that is not a valid secret
 // key with 401. A key lives in one environment: live keys (sk_live_…) see
 // and change only live keys, sandbox keys (sk_test_…) only sandbox keys,
@@ -64,6 +69,7 @@ var app = service.App{
 	Options:     policy,
 	Handler:     newHandler,
 	CreateOwner: createOwner,
+	Scanning:    true,          // POST /secret-scanning/report, given -scanning-keys
 	Redis:       redisenv.Open, // with ROTOR_REDIS_URL, replicas share each key's rate limit
 }
 

@@ -7,7 +7,12 @@
 //	GET  /api_tokens                            list the organization's tokens, without secrets
 //	POST /api_tokens/api_token/regenerate_secret give a token a new secret; the old one dies at once
 //
-// Every route needs the scope api_tokens. A token has an id, which it
+// Given -scanning-keys FILE, it also takes GitHub's secret scanning
+// reports, signed by a key in FILE, and revokes the tokens reported:
+//
+//	POST /secret-scanning/report                 no bearer token: the report's signature authenticates it
+//
+// Every other route needs the scope api_tokens. A token has an id, which it
 // keeps through regenerations, a name, its organization (its owner),
 // authorized IP addresses and networks, an expiry, a per-minute rate
 // limit, which it also keeps, and scopes. Errors are
@@ -61,6 +66,7 @@ var app = service.App{
 	},
 	Handler:     newHandler,
 	CreateOwner: createOwner,
+	Scanning:    true,          // POST /secret-scanning/report, given -scanning-keys
 	Redis:       redisenv.Open, // with ROTOR_REDIS_URL, replicas share each token's rate limit
 }
 

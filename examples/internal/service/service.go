@@ -6,8 +6,9 @@
 // share are kept (the rate limits of keys and the replay guard: in the
 // process, or in Redis when ROTOR_REDIS_URL is set, for a service whose
 // App says how), the key-encryption key for services that seal secrets,
-// -create-owner, and a server that says where it listens and stops
-// gracefully on SIGTERM.
+// -create-owner, the route that takes secret scanning reports for a
+// service whose App says so (-scanning-keys), and a server that says
+// where it listens and stops gracefully on SIGTERM.
 //
 // # Environment
 //
@@ -49,6 +50,7 @@ import (
 	"github.com/rotorkit/rotor/hmacsign"
 	"github.com/rotorkit/rotor/rotation"
 	"github.com/rotorkit/rotor/rotation/ratelimit"
+	"github.com/rotorkit/rotor/rotation/scanning"
 	"github.com/rotorkit/rotor/secrets"
 	"github.com/rotorkit/rotor/store"
 	"github.com/rotorkit/rotor/store/sqlstore"
@@ -74,6 +76,13 @@ type App struct {
 	// needs, and returns the shell assignments that show them, this once,
 	// such as "owner=…" and "secret=…".
 	CreateOwner func(ctx context.Context, env Env, name string) ([]string, error)
+	// Scanning reports whether the service takes GitHub's secret
+	// scanning reports of leaked keys at POST [ScanningRoute], which
+	// revoke the keys reported. Run then takes -scanning-keys FILE, the
+	// public keys that sign reports in the JSON GitHub publishes; without
+	// it the route is absent. The route needs no bearer key: a report is
+	// authenticated by its signature.
+	Scanning bool
 	// Redis, if not nil, opens the service's [Counters] in the Redis
 	// server that ROTOR_REDIS_URL names, so that replicas share them;
 	// redisenv.Open is the one the examples use. A service that keeps
@@ -171,6 +180,11 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	if app.Seal {
 		kekFile = flags.String("kek", "", "`FILE` of the key-encryption key, created if missing; ROTOR_KEK instead gives the key itself")
 	}
+	scanningKeys := new(string) // only a service that takes leak reports has the flag
+	if app.Scanning {
+		scanningKeys = flags.String("scanning-keys", "", "`FILE` of the public keys that sign secret scanning reports, as GitHub publishes them; "+
+			"unset: POST "+ScanningRoute+" is absent")
+	}
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -222,6 +236,12 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 	if err != nil {
 		return err
 	}
+	if *scanningKeys != "" {
+		if h, err = withScanning(h, env, *scanningKeys); err != nil {
+			return err
+		}
+		log.Info("secret scanning reports are taken at POST " + ScanningRoute)
+	}
 	log.Info("secrets are kept in " + where)
 	switch {
 	case env.Shared:
@@ -230,6 +250,31 @@ func Run(ctx context.Context, app App, args []string, getenv func(string) string
 		log.Info("ROTOR_REDIS_URL is set, but this service keeps no counters to share")
 	}
 	return serve(ctx, *addr, h, rot, stdout, log)
+}
+
+// ScanningRoute is where a service whose App takes secret scanning
+// reports takes them.
+const ScanningRoute = "/secret-scanning/report"
+
+// withScanning returns h with POST ScanningRoute in front of it, served
+// by a scanning.Handler whose public keys are in the file keysFile.
+func withScanning(h http.Handler, env Env, keysFile string) (http.Handler, error) {
+	data, err := os.ReadFile(keysFile)
+	if err != nil {
+		return nil, fmt.Errorf("-scanning-keys: %w", err)
+	}
+	keys, err := scanning.ParseKeys(data)
+	if err != nil {
+		return nil, fmt.Errorf("-scanning-keys %s: %w", keysFile, err)
+	}
+	leaks, err := scanning.New(env.Rotator, keys, &scanning.Options{Logger: env.Log})
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST "+ScanningRoute, leaks)
+	mux.Handle("/", h) // the service's own routes, and its own 404s
+	return mux, nil
 }
 
 // CheckName refuses, as -create-owner's commands do, a name that is not

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/rotorkit/rotor/examples/internal/service"
 	"github.com/rotorkit/rotor/rotation"
+	"github.com/rotorkit/rotor/rotation/scanning"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlite"
 )
@@ -164,4 +166,25 @@ func TestCheckName(t *testing.T) {
 		is.True(err != nil)                                                   // anything else is refused
 		is.True(strings.HasPrefix(err.Error(), "an account name is 1 to 64")) // saying what a name may be
 	}
+}
+
+// -scanning-keys is a flag only of services that take leak reports, and a
+// file that is not GitHub's key list stops the service before it serves.
+func TestRunScanningKeys(t *testing.T) {
+	is := is.New(t)
+	var out, stderr bytes.Buffer
+	file := filepath.Join(t.TempDir(), "keys.json")
+	is.NoErr(os.WriteFile(file, []byte(`{"public_keys": []}`), 0o600))
+	err := service.Run(t.Context(), app(false), []string{"-data", t.TempDir(), "-scanning-keys", file}, env(), &out, &stderr)
+	is.True(err != nil)                                          // refused by a service that takes no reports
+	is.True(strings.Contains(stderr.String(), "-scanning-keys")) // which is said
+
+	scans := app(false)
+	scans.Scanning = true
+	err = service.Run(t.Context(), scans, []string{"-data", t.TempDir(), "-scanning-keys", file}, env(), &out, &stderr)
+	is.True(errors.Is(err, scanning.ErrInvalidKeys))         // a list with no keys is refused
+	is.True(strings.Contains(err.Error(), "-scanning-keys")) // naming the flag
+	err = service.Run(t.Context(), scans, []string{"-data", t.TempDir(), "-scanning-keys", file + ".missing"}, env(), &out, &stderr)
+	is.True(errors.Is(err, fs.ErrNotExist)) // and so is a file that is not there
+	is.Equal(out.Len(), 0)                  // before anything listens
 }
