@@ -149,6 +149,43 @@
 // Run, uses are kept until Flush, for at most Options.MaxPendingUses
 // values; the uses of further values are dropped, and logged.
 //
+// # Reminders
+//
+// A Rotator tells Options.Observer of what is coming in a secret's life,
+// so that a service can warn its customer in time:
+//   - [EventExpiringSoon] before a secret's ExpiresAt, once at each of
+//     Reminders.ExpiryLeads (14 days, 7 days and 1 day by default).
+//     Leads the secret was within when its expiry was set, by
+//     [Rotator.Create] or [Rotator.Update], are not reminded of: who set
+//     it knows. Of several leads that went by unswept, only the shortest
+//     is. A changed expiry is reminded of afresh.
+//   - [EventExpired] once the secret has expired.
+//   - [EventGraceEndingSoon] Reminders.GraceLead (10 minutes) before a
+//     previous value's grace window ends, or half the window when it is
+//     shorter than twice that, with the value's latest use (LastUsedAt).
+//   - [EventGraceEnded] once the window has ended, cut short by a
+//     regeneration included, with the value's latest use and whether it
+//     fell in the window's last GraceLead (UsedAtEnd): whether a client
+//     still relied on the old value at the end.
+//
+// A revoked secret is told of no more, and a value whose window outlasts
+// its secret dies with it, told of by EventRevoked or EventExpired.
+//
+// Every change works out what is due at its instant and sends it after
+// its own events; [Rotator.Run] sweeps every Reminders.SweepInterval (a
+// minute) for what no change carried (see [Rotator.Sweep]). Each event is
+// sent at most once per secret and occasion, however many Rotators share
+// the store: the mark that it was sent is saved in the keyset with the
+// compare-and-swap, and only the Rotator whose save wins sends it; one
+// whose save fails sends nothing. At most once, not exactly once: a
+// Rotator that stops between its save and the Observer's call, or a save
+// whose answer is lost, leaves the event marked and unsent. Events come
+// as late as the sweep: a minute at most by default, or the next change.
+//
+// LastUsedAt counts the uses the store holds and those this Rotator
+// recorded and has not yet written; uses that other replicas have not
+// yet written (see Options.UseInterval) are not seen.
+//
 // # Leaked keys
 //
 // [Rotator.ReportLeak] handles a report that a key was seen in public,

@@ -71,6 +71,13 @@ var (
 // [errors.ErrUnsupported].
 var ErrNoChanges = fmt.Errorf("rotation: the store reports no changes: %w", errors.ErrUnsupported)
 
+// ErrNoSweep reports that the store can list neither the owners with
+// something due ([store.DueLister]) nor all its owners
+// ([store.OwnerLister]), so [Rotator.Sweep] cannot find what is due: the
+// lifecycle events are then sent only by the changes saved once they
+// are due. It matches [errors.ErrUnsupported].
+var ErrNoSweep = fmt.Errorf("rotation: the store cannot list owners to sweep: %w", errors.ErrUnsupported)
+
 // SecretError reports an operation refused for one secret, in the manner
 // of [io/fs.PathError]. Err is one of ErrNotFound, ErrDesignated,
 // ErrNotManaged, ErrNotActive, ErrCannotSign and ErrStale.

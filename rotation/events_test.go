@@ -50,6 +50,8 @@ func TestEvents(t *testing.T) {
 			Kind: rotation.EventRegenerated, Owner: "acme", SecretID: c.ID, Hint: hint(&rc.Issued), At: t2, OldHint: hint(c), OldExpiresAt: t2.Add(time.Minute),
 			CutShort: []rotation.Cut{{SecretID: b.ID, Value: rb.Old}},
 		},
+		// The window cut short ends like any other, in the save that cut it.
+		{Kind: rotation.EventGraceEnded, Owner: "acme", SecretID: b.ID, Hint: hint(&rb.Issued), At: t2, OldHint: hint(b), OldExpiresAt: t2},
 		{Kind: rotation.EventOwnerDeleted, Owner: "acme", At: t2, Count: 2},
 	}
 	if d := diff(want, f.seen()); d != "" {

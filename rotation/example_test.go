@@ -269,3 +269,41 @@ func ExampleRotator_ReportLeak() {
 	// new key works: true
 	// true positive: false
 }
+
+// A service e-mails its customers from the Observer; Run sweeps for what
+// is due every minute, and a test steps the clock and sweeps itself.
+func ExampleRotator_Sweep() {
+	ctx := context.Background()
+	clock := rotationtest.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	r, err := rotation.New(memstore.New(), &rotation.Options{
+		Now: clock.Now,
+		Observer: func(_ context.Context, e rotation.Event) {
+			switch e.Kind {
+			case rotation.EventExpiringSoon:
+				fmt.Printf("to %s: %q expires in %v\n", e.Owner, e.Name, e.ExpiresAt.Sub(e.At))
+			case rotation.EventGraceEndingSoon:
+				fmt.Printf("to %s: the old value of %q stops at %s\n", e.Owner, e.Name, e.OldExpiresAt.Format(time.Kitchen))
+			}
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	key, err := r.Create(ctx, "org_42", rotation.Spec{Name: "deploy bot", ExpiresAt: clock.Now().AddDate(0, 0, 30)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if _, err := r.Regenerate(ctx, "org_42", key.ID, time.Hour); err != nil {
+		log.Fatal(err)
+	}
+
+	for _, step := range []time.Duration{50 * time.Minute, 16 * 24 * time.Hour, time.Hour} {
+		clock.Advance(step)
+		if err := r.Sweep(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	// Output:
+	// to org_42: the old value of "deploy bot" stops at 10:00AM
+	// to org_42: "deploy bot" expires in 335h10m0s
+}

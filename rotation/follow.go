@@ -67,7 +67,7 @@ func (r *Rotator) invalidate(owner string) {
 // Run does the Rotator's work in the background until ctx is done, and
 // then returns ctx's error: it never returns nil. Start it once for each
 // Rotator, in a goroutine of its own, when the service starts, and stop
-// it before a last [Rotator.Flush] when the service stops. It does two
+// it before a last [Rotator.Flush] when the service stops. It does three
 // things at once:
 //
 // It writes the uses that [Rotator.Authenticate] records to the store, a
@@ -92,6 +92,13 @@ func (r *Rotator) invalidate(owner string) {
 // of no changes (memstore, whose only writers share its memory, or a
 // store wrapped in one that hides them) is logged at the debug level,
 // and its keysets are then cached for CacheOptions.MaxAge.
+//
+// And it sends the lifecycle events that come due with no change to
+// carry them (see "Reminders" in the package doc): it runs
+// [Rotator.Sweep] at once and then every Reminders.SweepInterval,
+// waiting through Options.Wait. A failed sweep is logged and made good
+// at the next. A store that can list no owners is logged once at the
+// warning level; its events are then sent only by changes.
 func (r *Rotator) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -100,6 +107,7 @@ func (r *Rotator) Run(ctx context.Context) error {
 			r.set.log.DebugContext(ctx, "rotation: the store reports no changes; cached keysets live for Cache.MaxAge", "err", err)
 		}
 	})
+	wg.Go(func() { r.sweepEvery(ctx) })
 	return r.writeUses(ctx)
 }
 

@@ -284,3 +284,12 @@ func valueIDs(vs []rotation.ValueInfo) []string {
 	}
 	return out
 }
+
+// kinds returns the kinds of events, in order.
+func kinds(events []rotation.Event) []rotation.EventKind {
+	out := make([]rotation.EventKind, len(events))
+	for i, e := range events {
+		out[i] = e.Kind
+	}
+	return out
+}

@@ -122,8 +122,9 @@ const (
 // Every true positive emits an [EventLeaked] with the secret's id, its
 // current value's hint, the leaked previous value's hint as OldHint, and
 // a [Leak] saying where it was seen and whether it was ended; a window
-// ended is listed in the event's CutShort. A revocation also emits
-// [EventRevoked], and [EventDesignated] if the designation moved.
+// ended is listed in the event's CutShort, and told of by an
+// [EventGraceEnded] too, as every window that ends is. A revocation also
+// emits [EventRevoked], and [EventDesignated] if the designation moved.
 //
 // A value rotor no longer keeps cannot be told from one it never issued:
 // a previous value whose window has ended is dropped at the next save of
@@ -249,6 +250,7 @@ func (r *Rotator) endLeaked(ctx context.Context, out Leaked, valueID, hint strin
 	}
 	if res.ks.Owner != "" {
 		r.emitDesignation(ctx, res)
+		r.emitNotices(ctx, res) // the window ended, among what else was due
 	}
 	return out, nil
 }

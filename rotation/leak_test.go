@@ -25,15 +25,6 @@ func (f *fixture) leak(t *testing.T, key secrets.Value, policy rotation.LeakPoli
 	return got
 }
 
-// kinds returns the kinds of events, in order.
-func kinds(events []rotation.Event) []rotation.EventKind {
-	out := make([]rotation.EventKind, len(events))
-	for i, e := range events {
-		out[i] = e.Kind
-	}
-	return out
-}
-
 func TestReportLeakRevokesTheCurrentValue(t *testing.T) {
 	is := is.New(t)
 	f := newFixture(t, nil)
@@ -100,7 +91,9 @@ func TestReportLeakOfAPreviousValueEndsItsWindow(t *testing.T) {
 
 	now := t0.Add(time.Minute)
 	events := f.seen()
-	is.Equal(kinds(events), []rotation.EventKind{rotation.EventLeaked}) // no revocation
+	is.Equal(kinds(events), []rotation.EventKind{rotation.EventLeaked, rotation.EventGraceEnded}) // no revocation, and the window's end
+	is.Equal(events[1].OldHint, k.Current.Hint)                                                   // of the leaked value
+	is.True(events[1].OldExpiresAt.Equal(now))
 	e := events[0]
 	is.Equal(e.Hint, reg.Current.Hint)                              // the current value's hint
 	is.Equal(e.OldHint, k.Current.Hint)                             // and the leaked one's

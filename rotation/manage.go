@@ -40,6 +40,7 @@ func (r *Rotator) SetSigning(ctx context.Context, owner, id string) error {
 		return err
 	}
 	r.emitDesignation(ctx, out)
+	r.emitNotices(ctx, out)
 	return nil
 }
 
@@ -77,6 +78,7 @@ func (r *Rotator) Revoke(ctx context.Context, owner, id string) error {
 	}
 	r.emit(ctx, Event{Kind: EventRevoked, Owner: owner, SecretID: id, Hint: hint, At: out.now})
 	r.emitDesignation(ctx, out)
+	r.emitNotices(ctx, out)
 	return nil
 }
 
@@ -107,6 +109,7 @@ func (r *Rotator) Delete(ctx context.Context, owner, id string) error {
 	}
 	r.emit(ctx, Event{Kind: EventDeleted, Owner: owner, SecretID: id, Hint: hint, At: out.now})
 	r.emitDesignation(ctx, out)
+	r.emitNotices(ctx, out)
 	return nil
 }
 
@@ -161,6 +164,14 @@ func (r *Rotator) Update(ctx context.Context, owner, id string, edit func(*Attri
 				return errUnchanged
 			}
 			attrs = next.Clone()
+			if !next.ExpiresAt.Equal(rec.ExpiresAt) {
+				// Reminded afresh for the new expiry, but, as at Create,
+				// not of leads it is within already.
+				rec.RemindedFor, rec.RemindedAt = next.ExpiresAt, now
+				if next.ExpiresAt.IsZero() {
+					rec.RemindedAt = time.Time{}
+				}
+			}
 			rec.Attributes = next
 			rec.UpdatedAt = now
 			if !next.ExpiresAt.IsZero() {
@@ -187,6 +198,7 @@ func (r *Rotator) Update(ctx context.Context, owner, id string, edit func(*Attri
 	rec := &out.ks.Keys[out.ks.Find(id)]
 	r.emit(ctx, Event{Kind: EventUpdated, Owner: owner, SecretID: id, Hint: rec.Current.Hint, At: out.now})
 	r.emitDesignation(ctx, out)
+	r.emitNotices(ctx, out)
 	return secretOf(owner, rec, out.ks.Signing == id, out.now), nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -37,6 +38,13 @@ const (
 	DefaultKeepEnded      = 10
 	DefaultUseInterval    = time.Minute
 	DefaultMaxPendingUses = 250_000
+)
+
+// The defaults that zero fields of [Reminders] stand for; nil
+// ExpiryLeads stands for 14 days, 7 days and 1 day.
+const (
+	DefaultGraceLead     = 10 * time.Minute
+	DefaultSweepInterval = time.Minute
 )
 
 // The defaults that zero fields of [CacheOptions] stand for.
@@ -84,6 +92,11 @@ type Options struct {
 	// soon as it is recorded.
 	UseInterval time.Duration
 
+	// Reminders says when the lifecycle events are due: the reminders
+	// before a secret expires and the notice before a grace window ends.
+	// See "Reminders" in the package doc.
+	Reminders Reminders
+
 	// Cache bounds the copies of owners' keysets that the Rotator keeps
 	// in memory, and says how it keeps them in step with the store.
 	Cache CacheOptions
@@ -97,7 +110,7 @@ type Options struct {
 	MaxPendingUses int
 
 	// Wait is how the Rotator waits for time to pass: between the batches
-	// [Rotator.Run] writes, and before a change that lost a race for an
+	// [Rotator.Run] writes, between its sweeps of reminders, and before a change that lost a race for an
 	// owner's keyset to another writer (another process, or Rotator)
 	// tries again. It returns nil after d, or ctx's error once ctx is
 	// done, whichever comes first. nil means a timer of package time.
@@ -113,6 +126,70 @@ type Options struct {
 	// Observer is called after each change is saved, outside any lock,
 	// with what happened; see [LogEvents] for an audit log. nil means none.
 	Observer func(context.Context, Event)
+}
+
+// Reminders says when a Rotator sends the lifecycle events
+// [EventExpiringSoon] and [EventGraceEndingSoon], and how often
+// [Rotator.Run] sweeps the store for those that come due with no change
+// to carry them. The zero value means the defaults; a negative field, or
+// a lead that is not positive, is an [*OptionError] from [New].
+type Reminders struct {
+	// ExpiryLeads are how long before a secret's ExpiresAt it is
+	// reminded of, once at each lead. nil means 14 days, 7 days and 1 day
+	// before. An empty slice that is not nil, such as
+	// []time.Duration{}, sends no reminders before expiry (as an empty
+	// non-nil map turns HTTP/2 off in net/http's Transport); EventExpired
+	// is sent all the same. The order does not matter, and repeats count
+	// once.
+	ExpiryLeads []time.Duration
+
+	// GraceLead is how long before a previous value's grace window ends
+	// EventGraceEndingSoon is due; for a window shorter than twice
+	// GraceLead, half the window is. It is also the last part of the
+	// window in which a use makes EventGraceEnded report UsedAtEnd. 0
+	// means [DefaultGraceLead].
+	GraceLead time.Duration
+
+	// SweepInterval is how often [Rotator.Run] looks for owners with
+	// something due (see [Rotator.Sweep]). 0 means
+	// [DefaultSweepInterval].
+	SweepInterval time.Duration
+}
+
+// defaultExpiryLeads are the leads nil Reminders.ExpiryLeads stands for.
+var defaultExpiryLeads = []time.Duration{14 * 24 * time.Hour, 7 * 24 * time.Hour, 24 * time.Hour}
+
+// reminderSettings is Reminders resolved and checked.
+type reminderSettings struct {
+	leads     []time.Duration // expiry leads, shortest first, each once
+	graceLead time.Duration
+	sweep     time.Duration
+}
+
+// resolve checks o and fills in the defaults.
+func (o Reminders) resolve() (reminderSettings, error) {
+	switch {
+	case o.GraceLead < 0:
+		return reminderSettings{}, &OptionError{Field: "Reminders.GraceLead", Reason: "must not be negative"}
+	case o.SweepInterval < 0:
+		return reminderSettings{}, &OptionError{Field: "Reminders.SweepInterval", Reason: "must not be negative"}
+	}
+	leads := o.ExpiryLeads
+	if leads == nil {
+		leads = defaultExpiryLeads
+	}
+	for _, l := range leads {
+		if l <= 0 {
+			return reminderSettings{}, &OptionError{Field: "Reminders.ExpiryLeads", Reason: "must hold only positive durations"}
+		}
+	}
+	leads = slices.Clone(leads) // the caller's to change after New
+	slices.Sort(leads)
+	return reminderSettings{
+		leads:     slices.Compact(leads),
+		graceLead: cmp.Or(o.GraceLead, DefaultGraceLead),
+		sweep:     cmp.Or(o.SweepInterval, DefaultSweepInterval),
+	}, nil
 }
 
 // CacheOptions configures the Rotator's cache of owners' keysets, from
@@ -214,6 +291,7 @@ type settings struct {
 	now         func() time.Time
 	useInterval time.Duration
 	cache       cacheSettings
+	reminders   reminderSettings
 	maxPending  int
 	wait        func(context.Context, time.Duration) error
 	log         *slog.Logger
@@ -288,6 +366,9 @@ func resolve(o *Options) (settings, error) {
 	}
 	var err error
 	if s.cache, err = o.Cache.resolve(); err != nil {
+		return settings{}, err
+	}
+	if s.reminders, err = o.Reminders.resolve(); err != nil {
 		return settings{}, err
 	}
 	if s.log == nil {

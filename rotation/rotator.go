@@ -102,6 +102,10 @@ type change struct {
 	// landed reports whether ks, read back after a save whose answer was
 	// lost, holds the change.
 	landed func(ks *store.Keyset) bool
+	// onlyNotices marks a change that does nothing itself, the sweep's:
+	// update saves only when the notices due, or prune, changed the
+	// keyset, so that an owner with nothing due costs no version.
+	onlyNotices bool
 }
 
 // outcome is what a change saved.
@@ -109,6 +113,9 @@ type outcome struct {
 	ks      store.Keyset // as saved
 	now     time.Time    // the instant the change was made at
 	signing string       // ks.Signing before the change
+	// notices are the lifecycle events the save marked as sent, for the
+	// caller to send after its own.
+	notices []Event
 }
 
 // update runs one change of an owner's keyset: load, apply, settle the
@@ -148,11 +155,19 @@ func (r *Rotator) update(ctx context.Context, owner string, c change) (outcome, 
 		}
 		now := r.set.now()
 		out := outcome{now: now, signing: ks.Signing}
+		var read packed
+		if c.onlyNotices {
+			read = pack(&ks)
+		}
 		if err := c.apply(&ks, now); err != nil {
 			return outcome{}, err
 		}
 		settleSigning(&ks, now)
+		out.notices = r.notices(&ks, now)
 		r.prune(&ks, now)
+		if c.onlyNotices && pack(&ks).data == read.data {
+			return outcome{}, errUnchanged
+		}
 		if err := ks.Validate(); err != nil {
 			// A change of this package broke an invariant: a bug, not the
 			// caller's fault. Nothing is saved.
@@ -174,6 +189,14 @@ func (r *Rotator) update(ctx context.Context, owner string, c change) (outcome, 
 				return outcome{}, err
 			}
 			r.set.log.InfoContext(ctx, "rotation: a save reported an error but had committed", "owner", owner, "err", err)
+			if len(out.notices) > 0 {
+				// Whether this save set their marks, or an equal change
+				// made meanwhile did and sent them, cannot be told: they
+				// are dropped rather than perhaps sent twice.
+				r.set.log.WarnContext(ctx, "rotation: lifecycle events of a save whose answer was lost are not sent",
+					"owner", owner, "events", len(out.notices))
+				out.notices = nil
+			}
 		}
 		ks.Version++
 		out.ks = ks
@@ -224,6 +247,13 @@ func signingIndex(ks *store.Keyset, now time.Time) int {
 func (r *Rotator) emit(ctx context.Context, e Event) {
 	if r.set.observe != nil {
 		r.set.observe(ctx, e)
+	}
+}
+
+// emitNotices sends the lifecycle events that the change's save marked.
+func (r *Rotator) emitNotices(ctx context.Context, out outcome) {
+	for _, e := range out.notices {
+		r.emit(ctx, e)
 	}
 }
 
@@ -289,6 +319,11 @@ func (r *Rotator) Create(ctx context.Context, owner string, spec Spec) (*Issued,
 			}
 			saved := rec.Clone()
 			saved.CreatedAt, saved.UpdatedAt, saved.Current.CreatedAt = now, now, now
+			if !saved.ExpiresAt.IsZero() {
+				// The creator knows the expiry: leads it is within already
+				// are not reminded of.
+				saved.RemindedFor, saved.RemindedAt = saved.ExpiresAt, now
+			}
 			ks.Keys = append(ks.Keys, saved)
 			return nil
 		},
@@ -302,6 +337,7 @@ func (r *Rotator) Create(ctx context.Context, owner string, spec Spec) (*Issued,
 	res := &Issued{Secret: secretOf(owner, saved, out.ks.Signing == saved.ID, out.now), Value: v}
 	r.emit(ctx, Event{Kind: EventCreated, Owner: owner, SecretID: saved.ID, Hint: saved.Current.Hint, At: out.now})
 	r.emitDesignation(ctx, out)
+	r.emitNotices(ctx, out)
 	return res, nil
 }
 
@@ -441,6 +477,7 @@ func (r *Rotator) regenerate(ctx context.Context, owner, id, ifValue string, gra
 		OldHint: old.Hint, OldExpiresAt: old.ExpiresAt, CutShort: slices.Clone(cut),
 	})
 	r.emitDesignation(ctx, out)
+	r.emitNotices(ctx, out)
 	return res, nil
 }
 

@@ -155,8 +155,9 @@ type Record struct {
 
 	// RemindedFor and RemindedAt mark the reminders of the key's expiry
 	// that were sent, so that each is sent once: RemindedAt is when the
-	// latest was, for the expiry RemindedFor. Zero when none was. A key
-	// whose ExpiresAt is no longer RemindedFor is reminded afresh.
+	// latest was, for the expiry RemindedFor, or when that expiry was set
+	// (reminders due before then are not sent). Zero when neither was. A
+	// key whose ExpiresAt is no longer RemindedFor is reminded afresh.
 	RemindedFor time.Time
 	RemindedAt  time.Time
 

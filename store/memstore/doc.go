@@ -5,7 +5,8 @@
 // Keysets are deep-copied on the way in and on the way out, so a caller
 // never shares a slice, map or byte with the store, and an index from key
 // digest to secret makes [Store.Lookup] take constant time however many
-// owners there are.
+// owners there are. It is a [store.OwnerLister], and keeps
+// [store.Keyset.DueAt] like any field, but indexes nothing by it.
 //
 // # Concurrency
 //
@@ -16,7 +17,7 @@
 // # Errors
 //
 // Every error is an [*store.OpError] naming the operation ("load", "save",
-// "lookup" or "record uses") and the owner, around a sentinel of package
+// "lookup", "record uses" or "owners") and the owner, around a sentinel of package
 // store or a context error, so [errors.Is] works with [store.ErrNotFound],
 // [store.ErrConflict], [store.ErrDuplicate], [store.ErrInvalid],
 // [context.Canceled] and [context.DeadlineExceeded].

@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -26,7 +27,7 @@ type ref struct {
 	id    string
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.OwnerLister = (*Store)(nil)
 
 // New returns an empty Store.
 func New() *Store {
@@ -165,4 +166,29 @@ func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 		}
 	}
 	return nil
+}
+
+// Owners returns at most limit owners saved at least once whose names
+// sort after after, in the byte order of their names, as
+// [store.OwnerLister] asks. It sorts every owner's name, so a scan of all
+// costs what is stored for each page: memstore is not a [store.DueLister]
+// on purpose, so that package rotation's fallback sweep, which reads every
+// keyset, has a backend that runs it. A limit below 1 returns none.
+func (s *Store) Owners(ctx context.Context, after string, limit int) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, &store.OpError{Op: "owners", Err: err}
+	}
+	if limit < 1 {
+		return nil, nil
+	}
+	s.mu.RLock()
+	names := make([]string, 0, len(s.owners))
+	for o := range s.owners {
+		if o > after {
+			names = append(names, o)
+		}
+	}
+	s.mu.RUnlock()
+	slices.Sort(names)
+	return names[:min(limit, len(names))], nil
 }

@@ -15,7 +15,7 @@ import (
 // one statement, and so from one snapshot: a save committed meanwhile is
 // seen whole or not at all. An owner without keys gives one row whose key
 // and value columns are NULL.
-const loadKeyset = `SELECT o.version, o.signing, ` + keyColumns + `, ` + valueColumns + `
+const loadKeyset = `SELECT o.version, o.signing, o.due_at, ` + keyColumns + `, ` + valueColumns + `
 FROM owners o
 LEFT JOIN secrets s ON s.owner = o.owner
 LEFT JOIN secret_values v ON v.owner = s.owner AND v.secret_id = s.id
@@ -48,8 +48,9 @@ func (s *Store) load(ctx context.Context, owner string) (store.Keyset, error) {
 	defer rows.Close()
 	ks := store.Keyset{Owner: owner}
 	var signing sql.NullString
+	var dueAt sql.NullInt64
 	var scan keyScan
-	dest := scan.val.dest(scan.key.dest(&ks.Version, &signing)...)
+	dest := scan.val.dest(scan.key.dest(&ks.Version, &signing, &dueAt)...)
 	found := false
 	for rows.Next() {
 		found = true
@@ -67,6 +68,7 @@ func (s *Store) load(ctx context.Context, owner string) (store.Keyset, error) {
 		return store.Keyset{}, store.ErrNotFound
 	}
 	ks.Signing = signing.String
+	ks.DueAt = fromMicros(dueAt)
 	ks.Keys = scan.keys
 	return ks, nil
 }
@@ -166,11 +168,11 @@ func (s *Store) Save(ctx context.Context, ks store.Keyset) error {
 func (s *Store) save(ctx context.Context, tx *sql.Tx, ks *store.Keyset) error {
 	var res sql.Result
 	var err error
-	signing := nullText(ks.Signing)
+	signing, due := nullText(ks.Signing), micros(ks.DueAt)
 	if ks.Version == 0 {
-		res, err = tx.StmtContext(ctx, s.w.insertOwner).ExecContext(ctx, ks.Owner, signing)
+		res, err = tx.StmtContext(ctx, s.w.insertOwner).ExecContext(ctx, ks.Owner, signing, due)
 	} else {
-		res, err = tx.StmtContext(ctx, s.w.bumpVersion).ExecContext(ctx, ks.Owner, ks.Version, signing)
+		res, err = tx.StmtContext(ctx, s.w.bumpVersion).ExecContext(ctx, ks.Owner, ks.Version, signing, due)
 	}
 	if err != nil {
 		return err

@@ -17,9 +17,10 @@ import (
 // valueRow.dest. Both are qualified by the aliases s and v.
 const (
 	keyColumns = `s.id, s.name, s.format, s.custom, s.hmac, s.scopes, s.networks, s.rate_limit, s.metadata,
-	s.created_at, s.updated_at, s.expires_at, s.revoked_at, s.last_used_at, s.last_used_ip`
+	s.created_at, s.updated_at, s.expires_at, s.revoked_at, s.last_used_at, s.last_used_ip,
+	s.reminded_for, s.reminded_at`
 	valueColumns = `v.id, v.hint, v.digest, v.sealed_kek_id, v.sealed_ciphertext,
-	v.created_at, v.expires_at, v.last_used_at, v.last_used_ip`
+	v.created_at, v.expires_at, v.last_used_at, v.last_used_ip, v.reminded_at`
 )
 
 // keyRow receives the columns of one key. Every field may be NULL, as in
@@ -32,12 +33,14 @@ type keyRow struct {
 	metadata                                               sql.NullString
 	createdAt, updatedAt, expiresAt, revokedAt, lastUsedAt sql.NullInt64
 	lastUsedIP                                             sql.NullString
+	remindedFor, remindedAt                                sql.NullInt64
 }
 
 func (r *keyRow) dest(dst ...any) []any {
 	return append(dst,
 		&r.id, &r.name, &r.format, &r.custom, &r.hmac, &r.scopes, &r.networks, &r.rateLimit, &r.metadata,
-		&r.createdAt, &r.updatedAt, &r.expiresAt, &r.revokedAt, &r.lastUsedAt, &r.lastUsedIP)
+		&r.createdAt, &r.updatedAt, &r.expiresAt, &r.revokedAt, &r.lastUsedAt, &r.lastUsedIP,
+		&r.remindedFor, &r.remindedAt)
 }
 
 // record decodes r into a key without values. Messages name the key and
@@ -57,6 +60,9 @@ func (r *keyRow) record() (store.Record, error) {
 		UpdatedAt:  fromMicros(r.updatedAt),
 		RevokedAt:  fromMicros(r.revokedAt),
 		LastUsedAt: fromMicros(r.lastUsedAt),
+
+		RemindedFor: fromMicros(r.remindedFor),
+		RemindedAt:  fromMicros(r.remindedAt),
 	}
 	if err := unmarshalColumn(r.scopes, &rec.Scopes); err != nil {
 		return store.Record{}, fmt.Errorf("sqlstore: key %q has malformed scopes", rec.ID)
@@ -81,12 +87,13 @@ type valueRow struct {
 	digest, sealedCiphertext         []byte
 	createdAt, expiresAt, lastUsedAt sql.NullInt64
 	lastUsedIP                       sql.NullString
+	remindedAt                       sql.NullInt64
 }
 
 func (r *valueRow) dest(dst ...any) []any {
 	return append(dst,
 		&r.id, &r.hint, &r.digest, &r.sealedKEKID, &r.sealedCiphertext,
-		&r.createdAt, &r.expiresAt, &r.lastUsedAt, &r.lastUsedIP)
+		&r.createdAt, &r.expiresAt, &r.lastUsedAt, &r.lastUsedIP, &r.remindedAt)
 }
 
 // value decodes r. database/sql copied every byte slice it scanned, so
@@ -99,6 +106,7 @@ func (r *valueRow) value(key string) (store.Value, error) {
 		CreatedAt:  fromMicros(r.createdAt),
 		ExpiresAt:  fromMicros(r.expiresAt),
 		LastUsedAt: fromMicros(r.lastUsedAt),
+		RemindedAt: fromMicros(r.remindedAt),
 	}
 	if len(r.digest) != len(v.Digest) {
 		return store.Value{}, fmt.Errorf("sqlstore: a value of key %q has a malformed digest", key)
@@ -157,7 +165,7 @@ func keyArgs(dst []any, owner string, pos int, r *store.Record) []any {
 		jsonColumn(len(r.Scopes), r.Scopes), jsonColumn(len(r.Networks), r.Networks),
 		int64(r.RateLimit), jsonColumn(len(r.Metadata), r.Metadata),
 		micros(r.CreatedAt), micros(r.UpdatedAt), micros(r.ExpiresAt), micros(r.RevokedAt),
-		micros(r.LastUsedAt), addrColumn(r.LastUsedIP),
+		micros(r.LastUsedAt), addrColumn(r.LastUsedIP), micros(r.RemindedFor), micros(r.RemindedAt),
 	)
 }
 
@@ -167,6 +175,7 @@ func valueArgs(dst []any, owner, id string, pos int, v *store.Value) []any {
 	return append(dst,
 		owner, id, v.ID, pos, v.Hint, v.Digest[:], v.Sealed.KEKID, bytesColumn(v.Sealed.Ciphertext),
 		micros(v.CreatedAt), micros(v.ExpiresAt), micros(v.LastUsedAt), addrColumn(v.LastUsedIP),
+		micros(v.RemindedAt),
 	)
 }
 

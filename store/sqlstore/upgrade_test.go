@@ -242,9 +242,10 @@ func testUpgrade(t *testing.T, d upgradeDialect, fx *v2Fixture) {
 	versions := ownerVersions(t, db)
 
 	s := migrate()
-	if diff := cmp.Diff([]int{1, 2, 3}, appliedMigrations(t, db)); diff != "" {
+	if diff := cmp.Diff(versionsUpTo(migrationCount(t, dialectNamed(d.name))), appliedMigrations(t, db)); diff != "" {
 		t.Errorf("migrations recorded after the upgrade (-want +got):\n%s", diff)
 	}
+	checkUpgradedReminders(t, s)
 
 	chains := fx.chains(t)
 	n := 0
@@ -344,6 +345,41 @@ func testUpgrade(t *testing.T, d upgradeDialect, fx *v2Fixture) {
 		}
 		if diff := cmp.Diff(after[owner], ks, upgradeCmp); diff != "" {
 			t.Errorf("keyset of %s after reopening (-want +got):\n%s", owner, diff)
+		}
+	}
+}
+
+// checkUpgradedReminders checks what the reminders step made of the
+// migrated keysets: a secret that had expired before the upgrade is
+// marked as told of, so that no one is told of it now, and an owner with
+// a secret that may still be reminded of, or a value in grace, is due at
+// once, so that the first sweep works out when it is due.
+func checkUpgradedReminders(t *testing.T, s *sqlstore.Store) {
+	t.Helper()
+	due, err := s.Due(t.Context(), time.Unix(0, 0), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, owner := range v2Owners {
+		ks, err := s.Load(t.Context(), owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantDue := false
+		for _, k := range ks.Keys {
+			switch {
+			case !k.RevokedAt.IsZero() || k.ExpiresAt.IsZero():
+			case k.ExpiresAt.Before(time.Now()):
+				if !k.RemindedFor.Equal(k.ExpiresAt) || !k.RemindedAt.Equal(k.ExpiresAt) {
+					t.Errorf("key %s of %s expired before the upgrade and is not marked as told", k.ID, owner)
+				}
+			default:
+				wantDue = true
+			}
+			wantDue = wantDue || len(k.Previous) > 0
+		}
+		if got := slices.Contains(due, owner); got != wantDue {
+			t.Errorf("owner %s due at once after the upgrade: %v, want %v", owner, got, wantDue)
 		}
 	}
 }

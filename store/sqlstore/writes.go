@@ -138,9 +138,10 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 // those the value statements write, in the order of valueArgs.
 const (
 	keyInsertColumns = `owner, position, id, name, format, custom, hmac, scopes, networks,
-	rate_limit, metadata, created_at, updated_at, expires_at, revoked_at, last_used_at, last_used_ip`
+	rate_limit, metadata, created_at, updated_at, expires_at, revoked_at, last_used_at, last_used_ip,
+	reminded_for, reminded_at`
 	valueInsertColumns = `owner, secret_id, id, position, hint, digest, sealed_kek_id,
-	sealed_ciphertext, created_at, expires_at, last_used_at, last_used_ip`
+	sealed_ciphertext, created_at, expires_at, last_used_at, last_used_ip, reminded_at`
 )
 
 // keyUpdate and valueUpdate are what an upsert does to a stored row of
@@ -156,30 +157,32 @@ const (
 	custom = excluded.custom, hmac = excluded.hmac, scopes = excluded.scopes, networks = excluded.networks,
 	rate_limit = excluded.rate_limit, metadata = excluded.metadata, created_at = excluded.created_at,
 	updated_at = excluded.updated_at, expires_at = excluded.expires_at, revoked_at = excluded.revoked_at,
+	reminded_for = excluded.reminded_for, reminded_at = excluded.reminded_at,
 	last_used_at = CASE WHEN ` + keyUseWins + ` THEN excluded.last_used_at ELSE secrets.last_used_at END,
 	last_used_ip = CASE WHEN ` + keyUseWins + ` THEN excluded.last_used_ip ELSE secrets.last_used_ip END
 WHERE (` + keyUseWins + ` AND (excluded.last_used_at, excluded.last_used_ip)
 		IS DISTINCT FROM (secrets.last_used_at, secrets.last_used_ip))
 	OR (secrets.position, secrets.name, secrets.format, secrets.custom, secrets.hmac,
 	secrets.scopes, secrets.networks, secrets.rate_limit, secrets.metadata, secrets.created_at,
-	secrets.updated_at, secrets.expires_at, secrets.revoked_at)
+	secrets.updated_at, secrets.expires_at, secrets.revoked_at, secrets.reminded_for, secrets.reminded_at)
 	IS DISTINCT FROM (excluded.position, excluded.name, excluded.format, excluded.custom, excluded.hmac,
 	excluded.scopes, excluded.networks, excluded.rate_limit, excluded.metadata, excluded.created_at,
-	excluded.updated_at, excluded.expires_at, excluded.revoked_at)`
+	excluded.updated_at, excluded.expires_at, excluded.revoked_at, excluded.reminded_for, excluded.reminded_at)`
 
 	valueUpdate = `secret_id = excluded.secret_id, position = excluded.position, hint = excluded.hint,
 	digest = excluded.digest, sealed_kek_id = excluded.sealed_kek_id,
 	sealed_ciphertext = excluded.sealed_ciphertext, created_at = excluded.created_at,
-	expires_at = excluded.expires_at,
+	expires_at = excluded.expires_at, reminded_at = excluded.reminded_at,
 	last_used_at = CASE WHEN ` + valueUseWins + ` THEN excluded.last_used_at ELSE secret_values.last_used_at END,
 	last_used_ip = CASE WHEN ` + valueUseWins + ` THEN excluded.last_used_ip ELSE secret_values.last_used_ip END
 WHERE (` + valueUseWins + ` AND (excluded.last_used_at, excluded.last_used_ip)
 		IS DISTINCT FROM (secret_values.last_used_at, secret_values.last_used_ip))
 	OR (secret_values.secret_id, secret_values.position, secret_values.hint,
 	secret_values.digest, secret_values.sealed_kek_id, secret_values.sealed_ciphertext,
-	secret_values.created_at, secret_values.expires_at)
+	secret_values.created_at, secret_values.expires_at, secret_values.reminded_at)
 	IS DISTINCT FROM (excluded.secret_id, excluded.position, excluded.hint, excluded.digest,
-	excluded.sealed_kek_id, excluded.sealed_ciphertext, excluded.created_at, excluded.expires_at)`
+	excluded.sealed_kek_id, excluded.sealed_ciphertext, excluded.created_at, excluded.expires_at,
+	excluded.reminded_at)`
 
 	// keyUseWins and valueUseWins are true when the use being saved is
 	// to be kept rather than the stored one: it is no earlier (NULL:
@@ -196,10 +199,10 @@ WHERE (` + valueUseWins + ` AND (excluded.last_used_at, excluded.last_used_ip)
 // take the digest of one removed in the same save, as with memstore.
 const (
 	sqliteUpsertKey = `INSERT INTO secrets (` + keyInsertColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate
 	sqliteUpsertValue = `INSERT INTO secret_values (` + valueInsertColumns + `)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate
 	sqliteDeleteValues = `DELETE FROM secret_values WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
 	sqliteDeleteKeys   = `DELETE FROM secrets WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
@@ -225,19 +228,21 @@ ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate
 const pgWriteRows = `WITH keys AS (
 	INSERT INTO secrets (` + keyInsertColumns + `)
 	SELECT $1, k.position, k.id, k.name, k.format, k.custom, k.hmac, k.scopes, k.networks,
-		k.rate_limit, k.metadata, k.created_at, k.updated_at, k.expires_at, k.revoked_at, k.last_used_at, k.last_used_ip
+		k.rate_limit, k.metadata, k.created_at, k.updated_at, k.expires_at, k.revoked_at, k.last_used_at, k.last_used_ip,
+		k.reminded_for, k.reminded_at
 	FROM jsonb_to_recordset($2::text::jsonb) AS k(position integer, id text, name text, format text,
 		custom boolean, hmac boolean, scopes jsonb, networks jsonb, rate_limit bigint, metadata jsonb,
-		created_at bigint, updated_at bigint, expires_at bigint, revoked_at bigint, last_used_at bigint, last_used_ip text)
+		created_at bigint, updated_at bigint, expires_at bigint, revoked_at bigint, last_used_at bigint, last_used_ip text,
+		reminded_for bigint, reminded_at bigint)
 	ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate + `
 	RETURNING 1
 ), vals AS (
 	INSERT INTO secret_values (` + valueInsertColumns + `)
 	SELECT $1, v.secret_id, v.id, v.position, v.hint, v.digest, v.sealed_kek_id, v.sealed_ciphertext,
-		v.created_at, v.expires_at, v.last_used_at, v.last_used_ip
+		v.created_at, v.expires_at, v.last_used_at, v.last_used_ip, v.reminded_at
 	FROM jsonb_to_recordset($3::text::jsonb) AS v(secret_id text, id text, position integer, hint text,
 		digest bytea, sealed_kek_id text, sealed_ciphertext bytea, created_at bigint, expires_at bigint,
-		last_used_at bigint, last_used_ip text)
+		last_used_at bigint, last_used_ip text, reminded_at bigint)
 	WHERE (SELECT count(*) FROM keys) >= 0
 	ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate + `
 	RETURNING 1
@@ -277,7 +282,7 @@ func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, ks *store.Keyset) erro
 	}
 
 	upsertKey, upsertValue := tx.StmtContext(ctx, s.w.upsertKey), tx.StmtContext(ctx, s.w.upsertValue)
-	args := make([]any, 0, 17)
+	args := make([]any, 0, 19)
 	keyIDs, valueIDs := []byte{'['}, []byte{'['}
 	for i := range ks.Keys {
 		r := &ks.Keys[i]
@@ -469,6 +474,8 @@ func appendKeyJSON(b []byte, pos int, r *store.Record) []byte {
 	b = appendJSONValue(append(b, `,"revoked_at":`...), micros(r.RevokedAt))
 	b = appendJSONValue(append(b, `,"last_used_at":`...), micros(r.LastUsedAt))
 	b = appendJSONText(append(b, `,"last_used_ip":`...), addrColumn(r.LastUsedIP))
+	b = appendJSONValue(append(b, `,"reminded_for":`...), micros(r.RemindedFor))
+	b = appendJSONValue(append(b, `,"reminded_at":`...), micros(r.RemindedAt))
 	return append(b, '}')
 }
 
@@ -487,6 +494,7 @@ func appendValueJSON(b []byte, id string, pos int, v *store.Value) []byte {
 	b = appendJSONValue(append(b, `,"expires_at":`...), micros(v.ExpiresAt))
 	b = appendJSONValue(append(b, `,"last_used_at":`...), micros(v.LastUsedAt))
 	b = appendJSONText(append(b, `,"last_used_ip":`...), addrColumn(v.LastUsedIP))
+	b = appendJSONValue(append(b, `,"reminded_at":`...), micros(v.RemindedAt))
 	return append(b, '}')
 }
 

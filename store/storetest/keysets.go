@@ -40,6 +40,7 @@ func testSaveLoadRoundTrip(t *testing.T, newStore func(t *testing.T) store.Store
 	webhook.Format, webhook.HMAC, webhook.Current.Sealed = secrets.Webhook, true, sealed(9)
 	ks := keyset("acme", 0, fullKey("a1"), key("a2"), revoked, webhook)
 	ks.Signing = "a1"
+	ks.DueAt = at(time.Hour + 50*time.Minute + time.Microsecond)
 	save(t, s, ks)
 
 	got := load(t, s, "acme")
@@ -303,6 +304,10 @@ func testSaveEachChange(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"KeyRemoved", func(ks *store.Keyset) { ks.Keys = ks.Keys[:1] }},
 		{"KeyAdded", func(ks *store.Keyset) { ks.Keys = append(ks.Keys, key("a3")) }},
 		{"Signing", func(ks *store.Keyset) { ks.Signing = "" }},
+		{"DueAt", func(ks *store.Keyset) { ks.DueAt = later }},
+		{"RemindedAt", func(ks *store.Keyset) { ks.Keys[0].RemindedAt = ks.Keys[0].RemindedAt.Add(time.Microsecond) }},
+		{"RemindedFor", func(ks *store.Keyset) { ks.Keys[0].RemindedFor, ks.Keys[0].RemindedAt = time.Time{}, time.Time{} }},
+		{"ValueRemindedAt", func(ks *store.Keyset) { ks.Keys[0].Previous[1].RemindedAt = at(90 * time.Minute) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

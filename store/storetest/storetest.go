@@ -57,6 +57,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ErrorsOmitDigests", testErrorsOmitDigests},
 		{"OpErrors", testOpErrors},
 		{"ConcurrentSaves", testConcurrentSaves},
+		{"DueLister", testDueLister},
+		{"OwnerLister", testOwnerLister},
 	}
 	for _, c := range checks {
 		t.Run(c.name, func(t *testing.T) { c.run(t, fresh) })
@@ -125,6 +127,8 @@ func fullKey(id string) store.Record {
 	}
 	r.CreatedAt = at(0)
 	r.UpdatedAt = at(time.Hour)
+	r.RemindedFor = r.ExpiresAt
+	r.RemindedAt = at(76*24*time.Hour + 7*time.Microsecond)
 	r.LastUsedAt = at(2*time.Hour + 123*time.Microsecond)
 	r.LastUsedIP = netip.MustParseAddr("203.0.113.9")
 	r.Current.Hint = "x7Qa"
@@ -140,6 +144,9 @@ func fullKey(id string) store.Record {
 		p.ExpiresAt = at(time.Duration(2-i) * time.Hour)
 		p.LastUsedAt = at(time.Duration(i+1) * time.Minute)
 		p.LastUsedIP = netip.MustParseAddr("2001:db8:4006:812::200e")
+		if i == 0 {
+			p.RemindedAt = at(time.Hour + 50*time.Minute)
+		}
 		r.Previous = append(r.Previous, p)
 	}
 	return r

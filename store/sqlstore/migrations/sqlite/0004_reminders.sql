@@ -1,0 +1,28 @@
+-- Reminders: the marks of the lifecycle events package rotation sends,
+-- and the instant the next is due, by which a sweep finds owners.
+--
+-- due_at is Keyset.DueAt, NULL when nothing will be due; the partial
+-- index holds only the owners with something due, earliest first.
+-- reminded_for and reminded_at mark the expiry reminders of a secret,
+-- reminded_at of a value the notice that its grace window ends soon.
+
+ALTER TABLE owners ADD COLUMN due_at INTEGER;
+ALTER TABLE secrets ADD COLUMN reminded_for INTEGER;
+ALTER TABLE secrets ADD COLUMN reminded_at INTEGER;
+ALTER TABLE secret_values ADD COLUMN reminded_at INTEGER;
+
+CREATE INDEX owners_due_at ON owners (due_at, owner) WHERE due_at IS NOT NULL;
+
+-- Secrets that expired before this step are marked as told, so an
+-- upgrade does not announce them; every owner with a secret that may
+-- still be reminded of, or a value in grace, is due at once, so that the
+-- first sweep works out its due_at.
+UPDATE secrets SET reminded_for = expires_at, reminded_at = expires_at
+WHERE expires_at IS NOT NULL AND revoked_at IS NULL
+	AND expires_at <= CAST((julianday('now') - 2440587.5) * 86400000000 AS INTEGER);
+
+UPDATE owners SET due_at = 0
+WHERE EXISTS (
+	SELECT 1 FROM secrets s
+	WHERE s.owner = owners.owner AND s.revoked_at IS NULL AND s.expires_at IS NOT NULL AND s.reminded_for IS NULL
+) OR EXISTS (SELECT 1 FROM secret_values v WHERE v.owner = owners.owner AND v.position > 0);
