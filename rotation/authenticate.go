@@ -85,7 +85,7 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		return fail(ErrScopeNotGranted)
 	}
 	use := store.Use{Owner: owner, KeyID: rec.ID, ValueID: match.ID, At: now, IP: req.IP}
-	if dropped := r.uses.note(use, now); dropped > 0 {
+	if dropped := r.uses.note(d, use, now); dropped > 0 {
 		r.set.log.WarnContext(ctx, "rotation: dropping uses: too many are waiting to be written (is Run running?)",
 			"dropped", dropped, "max_pending", r.set.maxPending)
 	}

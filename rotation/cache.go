@@ -25,10 +25,10 @@ type snapshot struct {
 	readAt time.Time
 	keys   atomic.Pointer[keySnap] // the HMAC keys of the keyset; nil until first asked for
 
-	// prev and next link the cached snapshots from the most recently used
-	// to the least. They are guarded by cache.mu, and nil in a snapshot
-	// not cached.
-	prev, next *snapshot
+	// used is the cache's count of uses when s was last used, by which
+	// the least recently used of a sample goes first. It is guarded by
+	// cache.mu.
+	used uint64
 }
 
 // newSnapshot returns a snapshot of ks, read from readAt on. It shares
@@ -53,9 +53,15 @@ const genBuckets = 1 << 12
 // concern its owner came in between.
 type ticket struct{ epoch, gen uint64 }
 
-// cache keeps the snapshots of at most max owners, the least recently
-// used going first, with an index of every value's digest. It is safe for
-// concurrent use.
+// cache keeps the snapshots of at most max owners, with an index of every
+// value's digest. It is safe for concurrent use.
+//
+// Beyond max owners, the least recently used of a sample of evictSample
+// cached owners goes, as Redis evicts: exactly the least recently used
+// while no more are cached, one of the least among more. A hit then
+// writes one counter into the snapshot it reads anyway, where moving the
+// snapshot to the front of a list wrote its two neighbours, two reads
+// from memory far apart in a large cache, on every call.
 //
 // It never goes back in time: a read that began before an invalidation,
 // an eviction or a save of its owner's bucket is not stored, and neither
@@ -65,7 +71,7 @@ type cache struct {
 	maxAge time.Duration
 	seed   maphash.Seed
 
-	mu     sync.Mutex // guards the fields below, and every snapshot's prev and next
+	mu     sync.Mutex // guards the fields below, and every snapshot's used
 	owners map[string]*snapshot
 	// digests maps the digest of every value of every snapshot in owners
 	// to its snapshot, by the digest's first 8 bytes: a third of the
@@ -74,7 +80,7 @@ type cache struct {
 	// collision costs no correctness: a snapshot found is always checked
 	// for the whole digest, and one not found is looked up in the store.
 	digests map[uint64]*snapshot
-	lru     snapshot           // the list's sentinel: lru.next is the most recently used
+	uses    uint64             // the uses of snapshots so far
 	gens    [genBuckets]uint64 // bumped when an owner of the bucket may have changed
 	epoch   uint64             // bumped when every owner may have changed
 }
@@ -84,7 +90,6 @@ func (c *cache) init(max int, maxAge time.Duration) {
 	c.seed = maphash.MakeSeed()
 	c.owners = make(map[string]*snapshot)
 	c.digests = make(map[uint64]*snapshot)
-	c.lru.prev, c.lru.next = &c.lru, &c.lru
 }
 
 // fresh reports whether s may be served at now: its read began less than
@@ -203,12 +208,6 @@ func (c *cache) invalidateAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.epoch++
-	for s := c.lru.next; s != &c.lru; {
-		next := s.next
-		s.prev, s.next = nil, nil
-		s = next
-	}
-	c.lru.prev, c.lru.next = &c.lru, &c.lru
 	clear(c.owners)
 	clear(c.digests)
 }
@@ -259,27 +258,46 @@ func (c *cache) len() int {
 	return len(c.owners)
 }
 
-// putLocked stores s in place of cur (nil if its owner has none), at the
-// front of the list, and evicts the least recently used owners beyond
-// max.
+// putLocked stores s in place of cur (nil if its owner has none), as the
+// most recently used, and evicts owners beyond max.
 func (c *cache) putLocked(s, cur *snapshot) {
 	if cur != nil {
-		c.unlinkLocked(cur)
 		c.unindexLocked(cur)
 	}
 	c.owners[s.owner()] = s // a substring of the snapshot, no copy
-	c.pushLocked(s)
+	c.touchLocked(s)
 	c.indexLocked(s)
 	for len(c.owners) > c.max {
-		victim := c.lru.prev
+		victim := c.victimLocked()
 		*c.bucket(victim.owner())++ // a fill under way may hold an older version than the one evicted
 		c.removeLocked(victim)
 	}
 }
 
+// evictSample is how many cached owners an eviction compares.
+const evictSample = 16
+
+// victimLocked returns the least recently used of evictSample cached
+// owners, taken where a range over the map starts, which is at random;
+// of all of them when there are no more. The snapshot just stored is the
+// most recently used, and never the one returned while another is
+// cached.
+func (c *cache) victimLocked() *snapshot {
+	var victim *snapshot
+	n := 0
+	for _, s := range c.owners {
+		if victim == nil || s.used < victim.used {
+			victim = s
+		}
+		if n++; n == evictSample {
+			break
+		}
+	}
+	return victim
+}
+
 // removeLocked takes s, which is cached, out of the cache.
 func (c *cache) removeLocked(s *snapshot) {
-	c.unlinkLocked(s)
 	delete(c.owners, s.owner())
 	c.unindexLocked(s)
 }
@@ -302,22 +320,10 @@ func (c *cache) unindexLocked(s *snapshot) {
 // each of its bytes, so any 8 of them will do.
 func short(d secrets.Digest) uint64 { return binary.LittleEndian.Uint64(d[:8]) }
 
-func (c *cache) pushLocked(s *snapshot) {
-	s.prev, s.next = &c.lru, c.lru.next
-	c.lru.next.prev = s
-	c.lru.next = s
-}
-
-func (c *cache) unlinkLocked(s *snapshot) {
-	s.prev.next, s.next.prev = s.next, s.prev
-	s.prev, s.next = nil, nil
-}
-
+// touchLocked makes s the most recently used.
 func (c *cache) touchLocked(s *snapshot) {
-	if c.lru.next != s {
-		c.unlinkLocked(s)
-		c.pushLocked(s)
-	}
+	c.uses++
+	s.used = c.uses
 }
 
 // snapshot returns the owner's keyset as cached, or as read from the store

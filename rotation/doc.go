@@ -95,10 +95,11 @@
 // A Rotator keeps in memory the keysets of the owners it has read, so
 // that listing, authenticating, signing and verifying do not reach the
 // store per request: at most CacheOptions.MaxOwners of them (10,000 by
-// default), the least recently used going first. Each is a snapshot of
-// one read, shared by every reader and never changed; an owner's HMAC
-// keys are built from it once, and again only when one of them starts or
-// stops working. A change made through the Rotator replaces the owner's
+// default), the least recently used of a sample of 16 going first, as
+// Redis evicts (exactly the least recently used up to 16 owners). Each
+// is a snapshot of one read, shared by every reader and never changed;
+// an owner's HMAC keys are built from it once, and again only when one of
+// them starts or stops working. A change made through the Rotator replaces the owner's
 // snapshot by what it saved, so the Rotator sees its own changes at once;
 // and every change reads the store itself, so the rules hold whatever is
 // cached.

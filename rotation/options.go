@@ -199,9 +199,9 @@ func (o Reminders) resolve() (reminderSettings, error) {
 // [New] unless its doc says what it means.
 type CacheOptions struct {
 	// MaxOwners is how many owners' keysets are kept at most; beyond it,
-	// the least recently used are dropped. Each costs a few hundred bytes
-	// (about 350 for an owner with one secret, HMAC keys not counted). 0
-	// means [DefaultMaxOwners].
+	// the least recently used of a sample of 16 go first. Each costs a
+	// few hundred bytes (about 340 for an owner with one secret, HMAC
+	// keys not counted). 0 means [DefaultMaxOwners].
 	MaxOwners int
 
 	// MaxAge bounds how stale a kept keyset may be: one whose read began

@@ -165,12 +165,13 @@ func loadV2Fixtures(t *testing.T) map[string]v2Fixture {
 // test's own queries, and migrate then opens a Store over it; migrate may
 // be called again, after the last Store was closed, to reopen.
 type upgradeDialect struct {
-	name string
-	open func(t *testing.T) (db *sql.DB, migrate func() *sqlstore.Store)
+	name    string
+	dialect sqlstore.Dialect
+	open    func(t *testing.T) (db *sql.DB, migrate func() *sqlstore.Store)
 }
 
 var upgradeDialects = []upgradeDialect{
-	{name: "sqlite", open: func(t *testing.T) (*sql.DB, func() *sqlstore.Store) {
+	{name: "sqlite", dialect: sqlstore.SQLite, open: func(t *testing.T) (*sql.DB, func() *sqlstore.Store) {
 		b, err := os.ReadFile(v2SQLite)
 		if err != nil {
 			t.Fatal(err)
@@ -193,7 +194,7 @@ var upgradeDialects = []upgradeDialect{
 			return s
 		}
 	}},
-	{name: "postgres", open: func(t *testing.T) (*sql.DB, func() *sqlstore.Store) {
+	{name: "postgres", dialect: sqlstore.Postgres, open: func(t *testing.T) (*sql.DB, func() *sqlstore.Store) {
 		script, err := os.ReadFile(v2PG)
 		if err != nil {
 			t.Fatal(err)
@@ -242,7 +243,7 @@ func testUpgrade(t *testing.T, d upgradeDialect, fx *v2Fixture) {
 	versions := ownerVersions(t, db)
 
 	s := migrate()
-	if diff := cmp.Diff(versionsUpTo(migrationCount(t, dialectNamed(d.name))), appliedMigrations(t, db)); diff != "" {
+	if diff := cmp.Diff(versionsUpTo(migrationCount(t, d.dialect)), appliedMigrations(t, db)); diff != "" {
 		t.Errorf("migrations recorded after the upgrade (-want +got):\n%s", diff)
 	}
 	checkUpgradedReminders(t, s)
