@@ -217,9 +217,12 @@ func nullText(s string) any {
 // one stored, and uses at the zero time are ignored. A key takes the
 // latest of its uses that name one of its values.
 //
-// However many the uses, the work is a few statements: on PostgreSQL
-// three, one that locks the owners named and one each for the keys and
-// the values; on SQLite two for every thousand uses.
+// Only the values' rows are written, one per value used: a key's last
+// use is read as the latest of its values' and of its own columns, which
+// a save that removes a value moves forward to that value's, so no use is
+// lost with the value. However many the uses, the work is a few
+// statements: on PostgreSQL two, one that locks the owners named and one
+// that writes every value; on SQLite one for every thousand uses.
 func (s *Store) RecordUses(ctx context.Context, uses []store.Use) error {
 	if err := ctx.Err(); err != nil {
 		return opError(ctx, "record uses", "", err)

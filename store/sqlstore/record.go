@@ -154,6 +154,13 @@ func (k *keyScan) add() error {
 	} else {
 		rec.Previous = append(rec.Previous, v)
 	}
+	// Recorded uses are written to the values only; a key's own columns
+	// hold what saves gave it, and the uses of values since removed (see
+	// RecordUses). Its last use is the latest of these, and of the first
+	// value that has it.
+	if v.LastUsedAt.After(rec.LastUsedAt) {
+		rec.LastUsedAt, rec.LastUsedIP = v.LastUsedAt, v.LastUsedIP
+	}
 	return nil
 }
 

@@ -25,11 +25,15 @@ import (
 // trip, the rows travel as one JSON document per table.
 type writeStmts struct {
 	insertOwner, bumpVersion *sql.Stmt // the dialect's compare-and-swap
-	keyUses, valueUses       *sql.Stmt // on SQLite, a chunk of useChunk uses
+	// The uses of a batch: on SQLite a chunk of useChunk of them, on
+	// PostgreSQL all of them; usesHashed is PostgreSQL's for a batch of
+	// a good part of the table's values (see pgHashUses).
+	uses, usesHashed *sql.Stmt
 
-	// SQLite only: one key's row, one value's row, and the removal of the
-	// rows of an owner that a keyset no longer holds.
-	upsertKey, upsertValue, deleteValues, deleteKeys *sql.Stmt
+	// SQLite only: one key's row, one value's row, the removal of the
+	// rows of an owner that a keyset no longer holds, and the last use of
+	// a removed value kept by its key.
+	upsertKey, upsertValue, deleteValues, deleteKeys, foldUse *sql.Stmt
 
 	// PostgreSQL only: every row of a keyset, and the notification.
 	writeRows, notify *sql.Stmt
@@ -50,8 +54,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB, d Dialect) error {
 		list = append(list,
 			stmt{&w.writeRows, pgWriteRows},
 			stmt{&w.notify, notifyChange},
-			stmt{&w.keyUses, pgRecordKeyUses},
-			stmt{&w.valueUses, pgRecordValueUses},
+			stmt{&w.uses, pgRecordUses},
+			stmt{&w.usesHashed, pgRecordUsesHashed},
 		)
 	} else {
 		list = append(list,
@@ -59,8 +63,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB, d Dialect) error {
 			stmt{&w.upsertValue, sqliteUpsertValue},
 			stmt{&w.deleteValues, sqliteDeleteValues},
 			stmt{&w.deleteKeys, sqliteDeleteKeys},
-			stmt{&w.keyUses, sqliteRecordKeyUses(useChunk)},
-			stmt{&w.valueUses, sqliteRecordValueUses(useChunk)},
+			stmt{&w.foldUse, sqliteFoldUse},
+			stmt{&w.uses, sqliteRecordUses(useChunk)},
 		)
 	}
 	for _, s := range list {
@@ -77,8 +81,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB, d Dialect) error {
 func (w *writeStmts) close() error {
 	var err error
 	for _, s := range []*sql.Stmt{
-		w.insertOwner, w.bumpVersion, w.keyUses, w.valueUses,
-		w.upsertKey, w.upsertValue, w.deleteValues, w.deleteKeys, w.writeRows, w.notify,
+		w.insertOwner, w.bumpVersion, w.uses, w.usesHashed,
+		w.upsertKey, w.upsertValue, w.deleteValues, w.deleteKeys, w.foldUse, w.writeRows, w.notify,
 	} {
 		if s != nil {
 			err = errors.Join(err, s.Close())
@@ -197,6 +201,10 @@ WHERE (` + valueUseWins + ` AND (excluded.last_used_at, excluded.last_used_ip)
 // owner's ($1) values and keys whose ids are not in the JSON array $2.
 // Keys go before their values and removals last, so that a value cannot
 // take the digest of one removed in the same save, as with memstore.
+//
+// The removal of values returns their last uses, which RecordUses wrote
+// to them alone: sqliteFoldUse then moves their key's own last use ($3,
+// $4) forward to each, so that the key keeps it.
 const (
 	sqliteUpsertKey = `INSERT INTO secrets (` + keyInsertColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
@@ -204,8 +212,11 @@ ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate
 	sqliteUpsertValue = `INSERT INTO secret_values (` + valueInsertColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate
-	sqliteDeleteValues = `DELETE FROM secret_values WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
-	sqliteDeleteKeys   = `DELETE FROM secrets WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
+	sqliteDeleteValues = `DELETE FROM secret_values WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))
+RETURNING secret_id, last_used_at, last_used_ip`
+	sqliteFoldUse = `UPDATE secrets SET last_used_at = $3, last_used_ip = $4
+WHERE owner = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3)`
+	sqliteDeleteKeys = `DELETE FROM secrets WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
 )
 
 // pgWriteRows writes every row of a keyset on PostgreSQL in one statement,
@@ -218,7 +229,9 @@ ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate
 // evaluates before the step's first row):
 //
 //  1. upsert the keys, then the values, each row written only if it
-//     changed (keyUpdate, valueUpdate);
+//     changed (keyUpdate, valueUpdate); a key saved takes the last use
+//     of its stored values that the keyset no longer holds (g), if later
+//     than its own, since RecordUses writes uses to values alone;
 //  2. remove the values, and then the keys, the keyset no longer holds:
 //     after the upserts, so that a value cannot take the digest of one
 //     removed in the same save, as with memstore.
@@ -228,12 +241,20 @@ ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate
 const pgWriteRows = `WITH keys AS (
 	INSERT INTO secrets (` + keyInsertColumns + `)
 	SELECT $1, k.position, k.id, k.name, k.format, k.custom, k.hmac, k.scopes, k.networks,
-		k.rate_limit, k.metadata, k.created_at, k.updated_at, k.expires_at, k.revoked_at, k.last_used_at, k.last_used_ip,
+		k.rate_limit, k.metadata, k.created_at, k.updated_at, k.expires_at, k.revoked_at,
+		CASE WHEN g.at > coalesce(k.last_used_at, g.at - 1) THEN g.at ELSE k.last_used_at END,
+		CASE WHEN g.at > coalesce(k.last_used_at, g.at - 1) THEN g.ip ELSE k.last_used_ip END,
 		k.reminded_for, k.reminded_at
 	FROM jsonb_to_recordset($2::text::jsonb) AS k(position integer, id text, name text, format text,
 		custom boolean, hmac boolean, scopes jsonb, networks jsonb, rate_limit bigint, metadata jsonb,
 		created_at bigint, updated_at bigint, expires_at bigint, revoked_at bigint, last_used_at bigint, last_used_ip text,
 		reminded_for bigint, reminded_at bigint)
+	LEFT JOIN LATERAL (
+		SELECT r.last_used_at AS at, r.last_used_ip AS ip FROM secret_values r
+		WHERE r.owner = $1 AND r.secret_id = k.id AND r.last_used_at IS NOT NULL
+			AND r.id NOT IN (SELECT n.id FROM jsonb_to_recordset($3::text::jsonb) AS n(id text))
+		ORDER BY r.last_used_at DESC, r.id COLLATE "C" LIMIT 1
+	) g ON true
 	ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate + `
 	RETURNING 1
 ), vals AS (
@@ -303,7 +324,7 @@ func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, ks *store.Keyset) erro
 		}
 	}
 	keyIDs, valueIDs = append(keyIDs, ']'), append(valueIDs, ']')
-	if _, err := tx.StmtContext(ctx, s.w.deleteValues).ExecContext(ctx, ks.Owner, string(valueIDs)); err != nil {
+	if err := s.deleteValues(ctx, tx, ks.Owner, string(valueIDs)); err != nil {
 		return err
 	}
 	_, err := tx.StmtContext(ctx, s.w.deleteKeys).ExecContext(ctx, ks.Owner, string(keyIDs))
@@ -314,33 +335,56 @@ func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, ks *store.Keyset) erro
 // parameters each, well within SQLite's limit of 32,766 per statement.
 const useChunk = 1000
 
-// sqliteRecordKeyUses returns the statement that moves forward, on
-// SQLite, the last use of the keys named by n uses, bound as five
-// parameters each (owner, key, value, time, address): for each key, the
-// latest of its uses that name one of its values, if it is later than
-// the stored one.
-// sqliteRecordValueUses does the same for the values, whose uses
-// [latestUses] has made one each. A NULL owner matches nothing.
-func sqliteRecordKeyUses(n int) string {
-	// A bare column beside max() takes its value from the row that gives
-	// the maximum, so ip is the latest use's.
-	return `WITH u (owner, key, value, at, ip) AS (VALUES ` + useRows(n) + `)
-UPDATE secrets SET last_used_at = l.at, last_used_ip = l.ip
-FROM (
-	SELECT u.owner, u.key, max(u.at) AS at, u.ip
-	FROM u JOIN secret_values v ON v.owner = u.owner AND v.secret_id = u.key AND v.id = u.value
-	GROUP BY u.owner, u.key
-) l
-WHERE secrets.owner = l.owner AND secrets.id = l.key
-	AND (secrets.last_used_at IS NULL OR secrets.last_used_at < l.at)`
-}
-
-func sqliteRecordValueUses(n int) string {
+// sqliteRecordUses returns the statement that moves forward, on SQLite,
+// the last use of the values named by n uses, bound as five parameters
+// each (owner, key, value, time, address), whose uses [latestUses] has
+// made one each. A NULL owner matches nothing. Keys are not written:
+// their last use is their values' latest (see keyScan.add), and a save
+// that removes a value first moves its key's own columns forward to it.
+func sqliteRecordUses(n int) string {
 	return `WITH u (owner, key, value, at, ip) AS (VALUES ` + useRows(n) + `)
 UPDATE secret_values SET last_used_at = u.at, last_used_ip = u.ip
 FROM u
 WHERE secret_values.owner = u.owner AND secret_values.id = u.value AND secret_values.secret_id = u.key
 	AND (secret_values.last_used_at IS NULL OR secret_values.last_used_at < u.at)`
+}
+
+// deleteValues removes, on SQLite, the values of owner whose ids are not
+// in the JSON array ids, and moves the last use of each one's key forward
+// to the removed value's, which RecordUses wrote to the value alone.
+func (s *Store) deleteValues(ctx context.Context, tx *sql.Tx, owner, ids string) error {
+	rows, err := tx.StmtContext(ctx, s.w.deleteValues).QueryContext(ctx, owner, ids)
+	if err != nil {
+		return err
+	}
+	type use struct {
+		at sql.NullInt64
+		ip sql.NullString
+	}
+	latest := map[string]use{}
+	for rows.Next() {
+		var key string
+		var u use
+		if err := rows.Scan(&key, &u.at, &u.ip); err != nil {
+			rows.Close()
+			return err
+		}
+		if l, ok := latest[key]; u.at.Valid && (!ok || u.at.Int64 > l.at.Int64) {
+			latest[key] = u
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for key, u := range latest {
+		if _, err := tx.StmtContext(ctx, s.w.foldUse).ExecContext(ctx, owner, key, u.at, u.ip); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // useRows returns n rows of five parameters: "(?, ?, ?, ?, ?), …".
@@ -364,34 +408,48 @@ func useRows(n int) string {
 // lets keys be inserted for the owner (their foreign keys take KEY
 // SHARE).
 //
-// pgRecordKeyUses then does what sqliteRecordKeyUses does, and
-// pgRecordValueUses what sqliteRecordValueUses does.
+// It also returns the planner's estimate of the values stored, by which
+// recordUses picks how pgRecordUses is to find the rows of the uses:
+// through the primary key, a lookup per use, or, for a batch of a good
+// part of the table (pgHashUses), as pgRecordUsesHashed, which is the
+// same statement planned with a hash join over one scan of the table,
+// as a batch of every key used in a busy minute wants: a fifth of the
+// time then. Each text is prepared once per connection and planned on
+// its first run there, under the settings its transaction gives it
+// (pgGenericPlans, and pgNoNestedLoop for the hashed one), and keeps
+// that plan.
+//
+// pgRecordUses then does what sqliteRecordUses does, for every use at
+// once.
 const (
 	pgUses = `unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[]) AS u(o, k, v, at, ip)`
 
-	pgLockOwners = `SELECT count(*) FROM (
+	pgLockOwners = `SELECT count(*), (SELECT reltuples FROM pg_class WHERE oid = 'secret_values'::regclass)::float8 FROM (
 	SELECT owner FROM owners WHERE owner = ANY($1::text[])
 	ORDER BY owner COLLATE "C" FOR NO KEY UPDATE
 ) locked`
 
-	pgRecordKeyUses = `WITH latest AS (
-	SELECT DISTINCT ON (u.o, u.k) u.o, u.k, u.at, nullif(u.ip, '') AS ip
-	FROM ` + pgUses + `
-	JOIN secret_values v ON v.owner = u.o AND v.secret_id = u.k AND v.id = u.v
-	ORDER BY u.o, u.k, u.at DESC, u.v COLLATE "C"
-)
-UPDATE secrets s SET last_used_at = l.at, last_used_ip = l.ip
-FROM latest l
-WHERE s.owner = l.o AND s.id = l.k AND (s.last_used_at IS NULL OR s.last_used_at < l.at)`
-
-	pgRecordValueUses = `UPDATE secret_values v SET last_used_at = u.at, last_used_ip = nullif(u.ip, '')
+	pgRecordUses = `UPDATE secret_values v SET last_used_at = u.at, last_used_ip = nullif(u.ip, '')
 FROM ` + pgUses + `
 WHERE v.owner = u.o AND v.secret_id = u.k AND v.id = u.v AND (v.last_used_at IS NULL OR v.last_used_at < u.at)`
+
+	pgRecordUsesHashed = `/* hashed */ ` + pgRecordUses
+
+	pgNoNestedLoop = `SET LOCAL enable_nestloop = off`
 )
+
+// pgHashUses says when a batch of uses is written by a hash join: when it
+// holds at least a quarter as many uses as the table holds values, and a
+// thousand. A lookup through the index costs some six times what a row
+// of the scan does, here and in PostgreSQL's own cost model.
+func pgHashUses(uses int, values float64) bool {
+	return uses >= 1000 && float64(uses)*4 >= values
+}
 
 // pgGenericPlans makes the statements of the transaction use generic
 // plans, planned once for any parameters.
-const pgGenericPlans = `SET LOCAL plan_cache_mode = force_generic_plan`
+// work_mem lets the sort or hash of a large batch stay in memory.
+const pgGenericPlans = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true), set_config('work_mem', '64MB', true)`
 
 // recordUses writes uses, made one per value by latestUses, in tx.
 func (s *Store) recordUses(ctx context.Context, tx *sql.Tx, uses []store.Use) error {
@@ -410,39 +468,38 @@ func (s *Store) recordUses(ctx context.Context, tx *sql.Tx, uses []store.Use) er
 		if _, err := tx.ExecContext(ctx, pgGenericPlans); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, pgLockOwners, slices.Compact(slices.Clone(owners))); err != nil {
+		var locked int
+		var stored float64 // -1 or 0 when the table was never analyzed
+		if err := tx.QueryRowContext(ctx, pgLockOwners, slices.Compact(slices.Clone(owners))).Scan(&locked, &stored); err != nil {
 			return err
 		}
-		for _, stmt := range []*sql.Stmt{s.w.keyUses, s.w.valueUses} {
-			if _, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, owners, keys, values, ats, ips); err != nil {
+		stmt := s.w.uses
+		if pgHashUses(len(uses), stored) {
+			if _, err := tx.ExecContext(ctx, pgNoNestedLoop); err != nil {
 				return err
 			}
+			stmt = s.w.usesHashed
 		}
-		return nil
+		_, err := tx.StmtContext(ctx, stmt).ExecContext(ctx, owners, keys, values, ats, ips)
+		return err
 	}
-	// Both statements take the same arguments, made once.
 	args := make([]any, 0, 5*len(uses))
 	for _, u := range uses {
 		args = append(args, u.Owner, u.KeyID, u.ValueID, u.At.UnixMicro(), addrColumn(u.IP))
 	}
-	for _, stmt := range []*sql.Stmt{s.w.keyUses, s.w.valueUses} {
-		full := tx.StmtContext(ctx, stmt)
-		for rest := args; len(rest) > 0; {
-			chunk := rest[:min(len(rest), 5*useChunk)]
-			rest = rest[len(chunk):]
-			var err error
-			switch n := len(chunk) / 5; {
-			case n == useChunk:
-				_, err = full.ExecContext(ctx, chunk...)
-			case stmt == s.w.keyUses:
-				// The last chunk of a batch, parsed for its size once.
-				_, err = tx.ExecContext(ctx, sqliteRecordKeyUses(n), chunk...)
-			default:
-				_, err = tx.ExecContext(ctx, sqliteRecordValueUses(n), chunk...)
-			}
-			if err != nil {
-				return err
-			}
+	full := tx.StmtContext(ctx, s.w.uses)
+	for rest := args; len(rest) > 0; {
+		chunk := rest[:min(len(rest), 5*useChunk)]
+		rest = rest[len(chunk):]
+		var err error
+		if n := len(chunk) / 5; n == useChunk {
+			_, err = full.ExecContext(ctx, chunk...)
+		} else {
+			// The last chunk of a batch, parsed for its size once.
+			_, err = tx.ExecContext(ctx, sqliteRecordUses(n), chunk...)
+		}
+		if err != nil {
+			return err
 		}
 	}
 	return nil

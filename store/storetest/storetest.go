@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"RecordUsesBatch", testRecordUsesBatch},
 		{"RecordUsesNeverMoveBack", testRecordUsesNeverMoveBack},
 		{"SaveKeepsRecordedUse", testSaveKeepsRecordedUse},
+		{"SaveKeepsUseOfRemovedValue", testSaveKeepsUseOfRemovedValue},
 		{"CancelledContext", testCancelledContext},
 		{"ErrorsOmitDigests", testErrorsOmitDigests},
 		{"OpErrors", testOpErrors},

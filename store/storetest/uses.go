@@ -159,3 +159,35 @@ func testSaveKeepsRecordedUse(t *testing.T, newStore func(t *testing.T) store.St
 	checkKeyset(t, saved(later), load(t, s, "acme")) // a save that carries a later use wins
 	checkKey(t, later.Keys[0], lookup(t, s, digest("a1")).Key)
 }
+
+// A use recorded for a value after the keyset was read stays the key's
+// last use when a save from that read removes the value, as package
+// rotation's saves remove a previous value whose grace window ended.
+func testSaveKeepsUseOfRemovedValue(t *testing.T, newStore func(t *testing.T) store.Store) {
+	is := is.New(t)
+	s := newStore(t)
+	save(t, s, keyset("acme", 0, fullKey("a1"), key("a2")))
+	stale := load(t, s, "acme")
+
+	err := s.RecordUses(t.Context(), []store.Use{
+		use("acme", "a1", "a1.p1", 40*24*time.Hour, ipv6),
+		use("acme", "a1", "a1.v0", 39*24*time.Hour, ipv4),
+		use("acme", "a2", "a2.v0", 38*24*time.Hour, ipv4),
+	})
+	is.NoErr(err) // recording uses works
+
+	stale.Keys[0].Previous = nil // the previous value's window ended
+	stale.Keys = stale.Keys[:1]  // and a2 is deleted
+	save(t, s, stale)
+	want := saved(stale)
+	a1 := &want.Keys[0]
+	a1.LastUsedAt, a1.LastUsedIP = at(40*24*time.Hour), ipv6 // the removed value's use
+	a1.Current.LastUsedAt, a1.Current.LastUsedIP = at(39*24*time.Hour), ipv4
+	checkKeyset(t, want, load(t, s, "acme")) // the key keeps the latest use, of a value it no longer has
+	checkKey(t, want.Keys[0], lookup(t, s, digest("a1")).Key)
+
+	next := load(t, s, "acme")
+	next.Keys[0].Name = "renamed"
+	save(t, s, next)
+	checkKeyset(t, saved(next), load(t, s, "acme")) // and keeps it through later saves
+}
