@@ -61,3 +61,16 @@ func (e *KeysError) Error() string {
 
 // Unwrap returns [ErrInvalidKeys].
 func (e *KeysError) Unwrap() error { return ErrInvalidKeys }
+
+// OptionError reports an option out of range, given to [New] or
+// [NewFetchedKeys]: which one, and why. It never quotes the value, which
+// for a URL may hold credentials.
+type OptionError struct {
+	Field  string // such as "Options.MaxBodyBytes" or "url"
+	Reason string // such as "must not be negative"
+}
+
+// Error returns "scanning: invalid option <Field>: <Reason>".
+func (e *OptionError) Error() string {
+	return "scanning: invalid option " + e.Field + ": " + e.Reason
+}

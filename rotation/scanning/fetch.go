@@ -85,18 +85,18 @@ type fetched struct {
 // NewFetchedKeys returns a KeySource over the key list at rawURL, such as
 // [GitHubKeysURL]. It fetches nothing yet. rawURL must be an absolute http
 // or https URL, and opts' durations not negative, else it returns an
-// error that never repeats the URL, which may hold credentials.
+// [*OptionError], which never repeats the URL: it may hold credentials.
 func NewFetchedKeys(rawURL string, opts *FetchOptions) (*FetchedKeys, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, errors.New("scanning: the key list's URL must be an absolute http or https URL")
+		return nil, &OptionError{Field: "url", Reason: "must be an absolute http or https URL"}
 	}
 	var o FetchOptions
 	if opts != nil {
 		o = *opts
 	}
 	if o.MinInterval < 0 || o.MaxAge < 0 {
-		return nil, errors.New("scanning: FetchOptions.MinInterval and MaxAge must not be negative")
+		return nil, &OptionError{Field: "FetchOptions.MinInterval and MaxAge", Reason: "must not be negative"}
 	}
 	k := &FetchedKeys{url: rawURL, client: o.Client, now: o.Now, minInterval: o.MinInterval, maxAge: o.MaxAge,
 		turn: make(chan struct{}, 1)}

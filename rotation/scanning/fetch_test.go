@@ -181,15 +181,15 @@ func TestFetchedKeysConditionalRequests(t *testing.T) {
 func TestNewFetchedKeysRefuses(t *testing.T) {
 	for _, u := range []string{"", "api.github.com/meta", "ftp://x/y", "https://user:secret@/"} {
 		_, err := scanning.NewFetchedKeys(u, nil)
-		if err == nil {
-			t.Errorf("URL %q was accepted", u)
+		if _, ok := errors.AsType[*scanning.OptionError](err); !ok {
+			t.Errorf("URL %q: got %v, want an *OptionError", u, err)
 			continue
 		}
 		if strings.Contains(err.Error(), "secret") {
 			t.Errorf("the error repeats the URL")
 		}
 	}
-	if _, err := scanning.NewFetchedKeys(scanning.GitHubKeysURL, &scanning.FetchOptions{MinInterval: -1}); err == nil {
-		t.Error("a negative MinInterval was accepted")
+	if _, err := scanning.NewFetchedKeys(scanning.GitHubKeysURL, &scanning.FetchOptions{MinInterval: -1}); !errors.As(err, new(*scanning.OptionError)) {
+		t.Errorf("a negative MinInterval: got %v, want an *OptionError", err)
 	}
 }

@@ -57,7 +57,7 @@ type Handler struct {
 }
 
 // New returns a Handler that reports leaks to r and checks signatures
-// with keys. It returns an error for options out of range, and panics if
+// with keys. It returns an [*OptionError] for options out of range, and panics if
 // r or keys is nil.
 func New(r *rotation.Rotator, keys KeySource, opts *Options) (*Handler, error) {
 	if r == nil || keys == nil {
@@ -68,10 +68,10 @@ func New(r *rotation.Rotator, keys KeySource, opts *Options) (*Handler, error) {
 		o = *opts
 	}
 	if o.Policy != rotation.LeakRevoke && o.Policy != rotation.LeakReportOnly {
-		return nil, errors.New("scanning: Options.Policy must be rotation.LeakRevoke or rotation.LeakReportOnly")
+		return nil, &OptionError{Field: "Options.Policy", Reason: "must be rotation.LeakRevoke or rotation.LeakReportOnly"}
 	}
 	if o.MaxBodyBytes < 0 {
-		return nil, errors.New("scanning: Options.MaxBodyBytes must not be negative")
+		return nil, &OptionError{Field: "Options.MaxBodyBytes", Reason: "must not be negative"}
 	}
 	h := &Handler{r: r, keys: keys, policy: o.Policy, log: o.Logger, maxBody: o.MaxBodyBytes}
 	if h.log == nil {

@@ -1,6 +1,7 @@
 package scanning_test
 
 import (
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -144,9 +145,13 @@ func TestLimits(t *testing.T) {
 
 	r := f.r
 	_, err := scanning.New(r, staticKeys(t, f.github), &scanning.Options{MaxBodyBytes: -1})
-	is.True(err != nil) // a negative limit is refused
+	oerr, ok := errors.AsType[*scanning.OptionError](err)
+	is.True(ok)                                  // a negative limit is refused
+	is.Equal(oerr.Field, "Options.MaxBodyBytes") // and named
 	_, err = scanning.New(r, staticKeys(t, f.github), &scanning.Options{Policy: rotation.LeakPolicy(5)})
-	is.True(err != nil) // so is a policy that does not exist
+	oerr, ok = errors.AsType[*scanning.OptionError](err)
+	is.True(ok) // so is a policy that does not exist
+	is.Equal(oerr.Field, "Options.Policy")
 }
 
 // Tokens of another format, or with a bad checksum, are false positives
