@@ -110,7 +110,7 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 // owner's keyset, or, if none could be read, in the store's answer alone.
 type found struct {
 	owner string
-	rec   store.Record // the key, this call's own
+	rec   store.Record // the key, this call's own; from a snapshot, without its values' sealed forms
 	snap  *snapshot    // the owner's keyset that holds rec, if read
 	i     int          // rec's index in snap
 	match *store.Match // the store's answer, when snap is nil
@@ -134,7 +134,7 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 		if i < 0 {
 			return found{}, unknown() // the key has left its owner since
 		}
-		return found{owner: s.owner(), rec: s.p.record(at), snap: s, i: i}, nil
+		return found{owner: s.owner(), rec: s.p.shown(at), snap: s, i: i}, nil
 	}
 	now := r.set.now()
 	s, fresh := r.cache.byDigest(d, now)

@@ -423,7 +423,16 @@ func (p packed) signing(now time.Time) int {
 }
 
 // record unpacks the key that starts at at.
-func (p packed) record(at int) store.Record {
+func (p packed) record(at int) store.Record { return p.unpack(at, true) }
+
+// shown unpacks the key that starts at at but for its values' sealed
+// forms, which Authenticate has no use for: copying a ciphertext out of
+// the packed keyset would cost an allocation on every call.
+func (p packed) shown(at int) store.Record { return p.unpack(at, false) }
+
+// unpack unpacks the key that starts at at, with its values' sealed forms
+// if sealed.
+func (p packed) unpack(at int, sealed bool) store.Record {
 	r := reader{p: p, i: at}
 	n := int(r.uv())
 	digests := r.i
@@ -468,27 +477,32 @@ func (p packed) record(at int) store.Record {
 	k.LastUsedIP = r.addr()
 	k.RemindedFor = r.time()
 	k.RemindedAt = r.time()
-	k.Current = r.value()
+	k.Current = r.value(sealed)
 	k.Current.Digest = p.digest(digests)
 	if n > 1 || flags&flagPrevious != 0 {
 		k.Previous = make([]store.Value, n-1)
 		for j := range k.Previous {
-			k.Previous[j] = r.value()
+			k.Previous[j] = r.value(sealed)
 			k.Previous[j].Digest = p.digest(digests + (j+1)*len(secrets.Digest{}))
 		}
 	}
 	return k
 }
 
-func (r *reader) value() store.Value {
+func (r *reader) value(sealed bool) store.Value {
 	var v store.Value
 	v.ID = r.str()
 	v.Hint = r.str()
-	v.Sealed.KEKID = r.str()
+	kekID := r.str()
 	if r.byte() == flagCiphertext {
 		n := int(r.uv())
-		v.Sealed.Ciphertext = []byte(r.p.data[r.i : r.i+n])
+		if sealed {
+			v.Sealed.Ciphertext = []byte(r.p.data[r.i : r.i+n])
+		}
 		r.i += n
+	}
+	if sealed {
+		v.Sealed.KEKID = kekID
 	}
 	v.CreatedAt = r.time()
 	v.ExpiresAt = r.time()
