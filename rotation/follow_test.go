@@ -169,8 +169,11 @@ func TestRunListensAgainAtOnce(t *testing.T) {
 		is.Equal(seen(t, f, "acme"), "acme1")
 
 		is.Equal(<-fd.polls, interval) // the bubble's clock runs on to the next tick
+		// A save of which no notification comes, since the connection is
+		// cut before it could: saved first, so that the poll below cannot
+		// run before it, whatever the order the bubble runs them in.
+		fd.save(t, "acme", 2)
 		fd.cut <- errors.New("terminating connection due to administrator command")
-		fd.save(t, "acme", 2)          // while nobody listens
 		is.Equal(<-fd.ready, interval) // notifications had come for longer than ListenRetry: Run listens again at once
 		synctest.Wait()
 		is.Equal(<-fd.polls, interval) // and polls at once
