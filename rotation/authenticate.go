@@ -53,19 +53,7 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		return Principal{}, err
 	}
 	owner, rec := f.owner, &f.rec
-	// The index matched on the digest; compare again, every value and in
-	// constant time, so that no backend's lookup is the only check.
-	// By index, not through Record.Values: a pointer handed to an
-	// iterator's yield moves the whole match to the heap.
-	var match *store.Value
-	if rec.Current.Digest.Equal(d) {
-		match = &rec.Current
-	}
-	for i := range rec.Previous {
-		if rec.Previous[i].Digest.Equal(d) {
-			match = &rec.Previous[i]
-		}
-	}
+	match := matchingValue(rec, d)
 	if match == nil {
 		return Principal{}, &AuthError{Err: ErrInvalidKey}
 	}
@@ -104,6 +92,24 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		}
 	}
 	return Principal{Owner: owner, Secret: sec, Presented: presented, Previous: previous}, nil
+}
+
+// matchingValue returns the value of rec whose digest is d, or nil. The
+// index matched on the digest; this compares again, every value and in
+// constant time, so that no backend's lookup is the only check. By index,
+// not through Record.Values: a pointer handed to an iterator's yield
+// moves the whole record to the heap.
+func matchingValue(rec *store.Record, d secrets.Digest) *store.Value {
+	var match *store.Value
+	if rec.Current.Digest.Equal(d) {
+		match = &rec.Current
+	}
+	for i := range rec.Previous {
+		if rec.Previous[i].Digest.Equal(d) {
+			match = &rec.Previous[i]
+		}
+	}
+	return match
 }
 
 // found is where a presented digest was found: in a snapshot of its

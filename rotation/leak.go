@@ -156,17 +156,7 @@ func (r *Rotator) ReportLeak(ctx context.Context, key string, where Leak, policy
 		return Leaked{}, err
 	}
 	rec := &f.rec
-	// As in Authenticate: compare every value, in constant time, so that
-	// no backend's lookup is the only check.
-	var match *store.Value
-	if rec.Current.Digest.Equal(d) {
-		match = &rec.Current
-	}
-	for i := range rec.Previous {
-		if rec.Previous[i].Digest.Equal(d) {
-			match = &rec.Previous[i]
-		}
-	}
+	match := matchingValue(rec, d) // as Authenticate checks it
 	if match == nil {
 		return Leaked{}, nil
 	}
