@@ -170,11 +170,10 @@ const (
 	maxChannel = 63
 )
 
-// notifyChange tells listeners on channel $1 that owner $2 was saved;
-// PostgreSQL delivers it when the transaction commits. An owner is at most
+// A save notifies listeners of its owner within pgWriteRows: PostgreSQL
+// delivers it when the transaction commits. An owner is at most
 // store.MaxOwnerLen bytes, well within PostgreSQL's limit of 8000 for a
 // payload.
-const notifyChange = `SELECT pg_notify($1, $2)`
 
 // currentSchema names the schema in which New found or created the
 // tables.

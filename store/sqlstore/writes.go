@@ -36,7 +36,7 @@ type writeStmts struct {
 	upsertKey, upsertValue, deleteValues, deleteKeys, foldUse *sql.Stmt
 
 	// PostgreSQL only: every row of a keyset, and the notification.
-	writeRows, notify *sql.Stmt
+	writeRows *sql.Stmt
 }
 
 // prepare prepares the statements of dialect d on db. On failure it
@@ -53,7 +53,6 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB, d Dialect) error {
 	if d == Postgres {
 		list = append(list,
 			stmt{&w.writeRows, pgWriteRows},
-			stmt{&w.notify, notifyChange},
 			stmt{&w.uses, pgRecordUses},
 			stmt{&w.usesHashed, pgRecordUsesHashed},
 		)
@@ -82,7 +81,7 @@ func (w *writeStmts) close() error {
 	var err error
 	for _, s := range []*sql.Stmt{
 		w.insertOwner, w.bumpVersion, w.uses, w.usesHashed,
-		w.upsertKey, w.upsertValue, w.deleteValues, w.deleteKeys, w.foldUse, w.writeRows, w.notify,
+		w.upsertKey, w.upsertValue, w.deleteValues, w.deleteKeys, w.foldUse, w.writeRows,
 	} {
 		if s != nil {
 			err = errors.Join(err, s.Close())
@@ -221,7 +220,8 @@ WHERE owner = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3)`
 
 // pgWriteRows writes every row of a keyset on PostgreSQL in one statement,
 // one round trip: the owner is $1, its keys the JSON array of objects $2
-// (see appendKeyJSON) and its values $3 (appendValueJSON). The save
+// (see appendKeyJSON) and its values $3 (appendValueJSON), and it
+// notifies the listeners of channel $4 of the owner's change. The save
 // holds the owner's row, which the compare-and-swap has just written, so
 // no other save, and no recording of uses, writes these rows meanwhile.
 // Its steps run in the order of the WITH list, each made to wait for the
@@ -234,7 +234,9 @@ WHERE owner = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3)`
 //     than its own, since RecordUses writes uses to values alone;
 //  2. remove the values, and then the keys, the keyset no longer holds:
 //     after the upserts, so that a value cannot take the digest of one
-//     removed in the same save, as with memstore.
+//     removed in the same save, as with memstore;
+//  3. notify (notified, which the last step reads so that it runs:
+//     a plain SELECT in a WITH list runs only when read).
 //
 // Every step runs on the statement's one snapshot, so the removals do not
 // see the rows the upserts insert, which the keyset holds anyway.
@@ -272,9 +274,11 @@ const pgWriteRows = `WITH keys AS (
 	WHERE owner = $1 AND (SELECT count(*) FROM vals) >= 0
 		AND id NOT IN (SELECT v.id FROM jsonb_to_recordset($3::text::jsonb) AS v(id text))
 	RETURNING 1
+), notified AS (
+	SELECT pg_notify($4, $1)
 )
 DELETE FROM secrets
-WHERE owner = $1 AND (SELECT count(*) FROM gone_values) >= 0
+WHERE owner = $1 AND (SELECT count(*) FROM gone_values) >= 0 AND (SELECT count(*) FROM notified) = 1
 	AND id NOT IN (SELECT k.id FROM jsonb_to_recordset($2::text::jsonb) AS k(id text))`
 
 // saveRows writes the keys and values of ks, whose owner's row the
@@ -293,13 +297,10 @@ func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, ks *store.Keyset) erro
 			}
 		}
 		keys, values = closeJSONArray(keys), closeJSONArray(values)
-		if _, err := tx.StmtContext(ctx, s.w.writeRows).ExecContext(ctx, ks.Owner, string(keys), string(values)); err != nil {
-			return saveError(err)
-		}
-		// Delivered to listeners when the transaction commits, and
-		// dropped if it rolls back.
-		_, err := tx.StmtContext(ctx, s.w.notify).ExecContext(ctx, s.channel, ks.Owner)
-		return err
+		// The notification is delivered to listeners when the transaction
+		// commits, and dropped if it rolls back.
+		_, err := tx.StmtContext(ctx, s.w.writeRows).ExecContext(ctx, ks.Owner, string(keys), string(values), s.channel)
+		return saveError(err)
 	}
 
 	upsertKey, upsertValue := tx.StmtContext(ctx, s.w.upsertKey), tx.StmtContext(ctx, s.w.upsertValue)
