@@ -31,7 +31,7 @@ type usage struct {
 }
 
 // batch is a batch of uses taken to be written, with the digest of each
-// use's value, by which a batch that could not be written is put back.
+// use's value, by which the uses written are then forgotten.
 type batch struct {
 	uses    []store.Use
 	digests []secrets.Digest
@@ -77,7 +77,10 @@ func (u *usage) note(d secrets.Digest, use store.Use, now time.Time) (report int
 	return report
 }
 
-// take returns the pending uses and forgets them.
+// take returns the pending uses, to be written. They stay pending, and
+// so shown by overlay, until written gives back the batch: a list made
+// while a batch is on its way to the store shows its uses, as it did
+// before and does after.
 func (u *usage) take() batch {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -89,22 +92,19 @@ func (u *usage) take() batch {
 		b.uses = append(b.uses, use)
 		b.digests = append(b.digests, d)
 	}
-	clear(u.pending)
 	return b
 }
 
-// requeue puts back the uses of a batch that could not be written, unless
-// a later use of the same value arrived meanwhile, within max values.
-func (u *usage) requeue(b batch) {
+// written forgets the uses of b, which the store now holds, but for those
+// a later use of the same value has replaced meanwhile: that one is still
+// to be written. A batch that could not be written is not given back, so
+// its uses stay for the next.
+func (u *usage) written(b batch) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	for i, use := range b.uses {
-		d := b.digests[i]
-		switch p, ok := u.pending[d]; {
-		case ok && use.At.After(p.At), !ok && len(u.pending) < u.max:
-			u.pending[d] = use
-		case !ok:
-			u.dropped++
+	for i, d := range b.digests {
+		if p, ok := u.pending[d]; ok && !p.At.After(b.uses[i].At) {
+			delete(u.pending, d)
 		}
 	}
 }
@@ -184,13 +184,13 @@ func (r *Rotator) write(ctx context.Context, b batch) error {
 		return nil
 	}
 	if err := r.st.RecordUses(ctx, b.uses); err != nil {
-		r.uses.requeue(b)
 		if ctx.Err() == nil {
 			r.set.log.WarnContext(ctx, "rotation: recording uses failed; will retry", "uses", len(b.uses), "err", err)
 		}
 		return err
 	}
-	r.showUses(b.uses)
+	r.showUses(b.uses) // first, so that no list in between misses them
+	r.uses.written(b)
 	return nil
 }
 

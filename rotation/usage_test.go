@@ -263,3 +263,52 @@ func TestRunDefaultWait(t *testing.T) {
 		is.True(errors.Is(<-ran, context.Canceled)) // a Run that waits stops at once
 	})
 }
+
+// slowUses is a store whose RecordUses waits for the test: it says when a
+// batch has arrived, and writes it once the test lets it.
+type slowUses struct {
+	store.Store
+	arrived, proceed chan struct{}
+}
+
+func (s *slowUses) RecordUses(ctx context.Context, uses []store.Use) error {
+	s.arrived <- struct{}{}
+	<-s.proceed
+	return s.Store.RecordUses(ctx, uses)
+}
+
+// While a batch is on its way to the store, a list shows its uses, as it
+// did before the batch was taken and does after it is written.
+func TestUsesShownWhileWritten(t *testing.T) {
+	is := is.New(t)
+	st := &slowUses{Store: memstore.New(), arrived: make(chan struct{}), proceed: make(chan struct{})}
+	f := newFixtureOver(t, st, nil)
+	iss := f.create(t, "acme", rotation.Spec{})
+	is.NoErr(f.auth(t, iss.Value))
+	is.Equal(f.list(t, "acme")[0].LastUsedAt, t0) // shown before the write
+
+	done := make(chan error, 1)
+	go func() { done <- f.r.Flush(t.Context()) }()
+	<-st.arrived
+	is.Equal(f.list(t, "acme")[0].LastUsedAt, t0) // during it
+	st.proceed <- struct{}{}
+	is.NoErr(<-done)
+	is.Equal(f.list(t, "acme")[0].LastUsedAt, t0) // and after it
+
+	f.clock.Advance(time.Second)
+	is.NoErr(f.auth(t, iss.Value))
+	go func() { done <- f.r.Flush(t.Context()) }()
+	<-st.arrived
+	f.clock.Advance(time.Second)
+	is.NoErr(f.auth(t, iss.Value)) // a later use while the batch is written
+	st.proceed <- struct{}{}
+	is.NoErr(<-done)
+	is.Equal(f.list(t, "acme")[0].LastUsedAt, t0.Add(2*time.Second)) // stays to be written
+	go func() { done <- f.r.Flush(t.Context()) }()
+	<-st.arrived
+	st.proceed <- struct{}{}
+	is.NoErr(<-done)
+	stored, err := st.Store.Load(t.Context(), "acme")
+	is.NoErr(err)
+	is.Equal(stored.Keys[0].Current.LastUsedAt, t0.Add(2*time.Second)) // and is, by the next write
+}
