@@ -17,6 +17,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rotorkit/rotor/examples/internal/service"
+	"github.com/rotorkit/rotor/examples/internal/servicetest"
 	"github.com/rotorkit/rotor/rotation/rotationhttp"
 	"github.com/rotorkit/rotor/secrets/secretstest"
 	"github.com/rotorkit/rotor/store/sqlstore/sqlstoretest"
@@ -25,67 +26,54 @@ import (
 // TestCommand runs the command as main does: -create-owner, then the
 // server over the same data, which must find the organization's token.
 func TestCommand(t *testing.T) {
-	for _, b := range []struct {
-		name string
-		dsn  func(t *testing.T) string // ROTOR_POSTGRES_DSN; empty for SQLite
-	}{
-		{"SQLite", func(*testing.T) string { return "" }},
-		{"PostgreSQL", func(t *testing.T) string { return sqlstoretest.Postgres(t).DSN() }},
-	} {
-		t.Run(b.name, func(t *testing.T) {
-			is := is.New(t)
-			dsn := b.dsn(t)
-			getenv := func(name string) string {
-				if name == sqlstoretest.EnvDSN {
-					return dsn
-				}
-				return "" // no ROTOR_KEK: the service must need none
-			}
-			data := t.TempDir()
-			var out, logs secretstest.Logs
-			err := service.Run(t.Context(), app, []string{"-data", data, "-create-owner", "o'brien & co"}, getenv, &out, &logs)
-			is.NoErr(err) // the organization is created
+	servicetest.EachDatabase(t, func(t *testing.T, getenv func(string) string) {
+		is := is.New(t)
+		// getenv sets no ROTOR_KEK: the service must need none
+		data := t.TempDir()
+		var out, logs secretstest.Logs
+		err := service.Run(t.Context(), app, []string{"-data", data, "-create-owner", "o'brien & co"}, getenv, &out, &logs)
+		is.NoErr(err) // the organization is created
 
-			lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-			is.Equal(len(lines), 2)                       // owner=… and secret=…, nothing else
-			is.Equal(lines[0], `owner='o'\''brien & co'`) // the name, quoted for the shell
-			secret, ok := strings.CutPrefix(lines[1], "secret=")
-			is.True(ok)                              // then the secret
-			is.True(secretShape.MatchString(secret)) // of the token's shape
-			if sh, err := exec.LookPath("sh"); err == nil {
-				got, err := exec.Command(sh, "-c", `eval "$1"; printf '%s\n%s' "$owner" "$secret"`, "sh", out.String()).Output()
-				is.NoErr(err)                                  // eval takes the output
-				is.Equal(string(got), "o'brien & co\n"+secret) // and gives back both values
-			}
+		lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+		is.Equal(len(lines), 2)                       // owner=… and secret=…, nothing else
+		is.Equal(lines[0], `owner='o'\''brien & co'`) // the name, quoted for the shell
+		secret, ok := strings.CutPrefix(lines[1], "secret=")
+		is.True(ok)                              // then the secret
+		is.True(secretShape.MatchString(secret)) // of the token's shape
+		if sh, err := exec.LookPath("sh"); err == nil {
+			got, err := exec.Command(sh, "-c", `eval "$1"; printf '%s\n%s' "$owner" "$secret"`, "sh", out.String()).Output()
+			is.NoErr(err)                                  // eval takes the output
+			is.Equal(string(got), "o'brien & co\n"+secret) // and gives back both values
+		}
 
-			addr, stop := serve(t, getenv, data, &logs)
-			r, err := http.NewRequestWithContext(t.Context(), http.MethodGet, addr+"/api_tokens", nil)
-			is.NoErr(err) // a request can be made
-			r.Header.Set("Authorization", "Bearer "+secret)
-			resp, err := http.DefaultClient.Do(r)
-			is.NoErr(err) // the server answers
-			var body struct {
-				APITokens []token `json:"api_tokens"`
-			}
-			err = json.NewDecoder(resp.Body).Decode(&body)
-			resp.Body.Close()
-			is.NoErr(err)                            // with JSON
-			is.Equal(resp.StatusCode, http.StatusOK) // the first token works after a restart
-			is.Equal(len(body.APITokens), 1)         // and is the organization's one token
-			want := token{ID: body.APITokens[0].ID, OrganizationID: "o'brien & co",
-				fields: fields{Name: "owner", AuthorizedIPAddresses: rotationhttp.Networks{}, Scopes: []string{"api_tokens"}}}
-			if diff := cmp.Diff(want, body.APITokens[0], cmpopts.EquateEmpty(), cmp.AllowUnexported(token{})); diff != "" {
-				t.Errorf("the first token (-want +got):\n%s", diff)
-			}
-			is.NoErr(stop()) // SIGTERM's way: the server stops cleanly
+		addr, stop := serve(t, getenv, data, &logs)
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodGet, addr+"/api_tokens", nil)
+		is.NoErr(err) // a request can be made
+		r.Header.Set("Authorization", "Bearer "+secret)
+		resp, err := http.DefaultClient.Do(r)
+		is.NoErr(err) // the server answers
+		var body struct {
+			APITokens []token `json:"api_tokens"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		is.NoErr(err)                            // with JSON
+		is.Equal(resp.StatusCode, http.StatusOK) // the first token works after a restart
+		is.Equal(len(body.APITokens), 1)         // and is the organization's one token
+		want := token{ID: body.APITokens[0].ID, OrganizationID: "o'brien & co",
+			fields: fields{Name: "owner", AuthorizedIPAddresses: rotationhttp.Networks{}, Scopes: []string{"api_tokens"}}}
+		if diff := cmp.Diff(want, body.APITokens[0], cmpopts.EquateEmpty(), cmp.AllowUnexported(token{})); diff != "" {
+			t.Errorf("the first token (-want +got):\n%s", diff)
+		}
+		is.NoErr(stop()) // SIGTERM's way: the server stops cleanly
 
-			is.True(strings.Contains(logs.String(), `route="GET /api_tokens"`)) // requests are logged by route
-			secretstest.NoLeak(t, logs.String(), secret)                        // and never with a secret
-			if dsn == "" {
-				secretstest.NoLeak(t, filesUnder(t, data), secret) // the database keeps digests, never a secret
-			}
-		})
-	}
+		is.True(strings.Contains(logs.String(), `route="GET /api_tokens"`)) // requests are logged by route
+		secretstest.NoLeak(t, logs.String(), secret)                        // and never with a secret
+		// SQLite keeps its database in a file under data.
+		if getenv(sqlstoretest.EnvDSN) == "" {
+			secretstest.NoLeak(t, filesUnder(t, data), secret) // the database keeps digests, never a secret
+		}
+	})
 }
 
 // serve starts the server on a free port over data, and returns its
