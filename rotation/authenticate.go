@@ -164,18 +164,16 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 		}
 		i, at := s.p.find(d)
 		return in(s, i, at)
-	case r.misses.has(d, now):
-		return found{}, unknown()
-	case !r.lookups.begin(now):
-		return found{}, errOverloaded
 	}
-	m, err := r.st.Lookup(ctx, d)
-	r.lookups.end(r.set.now(), err == nil)
-	if errors.Is(err, store.ErrNotFound) {
-		r.misses.add(d, now)
+	var m store.Match
+	err := r.boundedRead(d, now, errOverloaded, func() (err error) {
+		m, err = r.st.Lookup(ctx, d)
+		return err
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		return found{}, unknown()
-	}
-	if err != nil {
+	case err != nil:
 		return found{}, err
 	}
 	// The owner's keyset comes into the cache, whatever copy is there: a
@@ -191,6 +189,27 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 	// The lookup stands: it came from the store itself.
 	r.set.log.DebugContext(ctx, "rotation: reading the owner of a key found failed", "owner", m.Owner, "err", err)
 	return found{owner: m.Owner, rec: m.Key, match: &m}, nil
+}
+
+// boundedRead runs read, a store read of what d names, within the bounds
+// on reads of what the store may not hold (CacheOptions.MissTTL and
+// MaxMissLookups): for a d the store did not hold less than MissTTL ago
+// it returns store.ErrNotFound without reading, once the cap is reached
+// overloaded, and otherwise read's error, remembering d when that matches
+// store.ErrNotFound. Reads that find something cost the cap nothing.
+func (r *Rotator) boundedRead(d secrets.Digest, now time.Time, overloaded error, read func() error) error {
+	switch {
+	case r.misses.has(d, now):
+		return store.ErrNotFound
+	case !r.lookups.begin(now):
+		return overloaded
+	}
+	err := read()
+	r.lookups.end(r.set.now(), err == nil)
+	if errors.Is(err, store.ErrNotFound) {
+		r.misses.add(d, now)
+	}
+	return err
 }
 
 // errOverloaded is Authenticate's ErrOverloaded, made once: a flood of

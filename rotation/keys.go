@@ -116,18 +116,10 @@ func (r *Rotator) ownerSnapshot(ctx context.Context, owner string) (*snapshot, e
 	if s != nil {
 		return s, nil
 	}
-	d := ownerDigest(owner)
-	switch {
-	case r.misses.has(d, now):
-		return nil, store.ErrNotFound
-	case !r.lookups.begin(now):
-		return nil, errKeysOverloaded
-	}
-	s, err := r.fill(ctx, owner, t)
-	r.lookups.end(r.set.now(), err == nil)
-	if errors.Is(err, store.ErrNotFound) {
-		r.misses.add(d, now)
-	}
+	err := r.boundedRead(ownerDigest(owner), now, errKeysOverloaded, func() (err error) {
+		s, err = r.fill(ctx, owner, t)
+		return err
+	})
 	return s, err
 }
 
