@@ -33,35 +33,6 @@ func (d Dialect) String() string {
 // valid reports whether d is one of the dialects this package speaks.
 func (d Dialect) valid() bool { return d == SQLite || d == Postgres }
 
-// insertOwnerQuery creates the owner at version 1 with its designation
-// ($2) and due time ($3), or does nothing if it exists: a save at version 0 of an existing
-// owner is a conflict. It marks the owner changed, as
-// [Dialect.bumpVersionQuery] does.
-func (d Dialect) insertOwnerQuery() string {
-	if d == Postgres {
-		return `INSERT INTO owners (owner, version, signing, due_at, changed_xid) VALUES ($1, 1, $2, $3, pg_current_xact_id())
-ON CONFLICT (owner) DO NOTHING`
-	}
-	return `INSERT INTO owners (owner, version, signing, due_at, change_seq) VALUES ($1, 1, $2, $3, (SELECT coalesce(max(change_seq), 0) + 1 FROM owners))
-ON CONFLICT (owner) DO NOTHING`
-}
-
-// bumpVersionQuery is the compare-and-swap: it changes one row only if
-// the version is still the one the keyset was read at ($2), and sets the
-// designation ($3) and the due time ($4). On PostgreSQL a concurrent save of the same owner
-// waits for the row lock and then finds the version moved. It marks the
-// owner changed for [Store.Changes]: on PostgreSQL with the id of the
-// saving transaction, on SQLite with the next number of a sequence, which
-// grows in commit order because SQLite has one writer at a time.
-func (d Dialect) bumpVersionQuery() string {
-	if d == Postgres {
-		return `UPDATE owners SET version = version + 1, signing = $3, due_at = $4, changed_xid = pg_current_xact_id()
-WHERE owner = $1 AND version = $2`
-	}
-	return `UPDATE owners SET version = version + 1, signing = $3, due_at = $4, change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM owners)
-WHERE owner = $1 AND version = $2`
-}
-
 // Error codes that the databases report and this package tells apart.
 const (
 	pgUniqueViolation   = "23505" // unique_violation

@@ -91,7 +91,7 @@
 //
 // A [Store] is safe for concurrent use by many goroutines and by many
 // processes sharing one database. [Store.Save] is a compare-and-swap: in
-// one transaction it moves the owner's version on only if it is still the
+// one transaction, or on PostgreSQL one statement, it moves the owner's version on only if it is still the
 // one the keyset was read at ([store.ErrConflict] otherwise), then writes
 // the owner's records, so the digest index changes in the same step.
 // [Store.Load] reads the version and the records in one statement, from
@@ -110,15 +110,28 @@
 //
 // # Cost of a write
 //
-// A save writes only the rows that changed: a key or value whose stored
-// row holds what is being saved is left as it is, not rewritten. Every
-// statement is prepared once for the pool. On PostgreSQL a save is the
-// same five round trips whatever the keyset holds (BEGIN, the
-// compare-and-swap, one statement that locks the owner's rows and writes
-// them, the NOTIFY, COMMIT), the rows travelling as JSON; on SQLite,
-// where a statement costs no round trip, it writes a row per statement.
-// A batch of uses is three statements on PostgreSQL however many it
-// holds, and two per thousand uses on SQLite.
+// A save writes only the rows that changed. A Store remembers the rows of
+// the owners it lately loaded or saved (a thousand or so), as they were at
+// that version, and a save over that version writes the keys and values
+// whose rows differ and removes those gone: a regeneration writes its key
+// and two values, however many keys the owner has. A save over a version
+// the Store does not remember writes every row, and a row that holds what
+// is being saved is left as it is even then. Every statement is prepared
+// once for the pool. On PostgreSQL a save is one round trip, a call of
+// the function rotor_save that migration 6 creates, which takes the
+// owner's row, writes the rows, travelling as JSON, removes those gone,
+// notifies listeners, and commits; on SQLite, where a statement costs no
+// round trip, a save is a transaction that writes a row per statement. A
+// batch of uses is three statements on PostgreSQL however many it holds,
+// and two per thousand uses on SQLite.
+//
+// A save on PostgreSQL commits as its one statement ends, and so that
+// its answer, which says whether it committed, is not lost, the statement
+// does not stop when the save's context ends: the context's deadline
+// bounds instead how long it may wait for a lock, such as the owner's row
+// while another writer holds it, after which it fails and changes
+// nothing. On SQLite the statements of a save heed its context, and the
+// COMMIT, once asked for, finishes.
 //
 // # Errors
 //

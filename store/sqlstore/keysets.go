@@ -70,6 +70,7 @@ func (s *Store) load(ctx context.Context, owner string) (store.Keyset, error) {
 	ks.Signing = signing.String
 	ks.DueAt = fromMicros(dueAt)
 	ks.Keys = scan.keys
+	s.seen.put(owner, imagesOf(&ks).seenAt(ks.Version))
 	return ks, nil
 }
 
@@ -148,7 +149,10 @@ func (s *Store) lookup(ctx context.Context, d secrets.Digest) (store.Match, erro
 // microsecond.
 //
 // A save that succeeds is reported by [Store.Changes] and, on PostgreSQL,
-// to every [Store.Listen] over the same schema once it commits.
+// to every [Store.Listen] over the same schema once it commits. It writes
+// only the rows that changed from the version it saves over, when the
+// Store remembers that version's rows (see the package documentation on
+// the cost of a write).
 func (s *Store) Save(ctx context.Context, ks store.Keyset) error {
 	if err := ctx.Err(); err != nil {
 		return opError(ctx, "save", ks.Owner, err)
@@ -156,16 +160,26 @@ func (s *Store) Save(ctx context.Context, ks store.Keyset) error {
 	if err := ks.Validate(); err != nil {
 		return opError(ctx, "save", ks.Owner, err)
 	}
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error { return s.save(ctx, tx, &ks) })
+	im := imagesOf(&ks)
+	w := writesOf(im, s.seen.get(ks.Owner, ks.Version), ks.Version)
+	var err error
+	if s.dialect == Postgres {
+		err = s.savePostgres(ctx, &ks, im, &w)
+	} else {
+		err = s.inWriteTx(ctx, func(tx *sql.Tx) error { return s.save(ctx, tx, &ks, im, &w) })
+	}
 	if err != nil {
+		s.seen.forget(ks.Owner) // its version is not known now
 		return opError(ctx, "save", ks.Owner, err)
 	}
+	s.seen.put(ks.Owner, im.seenAt(ks.Version+1))
 	return nil
 }
 
-// save writes ks in tx: first the owner's row, the compare-and-swap,
-// and then the rows of its keys and values.
-func (s *Store) save(ctx context.Context, tx *sql.Tx, ks *store.Keyset) error {
+// save writes ks in tx on SQLite: first the owner's row, the
+// compare-and-swap, and then what w says of the rows of its keys and
+// values.
+func (s *Store) save(ctx context.Context, tx *sql.Tx, ks *store.Keyset, im *rowImages, w *rowWrites) error {
 	var res sql.Result
 	var err error
 	signing, due := nullText(ks.Signing), micros(ks.DueAt)
@@ -182,7 +196,7 @@ func (s *Store) save(ctx context.Context, tx *sql.Tx, ks *store.Keyset) error {
 	} else if n != 1 {
 		return store.ErrConflict
 	}
-	return s.saveRows(ctx, tx, ks)
+	return s.saveRows(ctx, tx, ks, im, w)
 }
 
 // saveError says what a database's refusal to write a keyset's keys or

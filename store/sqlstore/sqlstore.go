@@ -34,6 +34,9 @@ type Store struct {
 	loadStmt, lookupStmt *sql.Stmt
 	// w holds the statements of saves and of recorded uses, likewise.
 	w writeStmts
+	// seen is what was stored of the owners lately loaded or saved, by
+	// which saves write only the rows that changed.
+	seen seen
 	// channel is where saves notify listeners on PostgreSQL, named after
 	// the schema of the tables (see channelName); "" on SQLite.
 	channel string

@@ -183,3 +183,42 @@ func TestUsesAndSavesConcurrently(t *testing.T) {
 		is.Equal(total, int64(2*rounds)) // and every save, one version each
 	})
 }
+
+// A save on PostgreSQL that finds its owner's row held waits for it only
+// until its context's deadline, then fails with that deadline and changes
+// nothing; once the row is free a save goes through.
+func TestPostgresSaveWaitsUntilDeadline(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	db := sqlstoretest.Postgres(t)
+	s := db.Open(t)
+	ks := store.Keyset{Owner: "acme", Keys: []store.Record{testRecord("a")}}
+	is.NoErr(s.Save(ctx, ks))
+	ks.Version = 1
+
+	holder, err := db.SQL(t).BeginTx(ctx, nil)
+	is.NoErr(err)
+	defer holder.Rollback()
+	_, err = holder.ExecContext(ctx, `SELECT 1 FROM owners WHERE owner = 'acme' FOR UPDATE`)
+	is.NoErr(err) // another writer holds the owner's row
+
+	ks.Keys[0].Name = "renamed"
+	deadline, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err = s.Save(deadline, ks)
+	is.True(errors.Is(err, context.DeadlineExceeded)) // the save gives up at its deadline
+	// rather than when its answer is given up on, saveGrace (10 s) later:
+	// a bound on what it waits for, not on how fast it is.
+	is.True(time.Since(start) < 5*time.Second)
+	is.NoErr(holder.Rollback())
+
+	got, err := s.Load(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(got.Version, int64(1))     // and saved nothing
+	is.Equal(got.Keys[0].Name, "key a") // not even the name
+	is.NoErr(s.Save(ctx, ks))           // a save with the row free goes through
+	got, err = s.Load(ctx, "acme")
+	is.NoErr(err)
+	is.Equal(got.Keys[0].Name, "renamed")
+}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/rotorkit/rotor/store"
@@ -24,19 +25,19 @@ import (
 // chunks of useChunk; on PostgreSQL, where each statement is a round
 // trip, the rows travel as one JSON document per table.
 type writeStmts struct {
-	insertOwner, bumpVersion *sql.Stmt // the dialect's compare-and-swap
+	// SQLite's compare-and-swap, and on PostgreSQL the whole save.
+	insertOwner, bumpVersion, save *sql.Stmt
 	// The uses of a batch: on SQLite a chunk of useChunk of them, on
 	// PostgreSQL all of them; usesHashed is PostgreSQL's for a batch of
 	// a good part of the table's values (see pgHashUses).
 	uses, usesHashed *sql.Stmt
 
-	// SQLite only: one key's row, one value's row, the removal of the
-	// rows of an owner that a keyset no longer holds, and the last use of
-	// a removed value kept by its key.
-	upsertKey, upsertValue, deleteValues, deleteKeys, foldUse *sql.Stmt
-
-	// PostgreSQL only: every row of a keyset, and the notification.
-	writeRows *sql.Stmt
+	// SQLite only: one key's row, one value's row, the removal of a
+	// value or a key, or of those of an owner that a keyset does not
+	// hold, and the last use of a removed value kept by its key.
+	upsertKey, upsertValue                  *sql.Stmt
+	deleteValue, deleteKey                  *sql.Stmt
+	deleteValuesBut, deleteKeysBut, foldUse *sql.Stmt
 }
 
 // prepare prepares the statements of dialect d on db. On failure it
@@ -46,22 +47,23 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB, d Dialect) error {
 		dst   **sql.Stmt
 		query string
 	}
-	list := []stmt{
-		{&w.insertOwner, d.insertOwnerQuery()},
-		{&w.bumpVersion, d.bumpVersionQuery()},
-	}
+	var list []stmt
 	if d == Postgres {
 		list = append(list,
-			stmt{&w.writeRows, pgWriteRows},
+			stmt{&w.save, pgSave},
 			stmt{&w.uses, pgRecordUses},
 			stmt{&w.usesHashed, pgRecordUsesHashed},
 		)
 	} else {
 		list = append(list,
+			stmt{&w.insertOwner, sqliteInsertOwner},
+			stmt{&w.bumpVersion, sqliteBumpVersion},
 			stmt{&w.upsertKey, sqliteUpsertKey},
 			stmt{&w.upsertValue, sqliteUpsertValue},
-			stmt{&w.deleteValues, sqliteDeleteValues},
-			stmt{&w.deleteKeys, sqliteDeleteKeys},
+			stmt{&w.deleteValue, sqliteDeleteValue},
+			stmt{&w.deleteKey, sqliteDeleteKey},
+			stmt{&w.deleteValuesBut, sqliteDeleteValuesBut},
+			stmt{&w.deleteKeysBut, sqliteDeleteKeysBut},
 			stmt{&w.foldUse, sqliteFoldUse},
 			stmt{&w.uses, sqliteRecordUses(useChunk)},
 		)
@@ -80,8 +82,8 @@ func (w *writeStmts) prepare(ctx context.Context, db *sql.DB, d Dialect) error {
 func (w *writeStmts) close() error {
 	var err error
 	for _, s := range []*sql.Stmt{
-		w.insertOwner, w.bumpVersion, w.uses, w.usesHashed,
-		w.upsertKey, w.upsertValue, w.deleteValues, w.deleteKeys, w.foldUse, w.writeRows,
+		w.insertOwner, w.bumpVersion, w.save, w.uses, w.usesHashed,
+		w.upsertKey, w.upsertValue, w.deleteValue, w.deleteKey, w.deleteValuesBut, w.deleteKeysBut, w.foldUse,
 	} {
 		if s != nil {
 			err = errors.Join(err, s.Close())
@@ -195,141 +197,118 @@ WHERE (` + valueUseWins + ` AND (excluded.last_used_at, excluded.last_used_ip)
 	valueUseWins = `(excluded.last_used_at IS NOT NULL AND (secret_values.last_used_at IS NULL OR excluded.last_used_at >= secret_values.last_used_at))`
 )
 
-// The statements of a save on SQLite: a key's row, from the arguments of
-// keyArgs; a value's, from those of valueArgs; and the removal of the
-// owner's ($1) values and keys whose ids are not in the JSON array $2.
-// Keys go before their values and removals last, so that a value cannot
-// take the digest of one removed in the same save, as with memstore.
+// The statements of a save on SQLite: the compare-and-swap, which creates
+// the owner at version 1 with its designation ($2) and due time ($3) or
+// does nothing if it exists, or changes its row only if the version is
+// still the one the keyset was read at ($2), setting the designation ($3)
+// and due time ($4), and which marks the owner changed for
+// [Store.Changes] with the next number of a sequence, which grows in
+// commit order because SQLite has one writer at a time; a key's row, from
+// the arguments of keyArgs; a value's, from those of valueArgs; the removal of one of the
+// owner's ($1) values or keys by its id ($2), for a save that knows what
+// it removes (see writesOf), or of those whose ids are not in the JSON
+// array $2, for one that does not. Keys go before their values and
+// removals last, so that a value cannot take the digest of one removed
+// in the same save, as with memstore.
 //
 // The removal of values returns their last uses, which RecordUses wrote
 // to them alone: sqliteFoldUse then moves their key's own last use ($3,
 // $4) forward to each, so that the key keeps it.
 const (
+	sqliteInsertOwner = `INSERT INTO owners (owner, version, signing, due_at, change_seq)
+VALUES ($1, 1, $2, $3, (SELECT coalesce(max(change_seq), 0) + 1 FROM owners))
+ON CONFLICT (owner) DO NOTHING`
+	sqliteBumpVersion = `UPDATE owners SET version = version + 1, signing = $3, due_at = $4,
+	change_seq = (SELECT coalesce(max(change_seq), 0) + 1 FROM owners)
+WHERE owner = $1 AND version = $2`
 	sqliteUpsertKey = `INSERT INTO secrets (` + keyInsertColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate
 	sqliteUpsertValue = `INSERT INTO secret_values (` + valueInsertColumns + `)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate
-	sqliteDeleteValues = `DELETE FROM secret_values WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))
+	sqliteDeleteValue     = `DELETE FROM secret_values WHERE owner = $1 AND id = $2 RETURNING secret_id, last_used_at, last_used_ip`
+	sqliteDeleteValuesBut = `DELETE FROM secret_values WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))
 RETURNING secret_id, last_used_at, last_used_ip`
 	sqliteFoldUse = `UPDATE secrets SET last_used_at = $3, last_used_ip = $4
 WHERE owner = $1 AND id = $2 AND (last_used_at IS NULL OR last_used_at < $3)`
-	sqliteDeleteKeys = `DELETE FROM secrets WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
+	sqliteDeleteKey     = `DELETE FROM secrets WHERE owner = $1 AND id = $2`
+	sqliteDeleteKeysBut = `DELETE FROM secrets WHERE owner = $1 AND id NOT IN (SELECT value FROM json_each($2))`
 )
 
-// pgWriteRows writes every row of a keyset on PostgreSQL in one statement,
-// one round trip: the owner is $1, its keys the JSON array of objects $2
-// (see appendKeyJSON) and its values $3 (appendValueJSON), and it
-// notifies the listeners of channel $4 of the owner's change. The save
-// holds the owner's row, which the compare-and-swap has just written, so
-// no other save, and no recording of uses, writes these rows meanwhile.
-// Its steps run in the order of the WITH list, each made to wait for the
-// one before by reading it whole (a scalar subquery, which PostgreSQL
-// evaluates before the step's first row):
-//
-//  1. upsert the keys, then the values, each row written only if it
-//     changed (keyUpdate, valueUpdate); a key saved takes the last use
-//     of its stored values that the keyset no longer holds (g), if later
-//     than its own, since RecordUses writes uses to values alone;
-//  2. remove the values, and then the keys, the keyset no longer holds:
-//     after the upserts, so that a value cannot take the digest of one
-//     removed in the same save, as with memstore;
-//  3. notify (notified, which the last step reads so that it runs:
-//     a plain SELECT in a WITH list runs only when read).
-//
-// Every step runs on the statement's one snapshot, so the removals do not
-// see the rows the upserts insert, which the keyset holds anyway.
-const pgWriteRows = `WITH keys AS (
-	INSERT INTO secrets (` + keyInsertColumns + `)
-	SELECT $1, k.position, k.id, k.name, k.format, k.custom, k.hmac, k.scopes, k.networks,
-		k.rate_limit, k.metadata, k.created_at, k.updated_at, k.expires_at, k.revoked_at,
-		CASE WHEN g.at > coalesce(k.last_used_at, g.at - 1) THEN g.at ELSE k.last_used_at END,
-		CASE WHEN g.at > coalesce(k.last_used_at, g.at - 1) THEN g.ip ELSE k.last_used_ip END,
-		k.reminded_for, k.reminded_at
-	FROM jsonb_to_recordset($2::text::jsonb) AS k(position integer, id text, name text, format text,
-		custom boolean, hmac boolean, scopes jsonb, networks jsonb, rate_limit bigint, metadata jsonb,
-		created_at bigint, updated_at bigint, expires_at bigint, revoked_at bigint, last_used_at bigint, last_used_ip text,
-		reminded_for bigint, reminded_at bigint)
-	LEFT JOIN LATERAL (
-		SELECT r.last_used_at AS at, r.last_used_ip AS ip FROM secret_values r
-		WHERE r.owner = $1 AND r.secret_id = k.id AND r.last_used_at IS NOT NULL
-			AND r.id NOT IN (SELECT n.id FROM jsonb_to_recordset($3::text::jsonb) AS n(id text))
-		ORDER BY r.last_used_at DESC, r.id COLLATE "C" LIMIT 1
-	) g ON true
-	ON CONFLICT (owner, id) DO UPDATE SET ` + keyUpdate + `
-	RETURNING 1
-), vals AS (
-	INSERT INTO secret_values (` + valueInsertColumns + `)
-	SELECT $1, v.secret_id, v.id, v.position, v.hint, v.digest, v.sealed_kek_id, v.sealed_ciphertext,
-		v.created_at, v.expires_at, v.last_used_at, v.last_used_ip, v.reminded_at
-	FROM jsonb_to_recordset($3::text::jsonb) AS v(secret_id text, id text, position integer, hint text,
-		digest bytea, sealed_kek_id text, sealed_ciphertext bytea, created_at bigint, expires_at bigint,
-		last_used_at bigint, last_used_ip text, reminded_at bigint)
-	WHERE (SELECT count(*) FROM keys) >= 0
-	ON CONFLICT (owner, id) DO UPDATE SET ` + valueUpdate + `
-	RETURNING 1
-), gone_values AS (
-	DELETE FROM secret_values
-	WHERE owner = $1 AND (SELECT count(*) FROM vals) >= 0
-		AND id NOT IN (SELECT v.id FROM jsonb_to_recordset($3::text::jsonb) AS v(id text))
-	RETURNING 1
-), notified AS (
-	SELECT pg_notify($4, $1)
-)
-DELETE FROM secrets
-WHERE owner = $1 AND (SELECT count(*) FROM gone_values) >= 0 AND (SELECT count(*) FROM notified) = 1
-	AND id NOT IN (SELECT k.id FROM jsonb_to_recordset($2::text::jsonb) AS k(id text))`
+// pgSave is a save on PostgreSQL: one call of rotor_save, a function
+// that migration 6 creates, which writes what a save on SQLite does, in
+// the same order, and notifies listeners (see its text), and commits
+// when it returns: one round trip.
+const pgSave = `SELECT rotor_save($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
-// saveRows writes the keys and values of ks, whose owner's row the
-// transaction has just written.
-func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, ks *store.Keyset) error {
-	if s.dialect == Postgres {
-		var keys, values []byte
-		keys, values = append(keys, '['), append(values, '[')
-		for i := range ks.Keys {
-			r := &ks.Keys[i]
-			keys = appendKeyJSON(keys, i, r)
-			pos := 0
-			for v := range r.Values() {
-				values = appendValueJSON(values, r.ID, pos, v)
-				pos++
-			}
-		}
-		keys, values = closeJSONArray(keys), closeJSONArray(values)
-		// The notification is delivered to listeners when the transaction
-		// commits, and dropped if it rolls back.
-		_, err := tx.StmtContext(ctx, s.w.writeRows).ExecContext(ctx, ks.Owner, string(keys), string(values), s.channel)
-		return saveError(err)
+// saveGrace is how long past its context's deadline a save on PostgreSQL
+// waits for its answer: it has stopped waiting for locks by then, so only
+// a server or network that has stopped answering keeps it that long.
+const saveGrace = 10 * time.Second
+
+// savePostgres writes ks as w says on PostgreSQL, in one statement that
+// commits as it ends. The statement does not heed ctx, so that its
+// answer, which says whether it committed, is never lost to the caller's
+// context: ctx's deadline bounds instead how long the save waits for a
+// lock there, after which it fails and changes nothing.
+func (s *Store) savePostgres(ctx context.Context, ks *store.Keyset, im *rowImages, w *rowWrites) error {
+	call := context.WithoutCancel(ctx)
+	var lockWait time.Duration // none
+	if deadline, ok := ctx.Deadline(); ok {
+		lockWait = max(time.Until(deadline), time.Millisecond)
+		var cancel context.CancelFunc
+		call, cancel = context.WithTimeout(call, lockWait+saveGrace)
+		defer cancel()
 	}
+	var saved bool
+	err := s.w.save.QueryRowContext(call, ks.Owner, ks.Version, nullText(ks.Signing), micros(ks.DueAt),
+		jsonArray(w.keys), jsonArray(w.values), ids(im.values), ids(im.keys), w.prune(), s.channel,
+		(lockWait + time.Millisecond - 1).Milliseconds()).Scan(&saved)
+	switch {
+	case err != nil:
+		return saveError(err)
+	case !saved:
+		return store.ErrConflict
+	}
+	return nil
+}
 
+// saveRows writes in tx, on SQLite, the rows of ks that w says, whose
+// owner's row the transaction has just written.
+func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, ks *store.Keyset, im *rowImages, w *rowWrites) error {
 	upsertKey, upsertValue := tx.StmtContext(ctx, s.w.upsertKey), tx.StmtContext(ctx, s.w.upsertValue)
 	args := make([]any, 0, 19)
-	keyIDs, valueIDs := []byte{'['}, []byte{'['}
-	for i := range ks.Keys {
-		r := &ks.Keys[i]
-		if _, err := upsertKey.ExecContext(ctx, keyArgs(args[:0], ks.Owner, i, r)...); err != nil {
+	for _, k := range w.keys {
+		if _, err := upsertKey.ExecContext(ctx, keyArgs(args[:0], ks.Owner, k.pos, k.rec)...); err != nil {
 			return saveError(err)
 		}
-		keyIDs = appendJSONString(appendComma(keyIDs), r.ID)
 	}
-	for i := range ks.Keys {
-		r := &ks.Keys[i]
-		pos := 0
-		for v := range r.Values() {
-			if _, err := upsertValue.ExecContext(ctx, valueArgs(args[:0], ks.Owner, r.ID, pos, v)...); err != nil {
-				return saveError(err)
-			}
-			valueIDs = appendJSONString(appendComma(valueIDs), v.ID)
-			pos++
+	for _, v := range w.values {
+		if _, err := upsertValue.ExecContext(ctx, valueArgs(args[:0], ks.Owner, v.key, v.pos, v.val)...); err != nil {
+			return saveError(err)
 		}
 	}
-	keyIDs, valueIDs = append(keyIDs, ']'), append(valueIDs, ']')
-	if err := s.deleteValues(ctx, tx, ks.Owner, string(valueIDs)); err != nil {
+	if w.unknown {
+		if err := s.deleteValues(ctx, tx, ks.Owner, tx.StmtContext(ctx, s.w.deleteValuesBut), jsonIDs(im.values)); err != nil {
+			return err
+		}
+		_, err := tx.StmtContext(ctx, s.w.deleteKeysBut).ExecContext(ctx, ks.Owner, jsonIDs(im.keys))
 		return err
 	}
-	_, err := tx.StmtContext(ctx, s.w.deleteKeys).ExecContext(ctx, ks.Owner, string(keyIDs))
-	return err
+	deleteValue := tx.StmtContext(ctx, s.w.deleteValue)
+	for _, id := range w.removedValues {
+		if err := s.deleteValues(ctx, tx, ks.Owner, deleteValue, id); err != nil {
+			return err
+		}
+	}
+	deleteKey := tx.StmtContext(ctx, s.w.deleteKey)
+	for _, id := range w.removedKeys {
+		if _, err := deleteKey.ExecContext(ctx, ks.Owner, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // useChunk is how many uses one statement records on SQLite: five bound
@@ -350,11 +329,12 @@ WHERE secret_values.owner = u.owner AND secret_values.id = u.value AND secret_va
 	AND (secret_values.last_used_at IS NULL OR secret_values.last_used_at < u.at)`
 }
 
-// deleteValues removes, on SQLite, the values of owner whose ids are not
-// in the JSON array ids, and moves the last use of each one's key forward
-// to the removed value's, which RecordUses wrote to the value alone.
-func (s *Store) deleteValues(ctx context.Context, tx *sql.Tx, owner, ids string) error {
-	rows, err := tx.StmtContext(ctx, s.w.deleteValues).QueryContext(ctx, owner, ids)
+// deleteValues removes, on SQLite, values of owner by del, one of the
+// statements that remove values, given arg, and moves the last use of
+// each one's key forward to the removed value's, which RecordUses wrote
+// to the value alone.
+func (s *Store) deleteValues(ctx context.Context, tx *sql.Tx, owner string, del *sql.Stmt, arg string) error {
+	rows, err := del.QueryContext(ctx, owner, arg)
 	if err != nil {
 		return err
 	}
@@ -512,10 +492,10 @@ func storable(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
-// appendKeyJSON appends to the JSON array b the object pgWriteRows reads
-// for r, the key at position pos.
+// appendKeyJSON appends to b the JSON object that pgWriteRows reads for
+// r, the key at position pos.
 func appendKeyJSON(b []byte, pos int, r *store.Record) []byte {
-	b = append(appendComma(b), `{"position":`...)
+	b = append(b, `{"position":`...)
 	b = strconv.AppendInt(b, int64(pos), 10)
 	b = appendJSONString(append(b, `,"id":`...), r.ID)
 	b = appendJSONString(append(b, `,"name":`...), r.Name)
@@ -537,11 +517,11 @@ func appendKeyJSON(b []byte, pos int, r *store.Record) []byte {
 	return append(b, '}')
 }
 
-// appendValueJSON appends to the JSON array b the object pgWriteRows reads
-// for v, the value at position pos (0 for the current one) of the key id.
+// appendValueJSON appends to b the JSON object that pgWriteRows reads for
+// v, the value at position pos (0 for the current one) of the key id.
 // Bytes are text in bytea's hex format.
 func appendValueJSON(b []byte, id string, pos int, v *store.Value) []byte {
-	b = appendJSONString(append(appendComma(b), `{"secret_id":`...), id)
+	b = appendJSONString(append(b, `{"secret_id":`...), id)
 	b = appendJSONString(append(b, `,"id":`...), v.ID)
 	b = strconv.AppendInt(append(b, `,"position":`...), int64(pos), 10)
 	b = appendJSONString(append(b, `,"hint":`...), v.Hint)
@@ -564,9 +544,6 @@ func appendComma(b []byte) []byte {
 	}
 	return b
 }
-
-// closeJSONArray ends the JSON array b.
-func closeJSONArray(b []byte) []byte { return append(b, ']') }
 
 // appendJSONValue appends v, a column as micros and jsonColumn give it:
 // nil, an int64, or text that is JSON already.
