@@ -159,9 +159,7 @@ func (s *losingStore) Save(ctx context.Context, ks store.Keyset) error {
 
 // A change that lost waits before each new attempt: a random time, never
 // nothing, up to a bound that doubles with each loss from 2 milliseconds
-// to 128, so that ten attempts wait half a second at most. The attempt
-// made from the cached keyset, which a first loss shows stale, does not
-// count: the next starts from a load at once.
+// to 128, so that ten attempts wait half a second at most.
 func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	is := is.New(t)
 	flaky := &losingStore{Store: memstore.New()}
@@ -174,10 +172,9 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	})
 	bounds := []time.Duration{2, 4, 8, 16, 32, 64, 128, 128, 128}
 	distinct := map[time.Duration]bool{}
-	f.create(t, "acme", rotation.Spec{}) // cached from now on, as every save leaves it
 	for range 20 {
 		waits = waits[:0]
-		flaky.lose.Store(1 + 9) // the attempt from the cache, and nine
+		flaky.lose.Store(9)
 		_, err := f.r.Create(t.Context(), "acme", rotation.Spec{})
 		is.NoErr(err)                     // the tenth attempt wins
 		is.Equal(len(waits), len(bounds)) // after a wait before each of the nine others
@@ -193,9 +190,9 @@ func TestBackoffIsBoundedAndJittered(t *testing.T) {
 	}
 	is.True(len(distinct) > 20*len(bounds)/2) // waits are random, not a fixed schedule
 
-	flaky.lose.Store(1 + 10)
+	flaky.lose.Store(10)
 	_, err := f.r.Create(t.Context(), "acme", rotation.Spec{})
-	is.True(errors.Is(err, rotation.ErrConflict)) // ten losses from loads give up
+	is.True(errors.Is(err, rotation.ErrConflict)) // ten losses give up
 
 	ctx, cancel := context.WithCancel(t.Context())
 	f = newFixtureOver(t, flaky, func(o *rotation.Options) {
@@ -220,11 +217,8 @@ type holdingStore struct {
 
 func (s *holdingStore) Load(ctx context.Context, owner string) (store.Keyset, error) {
 	if owner == s.owner {
-		select {
-		case s.held <- struct{}{}:
-			<-s.release
-		case <-s.release: // released: loads go through
-		}
+		s.held <- struct{}{}
+		<-s.release
 	}
 	return s.Store.Load(ctx, owner)
 }
@@ -259,7 +253,8 @@ func TestTurnsAreEachOwners(t *testing.T) {
 	}()
 	close(st.release)
 	is.NoErr(<-first) // the held change finishes
-	is.NoErr(<-third) // and so does the next, after it
+	<-st.held         // and only then does the next one load
+	is.NoErr(<-third)
 	ks, err := st.Store.Load(t.Context(), "acme")
 	is.NoErr(err)
 	is.Equal(len(ks.Keys), 2) // both saved; the cancelled one not

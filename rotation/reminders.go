@@ -170,15 +170,3 @@ func ceilMicro(t time.Time) time.Time {
 	}
 	return t
 }
-
-// tellsOfUses reports whether any of events tells of a value's last use,
-// which a cached keyset may lack: another process may have recorded it
-// without changing the version.
-func tellsOfUses(events []Event) bool {
-	for _, e := range events {
-		if e.Kind == EventGraceEndingSoon || e.Kind == EventGraceEnded {
-			return true
-		}
-	}
-	return false
-}

@@ -118,10 +118,10 @@ type outcome struct {
 	notices []Event
 }
 
-// update runs one change of an owner's keyset: load (or take the cached
-// copy), apply, settle the designation, prune, validate, and save with
-// compare-and-swap; on a conflict it waits a little (backoff) and starts
-// again from the load, up to maxAttempts times. Changes of one owner through this Rotator take
+// update runs one change of an owner's keyset: load, apply, settle the
+// designation, prune, validate, and save with compare-and-swap; on a
+// conflict it waits a little (backoff) and starts again from the load, up
+// to maxAttempts times. Changes of one owner through this Rotator take
 // turns, so only other processes make conflicts. An owner never saved
 // has an empty keyset at version 0.
 //
@@ -139,35 +139,19 @@ func (r *Rotator) update(ctx context.Context, owner string, c change) (outcome, 
 		return outcome{}, err
 	}
 	defer done()
-	// The first attempt starts from the cached keyset, if there is one,
-	// rather than from a load: the compare-and-swap refuses it if it is
-	// stale, and then the attempt is made again at once from a load, as
-	// it is when the change is refused, perhaps for what the cache lacks,
-	// or would send events that tell of last uses, which other processes
-	// record without changing the version.
-	cached, _ := r.cache.get(owner, r.set.now())
-	for attempt := 0; attempt < maxAttempts; attempt++ {
-		if attempt > 0 && cached == nil {
+	for attempt := range maxAttempts {
+		if attempt > 0 {
 			if err := r.set.wait(ctx, backoff(attempt)); err != nil {
 				return outcome{}, err
 			}
 		}
 		var ks store.Keyset
-		if cached != nil {
-			ks = cached.keyset()
-		} else {
-			ks, err = r.loadFresh(ctx, owner)
-			switch {
-			case errors.Is(err, store.ErrNotFound):
-				ks = store.Keyset{Owner: owner}
-			case err != nil:
-				return outcome{}, err
-			}
-		}
-		fromCache := cached != nil
-		cached = nil
-		if fromCache {
-			attempt-- // an attempt from the cache is not counted
+		ks, err = r.loadFresh(ctx, owner)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			ks = store.Keyset{Owner: owner}
+		case err != nil:
+			return outcome{}, err
 		}
 		now := r.set.now()
 		out := outcome{now: now, signing: ks.Signing}
@@ -176,17 +160,11 @@ func (r *Rotator) update(ctx context.Context, owner string, c change) (outcome, 
 			read = pack(&ks)
 		}
 		if err := c.apply(&ks, now); err != nil {
-			if fromCache {
-				continue // perhaps refused for what the cache lacks
-			}
 			return outcome{}, err
 		}
 		settleSigning(&ks, now)
 		out.notices = r.notices(&ks, now)
 		r.prune(&ks, now)
-		if fromCache && tellsOfUses(out.notices) {
-			continue
-		}
 		if c.onlyNotices && pack(&ks).data == read.data {
 			return outcome{}, errUnchanged
 		}
