@@ -143,6 +143,27 @@ func (c *cache) byDigest(d secrets.Digest, now time.Time) (*snapshot, bool) {
 	return s, true
 }
 
+// hit is where the cache's index places a digest: the snapshot that may
+// hold it, whether that may be served, and the key of it that holds the
+// digest (i), the value (j) and where the key starts (at), all -1 when
+// none does.
+type hit struct {
+	s        *snapshot
+	fresh    bool
+	i, j, at int
+}
+
+// lookup returns where the cache places d at now. A snapshot whose
+// digest only begins the same (see cache.digests) holds no key of it.
+func (c *cache) lookup(d secrets.Digest, now time.Time) hit {
+	h := hit{i: -1, j: -1, at: -1}
+	h.s, h.fresh = c.byDigest(d, now)
+	if h.s != nil {
+		h.i, h.j, h.at = h.s.p.find(d)
+	}
+	return h
+}
+
 // offer stores s, read under ticket t, unless an invalidation came since
 // t was taken or a newer version is cached. It reports whether s is
 // stored.
