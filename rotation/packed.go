@@ -70,7 +70,23 @@ const (
 
 // pack packs ks. Its version is kept beside it, not in it.
 func pack(ks *store.Keyset) packed {
-	w := writer{b: make([]byte, 0, 64+200*len(ks.Keys))}
+	w := packing(ks)
+	return w.packed(string(w.b))
+}
+
+// packed returns what w packed, held in data, which is string(w.b) or a
+// copy of it.
+func (w *writer) packed(data string) packed {
+	p := packed{data: data}
+	if len(w.locs) > 0 {
+		p.locs = &w.locs
+	}
+	return p
+}
+
+// packing returns a writer that has packed ks.
+func packing(ks *store.Keyset) *writer {
+	w := &writer{b: make([]byte, 0, 64+200*len(ks.Keys))}
 	w.str(ks.Owner)
 	w.str(ks.Signing)
 	w.time(ks.DueAt)
@@ -85,11 +101,7 @@ func pack(ks *store.Keyset) packed {
 		w.uv(uint64(len(rec)))
 		w.b = append(w.b, rec...)
 	}
-	p := packed{data: string(w.b)}
-	if len(w.locs) > 0 {
-		p.locs = &w.locs
-	}
-	return p
+	return w
 }
 
 // writer appends the packed form of a keyset to b.

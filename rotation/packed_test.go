@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -30,6 +31,9 @@ var exactly = []cmp.Option{
 func roundTrip(t *testing.T, ks store.Keyset, now time.Time) {
 	t.Helper()
 	p := pack(&ks)
+	if s := newSnapshot(&ks, now); s.p.data != p.data || s.version != ks.Version {
+		t.Fatalf("a snapshot holds other bytes than pack makes, or version %d; want %d", s.version, ks.Version)
+	}
 	got := p.keyset(ks.Version)
 	if d := cmp.Diff(ks, got, exactly...); d != "" {
 		t.Fatalf("unpacked keyset (-packed +unpacked):\n%s", d)
@@ -243,4 +247,11 @@ func indexOf(ks *store.Keyset, d secrets.Digest) int {
 		}
 	}
 	return found
+}
+
+// The sizes of inlineAllocs are worked out from a snapshot of 72 bytes.
+func TestSnapshotSize(t *testing.T) {
+	if n := unsafe.Sizeof(snapshot{}); n != 72 {
+		t.Fatalf("a snapshot is %d bytes: work inlineAllocs out again for it", n)
+	}
 }
