@@ -50,33 +50,21 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	d := r.set.digester.Digest(key)
 	now := r.set.now()
 	h := r.cache.lookup(d, now)
-	var (
-		p Principal
-		f found
-	)
+	var p Principal
 	if h.i >= 0 && h.fresh {
 		// The key as cached, read straight into what is shown: no record
 		// unpacked, no field copied twice. The lookup compared every
 		// digest of the keyset in constant time.
-		f.owner, f.snap, f.i = h.s.owner(), h.s, h.i
-		h.s.p.principal(f.owner, h.at, h.j, now, &p)
-	} else {
-		var err error
-		if f, err = r.find(ctx, d, now, h); err != nil {
+		h.s.p.principal(h.s.owner(), h.at, h.j, now, &p)
+		if err := check(&p, now, req); err != nil {
 			return Principal{}, err
 		}
-		rec := &f.rec
-		match := matchingValue(rec, d)
-		if match == nil {
-			return Principal{}, &AuthError{Err: ErrInvalidKey}
+		p.Secret.Signing = h.s.p.signs(h.i, p.Secret.ID, p.Secret.CanSign(), now)
+	} else {
+		var err error
+		if now, err = r.authenticateFound(ctx, d, now, h, req, &p); err != nil {
+			return Principal{}, err
 		}
-		now = r.set.now() // the store may have taken a while
-		// rec is this call's own: unpacked from the cache, or the store's
-		// answer.
-		p = Principal{Owner: f.owner, Secret: secretOf(f.owner, rec, false, now), Presented: valueInfo(match), Previous: match != &rec.Current}
-	}
-	if err := check(&p, now, req); err != nil {
-		return Principal{}, err
 	}
 	use := store.Use{Owner: p.Owner, KeyID: p.Secret.ID, ValueID: p.Presented.ID, At: now, IP: req.IP}
 	if dropped := r.uses.note(d, use, now); dropped > 0 {
@@ -85,7 +73,6 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	}
 	// The result shows this use.
 	sec := &p.Secret
-	sec.Signing = f.signs(ctx, r, sec, now)
 	sec.LastUsedAt, sec.LastUsedIP = now, req.IP
 	p.Presented.LastUsedAt, p.Presented.LastUsedIP = now, req.IP
 	if !p.Previous {
@@ -97,6 +84,31 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		}
 	}
 	return p, nil
+}
+
+// authenticateFound is Authenticate past a cache that cannot answer
+// alone, h being where it placed d at now: it finds the key, reads it
+// into p, runs the checks and tells whether it signs, and returns the
+// instant it checked at.
+func (r *Rotator) authenticateFound(ctx context.Context, d secrets.Digest, now time.Time, h hit, req Request, p *Principal) (time.Time, error) {
+	f, err := r.find(ctx, d, now, h)
+	if err != nil {
+		return now, err
+	}
+	rec := &f.rec
+	match := matchingValue(rec, d)
+	if match == nil {
+		return now, &AuthError{Err: ErrInvalidKey}
+	}
+	now = r.set.now() // the store may have taken a while
+	// rec is this call's own: unpacked from the cache, or the store's
+	// answer.
+	*p = Principal{Owner: f.owner, Secret: secretOf(f.owner, rec, false, now), Presented: valueInfo(match), Previous: match != &rec.Current}
+	if err := check(p, now, req); err != nil {
+		return now, err
+	}
+	p.Secret.Signing = f.signs(ctx, r, &p.Secret, now)
+	return now, nil
 }
 
 // check runs Authenticate's checks of the key p found at instant now,
@@ -141,10 +153,7 @@ func matchingValue(rec *store.Record, d secrets.Digest) *store.Value {
 // owner's keyset, or, if none could be read, in the store's answer alone.
 type found struct {
 	owner string
-	// rec is the key, this call's own; from a snapshot, without its
-	// values' sealed forms. Authenticate leaves it zero when it reads a
-	// fresh snapshot's key straight into what it shows.
-	rec   store.Record
+	rec   store.Record // the key, this call's own; from a snapshot, without its values' sealed forms
 	snap  *snapshot    // the owner's keyset that holds rec, if read
 	i     int          // rec's index in snap
 	match *store.Match // the store's answer, when snap is nil
