@@ -573,9 +573,9 @@ func (p packed) signs(i int, id string, canSign bool, now time.Time) bool {
 	return p.signing(now) == i
 }
 
-// attributes reads a key's fields from its expiry through its metadata,
-// the key's flags read before them, into a, and returns the key's id and
-// revocation, which lie among them.
+// attributes reads into a the fields of a key from its expiry through
+// its metadata, given the key's flags, which come before them, and
+// returns the key's id and revocation, which lie among those fields.
 func (r *reader) attributes(flags byte, a *store.Attributes) (id string, revokedAt time.Time) {
 	a.ExpiresAt = r.time()
 	revokedAt = r.time()
