@@ -48,50 +48,87 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		return Principal{}, err // as a store would answer, cached or not
 	}
 	d := r.set.digester.Digest(key)
-	f, err := r.find(ctx, d)
-	if err != nil {
-		return Principal{}, err
-	}
-	owner, rec := f.owner, &f.rec
-	match := matchingValue(rec, d)
-	if match == nil {
-		return Principal{}, &AuthError{Err: ErrInvalidKey}
-	}
 	now := r.set.now()
-	fail := func(reason error) (Principal, error) {
-		return Principal{}, &AuthError{Err: reason, Owner: owner, SecretID: rec.ID, IP: req.IP, Scope: req.Scope}
+	h := r.cache.lookup(d, now)
+	var p Principal
+	if h.i >= 0 && h.fresh {
+		// The key as cached, read straight into what is shown: no record
+		// unpacked, no field copied twice. The lookup compared every
+		// digest of the keyset in constant time.
+		h.s.p.principal(h.s.owner(), h.at, h.j, now, &p)
+		if err := check(&p, now, req); err != nil {
+			return Principal{}, err
+		}
+		p.Secret.Signing = h.s.p.signs(h.i, p.Secret.ID, p.Secret.CanSign(), now)
+	} else {
+		var err error
+		if now, err = r.authenticateFound(ctx, d, now, h, req, &p); err != nil {
+			return Principal{}, err
+		}
 	}
-	previous := match != &rec.Current
-	switch status := rec.StatusAt(now); {
-	case status == StatusRevoked:
-		return fail(ErrRevoked)
-	case status == StatusExpired, previous && !now.Before(match.ExpiresAt):
-		return fail(ErrExpired)
-	case !allowed(rec.Networks, req.IP):
-		return fail(ErrNetworkNotAllowed)
-	case req.Scope != "" && !rec.HasScope(req.Scope):
-		return fail(ErrScopeNotGranted)
-	}
-	use := store.Use{Owner: owner, KeyID: rec.ID, ValueID: match.ID, At: now, IP: req.IP}
+	use := store.Use{Owner: p.Owner, KeyID: p.Secret.ID, ValueID: p.Presented.ID, At: now, IP: req.IP}
 	if dropped := r.uses.note(d, use, now); dropped > 0 {
 		r.set.log.WarnContext(ctx, "rotation: dropping uses: too many are waiting to be written (is Run running?)",
 			"dropped", dropped, "max_pending", r.set.maxPending)
 	}
-	// rec is this call's own: unpacked from the cache, or the store's
-	// answer. The result shows this use.
-	sec := secretOf(owner, rec, f.signs(ctx, r, now), now)
+	// The result shows this use.
+	sec := &p.Secret
 	sec.LastUsedAt, sec.LastUsedIP = now, req.IP
-	presented := valueInfo(match)
-	presented.LastUsedAt, presented.LastUsedIP = now, req.IP
-	if !previous {
-		sec.Current = presented
+	p.Presented.LastUsedAt, p.Presented.LastUsedIP = now, req.IP
+	if !p.Previous {
+		sec.Current = p.Presented
 	}
 	for i := range sec.Previous {
-		if sec.Previous[i].ID == match.ID {
-			sec.Previous[i] = presented
+		if sec.Previous[i].ID == p.Presented.ID {
+			sec.Previous[i] = p.Presented
 		}
 	}
-	return Principal{Owner: owner, Secret: sec, Presented: presented, Previous: previous}, nil
+	return p, nil
+}
+
+// authenticateFound is Authenticate past a cache that cannot answer
+// alone, h being where it placed d at now: it finds the key, reads it
+// into p, runs the checks and tells whether it signs, and returns the
+// instant it checked at.
+func (r *Rotator) authenticateFound(ctx context.Context, d secrets.Digest, now time.Time, h hit, req Request, p *Principal) (time.Time, error) {
+	f, err := r.find(ctx, d, now, h)
+	if err != nil {
+		return now, err
+	}
+	rec := &f.rec
+	match := matchingValue(rec, d)
+	if match == nil {
+		return now, &AuthError{Err: ErrInvalidKey}
+	}
+	now = r.set.now() // the store may have taken a while
+	// rec is this call's own: unpacked from the cache, or the store's
+	// answer.
+	*p = Principal{Owner: f.owner, Secret: secretOf(f.owner, rec, false, now), Presented: valueInfo(match), Previous: match != &rec.Current}
+	if err := check(p, now, req); err != nil {
+		return now, err
+	}
+	p.Secret.Signing = f.signs(ctx, r, &p.Secret, now)
+	return now, nil
+}
+
+// check runs Authenticate's checks of the key p found at instant now,
+// for req, in order: revoked, expired, network, scope.
+func check(p *Principal, now time.Time, req Request) error {
+	sec := &p.Secret
+	var reason error
+	switch {
+	case sec.Status == StatusRevoked:
+		reason = ErrRevoked
+	case sec.Status == StatusExpired, p.Previous && !now.Before(p.Presented.ExpiresAt):
+		reason = ErrExpired
+	case !allowed(sec.Networks, req.IP):
+		reason = ErrNetworkNotAllowed
+	case req.Scope != "" && !sec.HasScope(req.Scope):
+		reason = ErrScopeNotGranted
+	default:
+		return nil
+	}
+	return &AuthError{Err: reason, Owner: p.Owner, SecretID: sec.ID, IP: req.IP, Scope: req.Scope}
 }
 
 // matchingValue returns the value of rec whose digest is d, or nil. The
@@ -122,10 +159,11 @@ type found struct {
 	match *store.Match // the store's answer, when snap is nil
 }
 
-// signs reports whether the key found signs its owner's webhooks at now.
-func (f *found) signs(ctx context.Context, r *Rotator, now time.Time) bool {
+// signs reports whether the key found, shown as sec and active at now,
+// signs its owner's webhooks at now.
+func (f *found) signs(ctx context.Context, r *Rotator, sec *Secret, now time.Time) bool {
 	if f.snap != nil {
-		return f.snap.p.signing(now) == f.i
+		return f.snap.p.signs(f.i, sec.ID, sec.CanSign(), now)
 	}
 	return r.signs(ctx, f.match, now)
 }
@@ -133,27 +171,20 @@ func (f *found) signs(ctx context.Context, r *Rotator, now time.Time) bool {
 // find finds the key that has a value whose digest is d: in a cached
 // keyset that may be served, else in one read again for the owner of a
 // cached keyset that may not, else in the store, within the bounds on
-// unknown digests. A key it cannot find is an [*AuthError] matching
-// ErrInvalidKey.
-func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
+// unknown digests. h is where the cache placed d at now. A key it cannot
+// find is an [*AuthError] matching ErrInvalidKey.
+func (r *Rotator) find(ctx context.Context, d secrets.Digest, now time.Time, h hit) (found, error) {
 	in := func(s *snapshot, i, at int) (found, error) {
 		if i < 0 {
 			return found{}, unknown() // the key has left its owner since
 		}
 		return found{owner: s.owner(), rec: s.p.shown(at), snap: s, i: i}, nil
 	}
-	now := r.set.now()
-	s, fresh := r.cache.byDigest(d, now)
-	i, at := -1, -1
-	if s != nil {
-		// A snapshot whose digest only begins the same (see cache.digests)
-		// finds nothing, and the digest is taken for one not cached.
-		i, at = s.p.find(d)
-	}
+	s := h.s
 	switch {
-	case i >= 0 && fresh:
-		return in(s, i, at)
-	case i >= 0:
+	case h.i >= 0 && h.fresh:
+		return in(s, h.i, h.at)
+	case h.i >= 0:
 		// The digest's owner is known: read it again, not the index.
 		s, err := r.snapshot(ctx, s.owner())
 		if errors.Is(err, store.ErrNotFound) {
@@ -162,7 +193,7 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 		if err != nil {
 			return found{}, err
 		}
-		i, at := s.p.find(d)
+		i, _, at := s.p.find(d)
 		return in(s, i, at)
 	}
 	var m store.Match
@@ -181,7 +212,7 @@ func (r *Rotator) find(ctx context.Context, d secrets.Digest) (found, error) {
 	s, err = r.reload(ctx, m.Owner)
 	switch {
 	case err == nil:
-		i, at := s.p.find(d)
+		i, _, at := s.p.find(d)
 		return in(s, i, at)
 	case errors.Is(err, store.ErrNotFound):
 		return found{}, unknown()

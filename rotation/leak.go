@@ -146,7 +146,8 @@ func (r *Rotator) ReportLeak(ctx context.Context, key string, where Leak, policy
 		return Leaked{}, err
 	}
 	d := r.set.digester.Digest(key)
-	f, err := r.find(ctx, d)
+	now := r.set.now()
+	f, err := r.find(ctx, d, now, r.cache.lookup(d, now))
 	switch {
 	case err == errOverloaded:
 		return Leaked{}, errLeakOverloaded

@@ -70,7 +70,23 @@ const (
 
 // pack packs ks. Its version is kept beside it, not in it.
 func pack(ks *store.Keyset) packed {
-	w := writer{b: make([]byte, 0, 64+200*len(ks.Keys))}
+	w := packing(ks)
+	return w.packed(string(w.b))
+}
+
+// packed returns what w packed, held in data, which is string(w.b) or a
+// copy of it.
+func (w *writer) packed(data string) packed {
+	p := packed{data: data}
+	if len(w.locs) > 0 {
+		p.locs = &w.locs
+	}
+	return p
+}
+
+// packing returns a writer that has packed ks.
+func packing(ks *store.Keyset) *writer {
+	w := &writer{b: make([]byte, 0, 64+200*len(ks.Keys))}
 	w.str(ks.Owner)
 	w.str(ks.Signing)
 	w.time(ks.DueAt)
@@ -85,11 +101,7 @@ func pack(ks *store.Keyset) packed {
 		w.uv(uint64(len(rec)))
 		w.b = append(w.b, rec...)
 	}
-	p := packed{data: string(w.b)}
-	if len(w.locs) > 0 {
-		p.locs = &w.locs
-	}
-	return p
+	return w
 }
 
 // writer appends the packed form of a keyset to b.
@@ -287,6 +299,39 @@ func (r *reader) time() time.Time {
 	return time.Unix(sec, nsec).In(loc)
 }
 
+// skipUv skips an unsigned or a signed varint.
+func (r *reader) skipUv() {
+	for r.p.data[r.i] >= 0x80 {
+		r.i++
+	}
+	r.i++
+}
+
+func (r *reader) skipStr() { r.i += int(r.uv()) }
+
+func (r *reader) skipTime() {
+	switch r.byte() {
+	case timeZero:
+		return
+	case timeOther:
+		r.skipUv()
+	}
+	r.skipUv()
+	r.skipUv()
+}
+
+func (r *reader) skipAddr() {
+	switch r.byte() {
+	case addr4:
+		r.i += 4
+	case addr16:
+		r.i += 16
+	case addr16Zone:
+		r.i += 16
+		r.skipStr()
+	}
+}
+
 func (r *reader) addr() netip.Addr {
 	switch r.byte() {
 	case addrNone:
@@ -350,21 +395,22 @@ func (p packed) digests(fn func(d secrets.Digest)) {
 }
 
 // find returns the index of the key that has a value whose digest is d,
-// and where that key starts, or -1 and -1. Every digest is compared, in
-// constant time.
-func (p packed) find(d secrets.Digest) (index, at int) {
-	index, at = -1, -1
+// the index of that value (0 for the current one, then the previous ones
+// in order), and where the key starts, or -1, -1 and -1. Every digest is
+// compared, in constant time.
+func (p packed) find(d secrets.Digest) (index, value, at int) {
+	index, value, at = -1, -1, -1
 	p.keys(func(i, start int) bool {
 		r := reader{p: p, i: start}
-		for range int(r.uv()) {
+		for j := range int(r.uv()) {
 			if d.Equal(p.digest(r.i)) {
-				index, at = i, start
+				index, value, at = i, j, start
 			}
 			r.i += len(d)
 		}
 		return true
 	})
-	return index, at
+	return index, value, at
 }
 
 // head is what tells whether a key signs, read without the rest of it.
@@ -439,38 +485,7 @@ func (p packed) unpack(at int, sealed bool) store.Record {
 	r.i += n * len(secrets.Digest{})
 	flags := r.byte()
 	var k store.Record
-	k.ExpiresAt = r.time()
-	k.RevokedAt = r.time()
-	k.ID = r.str()
-	k.Format = secrets.Format(r.str())
-	k.Name = r.str()
-	k.Custom = flags&flagCustom != 0
-	k.HMAC = flags&flagHMAC != 0
-	if c := int(r.uv()); c > 0 || flags&flagScopes != 0 {
-		k.Scopes = make([]string, c)
-		for j := range k.Scopes {
-			k.Scopes[j] = r.str()
-		}
-	}
-	if c := int(r.uv()); c > 0 || flags&flagNetworks != 0 {
-		k.Networks = make([]netip.Prefix, c)
-		for j := range k.Networks {
-			a := r.addr()
-			k.Networks[j] = netip.PrefixFrom(a, int(r.uv())-1)
-		}
-	}
-	rate := r.varint()
-	if rate < math.MinInt || rate > math.MaxInt {
-		panic("rotation: packed rate limit out of range") // packed by this package from an int
-	}
-	k.RateLimit = int(rate)
-	if c := int(r.uv()); c > 0 || flags&flagMetadata != 0 {
-		k.Metadata = make(map[string]string, c)
-		for range c {
-			key := r.str()
-			k.Metadata[key] = r.str()
-		}
-	}
+	k.ID, k.RevokedAt = r.attributes(flags, &k.Attributes)
 	k.CreatedAt = r.time()
 	k.UpdatedAt = r.time()
 	k.LastUsedAt = r.time()
@@ -487,6 +502,114 @@ func (p packed) unpack(at int, sealed bool) store.Record {
 		}
 	}
 	return k
+}
+
+// principal reads into out what Authenticate shows of the key of owner
+// that starts at at, whose value presented (0 for the current one, then
+// the previous ones in order) was presented, at instant now: what
+// secretOf and valueInfo make of the unpacked key, read without
+// unpacking it. Left out are what Authenticate sets itself once its
+// checks pass: whether the key signs, and the last use of the key and of
+// the value presented. Sealed forms and reminders are skipped, as are
+// previous values no longer accepted at now.
+func (p packed) principal(owner string, at, presented int, now time.Time, out *Principal) {
+	r := reader{p: p, i: at}
+	n := int(r.uv())
+	r.i += n * len(secrets.Digest{})
+	flags := r.byte()
+	sec := &out.Secret
+	sec.Owner = owner
+	sec.ID, sec.RevokedAt = r.attributes(flags, &sec.Attributes)
+	sec.CreatedAt = r.time()
+	sec.UpdatedAt = r.time()
+	r.skipTime() // LastUsedAt
+	r.skipAddr() // LastUsedIP
+	r.skipTime() // RemindedFor
+	r.skipTime() // RemindedAt
+	sec.Status = statusAt(sec.RevokedAt, sec.ExpiresAt, now)
+	for j := range n {
+		v := r.valueInfo(j != presented)
+		switch {
+		case j == 0:
+			sec.Current = v
+		case sec.Status == StatusActive && now.Before(v.ExpiresAt): // as Record.PreviousValidAt
+			sec.Previous = append(sec.Previous, v)
+		}
+		if j == presented {
+			out.Presented = v
+		}
+	}
+	out.Owner = owner
+	out.Previous = presented > 0
+}
+
+// statusAt is [store.Record.StatusAt] of a key revoked at revokedAt that
+// expires at expiresAt, without a whole record to ask.
+func statusAt(revokedAt, expiresAt, t time.Time) Status {
+	switch {
+	case !revokedAt.IsZero() && !t.Before(revokedAt):
+		return StatusRevoked
+	case !expiresAt.IsZero() && !t.Before(expiresAt):
+		return StatusExpired
+	default:
+		return StatusActive
+	}
+}
+
+// signs reports whether key i, which has the given id, can sign if
+// canSign, and is active at now, signs p's owner's webhooks at now, by
+// the rule of [packed.signing]. The other keys are read only when the
+// answer depends on them: a key designated signs, and one that can sign
+// nothing and is not designated does not.
+func (p packed) signs(i int, id string, canSign bool, now time.Time) bool {
+	r := reader{p: p}
+	r.str() // owner
+	switch designated := r.str(); {
+	case designated != "" && designated == id:
+		return true
+	case !canSign:
+		return false
+	}
+	return p.signing(now) == i
+}
+
+// attributes reads into a the fields of a key from its expiry through
+// its metadata, given the key's flags, which come before them, and
+// returns the key's id and revocation, which lie among those fields.
+func (r *reader) attributes(flags byte, a *store.Attributes) (id string, revokedAt time.Time) {
+	a.ExpiresAt = r.time()
+	revokedAt = r.time()
+	id = r.str()
+	a.Format = secrets.Format(r.str())
+	a.Name = r.str()
+	a.Custom = flags&flagCustom != 0
+	a.HMAC = flags&flagHMAC != 0
+	if c := int(r.uv()); c > 0 || flags&flagScopes != 0 {
+		a.Scopes = make([]string, c)
+		for j := range a.Scopes {
+			a.Scopes[j] = r.str()
+		}
+	}
+	if c := int(r.uv()); c > 0 || flags&flagNetworks != 0 {
+		a.Networks = make([]netip.Prefix, c)
+		for j := range a.Networks {
+			addr := r.addr()
+			a.Networks[j] = netip.PrefixFrom(addr, int(r.uv())-1)
+		}
+	}
+	rate := r.varint()
+	if rate < math.MinInt || rate > math.MaxInt {
+		panic("rotation: packed rate limit out of range") // packed by this package from an int
+	}
+	a.RateLimit = int(rate)
+	if c := int(r.uv()); c > 0 || flags&flagMetadata != 0 {
+		a.Metadata = make(map[string]string, c)
+		for range c {
+			key := r.str()
+			a.Metadata[key] = r.str()
+		}
+	}
+	return id, revokedAt
 }
 
 func (r *reader) value(sealed bool) store.Value {
@@ -509,6 +632,29 @@ func (r *reader) value(sealed bool) store.Value {
 	v.LastUsedAt = r.time()
 	v.LastUsedIP = r.addr()
 	v.RemindedAt = r.time()
+	return v
+}
+
+// valueInfo reads what may be shown of a value, skipping its sealed form
+// and its reminder, and its last use unless lastUse.
+func (r *reader) valueInfo(lastUse bool) ValueInfo {
+	var v ValueInfo
+	v.ID = r.str()
+	v.Hint = r.str()
+	r.skipStr() // the KEK id
+	if r.byte() == flagCiphertext {
+		r.i += int(r.uv())
+	}
+	v.CreatedAt = r.time()
+	v.ExpiresAt = r.time()
+	if lastUse {
+		v.LastUsedAt = r.time()
+		v.LastUsedIP = r.addr()
+	} else {
+		r.skipTime()
+		r.skipAddr()
+	}
+	r.skipTime() // RemindedAt
 	return v
 }
 

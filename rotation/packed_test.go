@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -30,6 +31,9 @@ var exactly = []cmp.Option{
 func roundTrip(t *testing.T, ks store.Keyset, now time.Time) {
 	t.Helper()
 	p := pack(&ks)
+	if s := newSnapshot(&ks, now); s.p.data != p.data || s.version != ks.Version {
+		t.Fatalf("a snapshot holds other bytes than pack makes, or version %d; want %d", s.version, ks.Version)
+	}
 	got := p.keyset(ks.Version)
 	if d := cmp.Diff(ks, got, exactly...); d != "" {
 		t.Fatalf("unpacked keyset (-packed +unpacked):\n%s", d)
@@ -52,7 +56,7 @@ func roundTrip(t *testing.T, ks store.Keyset, now time.Time) {
 		t.Fatalf("digests (-want +got):\n%s", d)
 	}
 	for _, d := range append(want, secrets.Digest{}) {
-		i, at := p.find(d)
+		i, j, at := p.find(d)
 		if want := indexOf(&ks, d); i != want {
 			t.Fatalf("find gives key %d; want %d", i, want)
 		}
@@ -60,8 +64,50 @@ func roundTrip(t *testing.T, ks store.Keyset, now time.Time) {
 			if diff := cmp.Diff(ks.Keys[i], p.record(at), exactly...); diff != "" {
 				t.Fatalf("the record found (-want +got):\n%s", diff)
 			}
+			checkPrincipal(t, p, &ks, i, j, at, now)
 		}
 	}
+}
+
+// checkPrincipal fails t unless what packed.principal reads of key i,
+// presented by its value j, is what Authenticate makes of the unpacked
+// record, but for the fields it sets itself once its checks pass, and
+// unless packed.signs answers as packed.signing for a key active at now.
+func checkPrincipal(t *testing.T, p packed, ks *store.Keyset, i, j, at int, now time.Time) {
+	t.Helper()
+	rec := ks.Keys[i].Clone()
+	match := &rec.Current
+	if j > 0 {
+		match = &rec.Previous[j-1]
+	}
+	want := Principal{Owner: ks.Owner, Secret: secretOf(ks.Owner, &rec, false, now), Presented: valueInfo(match), Previous: j > 0}
+	var got Principal
+	p.principal(ks.Owner, at, j, now, &got)
+	ignore := cmpopts.IgnoreFields(Secret{}, "LastUsedAt", "LastUsedIP")
+	// The value presented is shown with this use as its last: what it had
+	// before is not read.
+	for _, v := range append([]*ValueInfo{&want.Presented, &want.Secret.Current}, ptrs(want.Secret.Previous)...) {
+		if v.ID == match.ID {
+			v.LastUsedAt, v.LastUsedIP = time.Time{}, netip.Addr{}
+		}
+	}
+	if d := cmp.Diff(want, got, append(exactly, ignore)...); d != "" {
+		t.Fatalf("principal of key %d, value %d (-unpacked +read):\n%s", i, j, d)
+	}
+	if rec.ValidAt(now) {
+		if got, want := p.signs(i, rec.ID, rec.CanSign(), now), p.signing(now) == i; got != want {
+			t.Fatalf("key %d signs: %v; want %v", i, got, want)
+		}
+	}
+}
+
+// ptrs returns pointers to the elements of s.
+func ptrs[T any](s []T) []*T {
+	var out []*T
+	for i := range s {
+		out = append(out, &s[i])
+	}
+	return out
 }
 
 // fill sets every field of the struct v points at to a value that is
@@ -201,4 +247,11 @@ func indexOf(ks *store.Keyset, d secrets.Digest) int {
 		}
 	}
 	return found
+}
+
+// The sizes of inlineAllocs are worked out from a snapshot of 72 bytes.
+func TestSnapshotSize(t *testing.T) {
+	if n := unsafe.Sizeof(snapshot{}); n != 72 {
+		t.Fatalf("a snapshot is %d bytes: work inlineAllocs out again for it", n)
+	}
 }
