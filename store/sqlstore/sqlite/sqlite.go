@@ -22,15 +22,21 @@ import (
 var ErrNotAFile = errors.New("sqlite: want the path of a database file")
 
 // pragmas are what Open sets on every connection: wait up to ten seconds
-// for another process's write rather than fail at once, and enforce
-// foreign keys. Write-ahead logging is a property of the file, set once
-// by enableWAL rather than by every new connection.
-const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+// for another process's write rather than fail at once, enforce foreign
+// keys, and keep up to 64 MiB of the file's pages in memory rather than
+// SQLite's 2 MiB, so that a batch of recorded uses over a large store
+// reads each page once and writes it at its commit, where at 2 MiB it
+// read pages again and wrote them out early to make room (BenchmarkRecordUses:
+// 0.55 s rather than 0.65 s for 100,000 uses). Write-ahead logging is a
+// property of the file, set once by enableWAL rather than by every new
+// connection.
+const pragmas = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)"
 
 // Open opens, creating it if need be, the SQLite database file at path,
 // and returns a Store over it that [sqlstore.Store.Close] closes. Every
 // connection waits up to ten seconds for a writer in another process
-// (busy_timeout) and enforces foreign keys, and the file is switched to
+// (busy_timeout), enforces foreign keys and caches up to 64 MiB of pages
+// (cache_size), and the file is switched to
 // write-ahead logging (journal_mode=WAL), so that readers never wait for
 // the writer. The pool holds at most one connection per CPU, at least
 // four. path is a file name, not a URI: ":memory:" and "file:…" are
