@@ -275,47 +275,35 @@ type rowWrites struct {
 func writesOf(im *rowImages, stored *seenRows, version int64) rowWrites {
 	var w rowWrites
 	if stored == nil {
-		for i := range im.keys {
-			w.keys = append(w.keys, &im.keys[i])
-		}
-		for i := range im.values {
-			w.values = append(w.values, &im.values[i])
-		}
+		w.keys, _ = diffRows(im, im.keys, nil, nil)
+		w.values, _ = diffRows(im, im.values, nil, nil)
 		w.unknown = version != 0
 		return w
 	}
-	old := stored.rows
-	oldValues := make(map[string]*rowImage, len(old.values))
-	for i := range old.values {
-		oldValues[old.values[i].id] = &old.values[i]
-	}
-	for i := range im.values {
-		v := &im.values[i]
-		o := oldValues[v.id]
-		if o == nil || !bytes.Equal(old.image(o), im.image(v)) {
-			w.values = append(w.values, v)
-		}
-		delete(oldValues, v.id)
-	}
-	for id := range oldValues {
-		w.removedValues = append(w.removedValues, id)
-	}
-	oldKeys := make(map[string]*rowImage, len(old.keys))
-	for i := range old.keys {
-		oldKeys[old.keys[i].id] = &old.keys[i]
-	}
-	for i := range im.keys {
-		k := &im.keys[i]
-		o := oldKeys[k.id]
-		if o == nil || !bytes.Equal(old.image(o), im.image(k)) {
-			w.keys = append(w.keys, k)
-		}
-		delete(oldKeys, k.id)
-	}
-	for id := range oldKeys {
-		w.removedKeys = append(w.removedKeys, id)
-	}
+	w.keys, w.removedKeys = diffRows(im, im.keys, stored.rows, stored.rows.keys)
+	w.values, w.removedValues = diffRows(im, im.values, stored.rows, stored.rows.values)
 	return w
+}
+
+// diffRows returns the rows of im whose images differ from those of the
+// rows of old with the same ids, or that old lacks, and the ids of the
+// rows of old that rows lacks. With old nil, every row differs.
+func diffRows(im *rowImages, rows []rowImage, old *rowImages, oldRows []rowImage) (changed []*rowImage, removed []string) {
+	byID := make(map[string]*rowImage, len(oldRows))
+	for i := range oldRows {
+		byID[oldRows[i].id] = &oldRows[i]
+	}
+	for i := range rows {
+		r := &rows[i]
+		if o := byID[r.id]; o == nil || !bytes.Equal(old.image(o), im.image(r)) {
+			changed = append(changed, r)
+		}
+		delete(byID, r.id)
+	}
+	for id := range byID {
+		removed = append(removed, id)
+	}
+	return changed, removed
 }
 
 // prune reports whether the save may remove rows.
