@@ -2,8 +2,10 @@ package rotation
 
 import (
 	"encoding/binary"
+	"maps"
 	"math"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/rotorkit/rotor/secrets"
@@ -155,9 +157,11 @@ func (w *writer) record(rec []byte, k *store.Record) []byte {
 	}
 	w.b = binary.AppendVarint(w.b, int64(k.RateLimit))
 	w.uv(uint64(len(k.Metadata)))
-	for key, v := range k.Metadata {
+	// In the keys' order, so that one keyset always packs the same: a
+	// sweep tells a keyset it left as it was by its packed bytes.
+	for _, key := range slices.Sorted(maps.Keys(k.Metadata)) {
 		w.str(key)
-		w.str(v)
+		w.str(k.Metadata[key])
 	}
 	w.time(k.CreatedAt)
 	w.time(k.UpdatedAt)
