@@ -111,9 +111,9 @@
 // # Cost of a write
 //
 // A save writes only the rows that changed. A Store remembers the rows of
-// the owners it lately loaded or saved (a thousand or so), as they were at
-// that version, and a save over that version writes the keys and values
-// whose rows differ and removes those gone: a regeneration writes its key
+// the owners it lately loaded or saved (a few megabytes of them), as they
+// were at that version, and a save over that version writes the keys and
+// values whose rows differ and removes those gone: a regeneration writes its key
 // and two values, however many keys the owner has. A save over a version
 // the Store does not remember writes every row, and a row that holds what
 // is being saved is left as it is even then. Every statement is prepared

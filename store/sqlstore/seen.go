@@ -14,7 +14,7 @@ import (
 
 // A save writes only the rows that differ from those stored, when the
 // Store knows what is stored: it remembers, for the owners it has lately
-// loaded or saved, the rows as they were at that version, each as its
+// loaded or saved (a few megabytes of them), the rows as they were at that version, each as its
 // image (appendKeyImage, appendValueImage), which holds every column it
 // writes. Versions only grow, and only a save,
 // which moves the version, changes a row but for its last use, which
@@ -28,10 +28,11 @@ import (
 // What a Store does not remember, because it never read the owner or
 // forgot it, it writes whole, as it would without this.
 
-// maxSeen is how many owners' rows a Store remembers. A save usually
-// follows the load of its keyset at once, so a few per writer at a time
-// suffice; beyond that a save writes every row.
-const maxSeen = 1024
+// maxSeen is how many bytes of images a Store keeps: those of a thousand
+// owners of a few keys each, or of fewer with many. A save usually
+// follows the load of its keyset at once, so a few owners per writer at a
+// time suffice; beyond that a save writes every row.
+const maxSeen = 4 << 20
 
 // seenRows are an owner's rows at a version.
 type seenRows struct {
@@ -39,10 +40,17 @@ type seenRows struct {
 	rows    *rowImages
 }
 
-// seen holds the seenRows of up to maxSeen owners.
+// size returns what r costs, near enough: its images and a row's worth
+// of bookkeeping for each row.
+func (r *seenRows) size() int {
+	return cap(r.rows.buf) + 64*(len(r.rows.keys)+len(r.rows.values))
+}
+
+// seen holds the seenRows of owners, up to maxSeen bytes of them.
 type seen struct {
 	mu     sync.Mutex
 	owners map[string]*seenRows
+	bytes  int // the sum of the sizes of owners
 }
 
 // get returns the rows remembered for owner at version, or nil.
@@ -56,26 +64,32 @@ func (s *seen) get(owner string, version int64) *seenRows {
 }
 
 // put remembers rows for owner unless a later version is remembered.
-// When full, it forgets another owner, any.
+// Beyond maxSeen bytes it forgets other owners, any, to make room; rows
+// larger than that it does not keep.
 func (s *seen) put(owner string, rows *seenRows) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r := s.owners[owner]; r != nil {
-		if r.version <= rows.version {
-			s.owners[owner] = rows
+		if r.version > rows.version {
+			return
 		}
+		s.removeLocked(owner)
+	}
+	n := rows.size()
+	if n > maxSeen {
 		return
+	}
+	for o := range s.owners {
+		if s.bytes+n <= maxSeen {
+			break
+		}
+		s.removeLocked(o)
 	}
 	if s.owners == nil {
 		s.owners = make(map[string]*seenRows)
 	}
-	if len(s.owners) >= maxSeen {
-		for o := range s.owners {
-			delete(s.owners, o)
-			break
-		}
-	}
 	s.owners[owner] = rows
+	s.bytes += n
 }
 
 // forget forgets owner, whose stored version is not known after a save
@@ -83,7 +97,14 @@ func (s *seen) put(owner string, rows *seenRows) {
 func (s *seen) forget(owner string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.owners, owner)
+	s.removeLocked(owner)
+}
+
+func (s *seen) removeLocked(owner string) {
+	if r := s.owners[owner]; r != nil {
+		s.bytes -= r.size()
+		delete(s.owners, owner)
+	}
 }
 
 // rowImages are the images of a keyset's rows, in buf, each row's at

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"fmt"
 	"net/netip"
 	"reflect"
 	"slices"
@@ -199,4 +200,49 @@ func setOther(v reflect.Value) bool {
 		}
 	}
 	return true
+}
+
+// What a Store remembers stays within maxSeen bytes however many owners
+// it loads, keeps the latest version of each, and is not kept for rows
+// larger than the whole.
+func TestSeenIsBounded(t *testing.T) {
+	var s seen
+	rows := func(version int64, n int) *seenRows {
+		return &seenRows{version: version, rows: &rowImages{buf: make([]byte, n)}}
+	}
+	for i := range 10_000 {
+		s.put(fmt.Sprint("owner-", i), rows(1, 4096))
+		if s.bytes > maxSeen {
+			t.Fatalf("after %d owners: %d bytes remembered, over %d", i+1, s.bytes, maxSeen)
+		}
+	}
+	if n := len(s.owners); n == 0 || n*4096 > maxSeen {
+		t.Errorf("%d owners of 4096 bytes remembered within %d", n, maxSeen)
+	}
+
+	s.put("acme", rows(5, 100))
+	s.put("acme", rows(4, 100)) // an older read, finishing late
+	if s.get("acme", 5) == nil || s.get("acme", 4) != nil {
+		t.Error("an older version replaced a newer one")
+	}
+	s.put("acme", rows(6, 100))
+	if s.get("acme", 6) == nil {
+		t.Error("a newer version did not replace an older one")
+	}
+	s.forget("acme")
+	if s.get("acme", 6) != nil {
+		t.Error("a forgotten owner is remembered")
+	}
+
+	s.put("huge", rows(1, maxSeen+1))
+	if s.get("huge", 1) != nil {
+		t.Error("rows larger than the bound are kept")
+	}
+	sum := 0
+	for _, r := range s.owners {
+		sum += r.size()
+	}
+	if sum != s.bytes {
+		t.Errorf("bytes counted %d, held %d", s.bytes, sum)
+	}
 }
