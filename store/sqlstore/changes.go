@@ -170,8 +170,8 @@ const (
 	maxChannel = 63
 )
 
-// A save notifies listeners of its owner within pgWriteRows: PostgreSQL
-// delivers it when the transaction commits. An owner is at most
+// A save notifies listeners of its owner within rotor_save: PostgreSQL
+// delivers it when the save commits. An owner is at most
 // store.MaxOwnerLen bytes, well within PostgreSQL's limit of 8000 for a
 // payload.
 

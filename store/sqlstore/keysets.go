@@ -196,7 +196,7 @@ func (s *Store) save(ctx context.Context, tx *sql.Tx, ks *store.Keyset, im *rowI
 	} else if n != 1 {
 		return store.ErrConflict
 	}
-	return s.saveRows(ctx, tx, ks, im, w)
+	return s.saveRows(ctx, tx, ks.Owner, im, w)
 }
 
 // saveError says what a database's refusal to write a keyset's keys or

@@ -122,7 +122,7 @@ type rowImage struct {
 	// pos is the key's index in the keyset, or the value's among its
 	// key's (0 for the current one).
 	pos int
-	rec *store.Record // the key, or the value's key
+	rec *store.Record // the key; nil for a value
 	val *store.Value  // the value; nil for a key
 
 	start, end int // the image, in rowImages.buf
@@ -140,7 +140,7 @@ func imagesOf(ks *store.Keyset) *rowImages {
 		for v := range r.Values() {
 			start := len(im.buf)
 			im.buf = appendValueImage(im.buf, r.ID, pos, v)
-			im.values = append(im.values, rowImage{id: v.ID, key: r.ID, pos: pos, rec: r, val: v, start: start, end: len(im.buf)})
+			im.values = append(im.values, rowImage{id: v.ID, key: r.ID, pos: pos, val: v, start: start, end: len(im.buf)})
 			pos++
 		}
 	}
@@ -150,19 +150,19 @@ func imagesOf(ks *store.Keyset) *rowImages {
 // image returns the image of row.
 func (im *rowImages) image(row *rowImage) []byte { return im.buf[row.start:row.end] }
 
-// seenAt returns im as the rows remembered for version, without what
-// they point into.
+// seenAt returns im as the rows remembered for version. It drops what
+// they point into, the keyset, which is its caller's: im is not to be
+// written from after.
 func (im *rowImages) seenAt(version int64) *seenRows {
-	rows := &rowImages{buf: im.buf, keys: slices.Clone(im.keys), values: slices.Clone(im.values)}
-	for _, rs := range [][]rowImage{rows.keys, rows.values} {
+	for _, rs := range [][]rowImage{im.keys, im.values} {
 		for i := range rs {
 			rs[i].rec, rs[i].val = nil, nil
 		}
 	}
-	return &seenRows{version: version, rows: rows}
+	return &seenRows{version: version, rows: im}
 }
 
-// jsonArray returns rows as the JSON array of objects that pgWriteRows
+// jsonArray returns rows as the JSON array of objects that rotor_save
 // reads.
 func jsonArray(rows []*rowImage) string {
 	b := make([]byte, 0, 512*len(rows))

@@ -276,35 +276,35 @@ func (s *Store) savePostgres(ctx context.Context, ks *store.Keyset, im *rowImage
 
 // saveRows writes in tx, on SQLite, the rows of ks that w says, whose
 // owner's row the transaction has just written.
-func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, ks *store.Keyset, im *rowImages, w *rowWrites) error {
+func (s *Store) saveRows(ctx context.Context, tx *sql.Tx, owner string, im *rowImages, w *rowWrites) error {
 	upsertKey, upsertValue := tx.StmtContext(ctx, s.w.upsertKey), tx.StmtContext(ctx, s.w.upsertValue)
 	args := make([]any, 0, 19)
 	for _, k := range w.keys {
-		if _, err := upsertKey.ExecContext(ctx, keyArgs(args[:0], ks.Owner, k.pos, k.rec)...); err != nil {
+		if _, err := upsertKey.ExecContext(ctx, keyArgs(args[:0], owner, k.pos, k.rec)...); err != nil {
 			return saveError(err)
 		}
 	}
 	for _, v := range w.values {
-		if _, err := upsertValue.ExecContext(ctx, valueArgs(args[:0], ks.Owner, v.key, v.pos, v.val)...); err != nil {
+		if _, err := upsertValue.ExecContext(ctx, valueArgs(args[:0], owner, v.key, v.pos, v.val)...); err != nil {
 			return saveError(err)
 		}
 	}
 	if w.unknown {
-		if err := s.deleteValues(ctx, tx, ks.Owner, tx.StmtContext(ctx, s.w.deleteValuesBut), jsonIDs(im.values)); err != nil {
+		if err := s.deleteValues(ctx, tx, owner, tx.StmtContext(ctx, s.w.deleteValuesBut), jsonIDs(im.values)); err != nil {
 			return err
 		}
-		_, err := tx.StmtContext(ctx, s.w.deleteKeysBut).ExecContext(ctx, ks.Owner, jsonIDs(im.keys))
+		_, err := tx.StmtContext(ctx, s.w.deleteKeysBut).ExecContext(ctx, owner, jsonIDs(im.keys))
 		return err
 	}
 	deleteValue := tx.StmtContext(ctx, s.w.deleteValue)
 	for _, id := range w.removedValues {
-		if err := s.deleteValues(ctx, tx, ks.Owner, deleteValue, id); err != nil {
+		if err := s.deleteValues(ctx, tx, owner, deleteValue, id); err != nil {
 			return err
 		}
 	}
 	deleteKey := tx.StmtContext(ctx, s.w.deleteKey)
 	for _, id := range w.removedKeys {
-		if _, err := deleteKey.ExecContext(ctx, ks.Owner, id); err != nil {
+		if _, err := deleteKey.ExecContext(ctx, owner, id); err != nil {
 			return err
 		}
 	}
@@ -492,7 +492,7 @@ func storable(s string) bool {
 	return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0
 }
 
-// appendKeyJSON appends to b the JSON object that pgWriteRows reads for
+// appendKeyJSON appends to b the JSON object that rotor_save reads for
 // r, the key at position pos.
 func appendKeyJSON(b []byte, pos int, r *store.Record) []byte {
 	b = append(b, `{"position":`...)
@@ -517,7 +517,7 @@ func appendKeyJSON(b []byte, pos int, r *store.Record) []byte {
 	return append(b, '}')
 }
 
-// appendValueJSON appends to b the JSON object that pgWriteRows reads for
+// appendValueJSON appends to b the JSON object that rotor_save reads for
 // v, the value at position pos (0 for the current one) of the key id.
 // Bytes are text in bytea's hex format.
 func appendValueJSON(b []byte, id string, pos int, v *store.Value) []byte {
