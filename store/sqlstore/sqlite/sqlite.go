@@ -58,7 +58,7 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 	if err := f.Close(); err != nil {
 		return nil, &store.OpError{Op: "open", Err: err}
 	}
-	db, err := sql.Open("sqlite", dsn(path))
+	db, err := sql.Open("sqlite", DSN(path))
 	if err != nil {
 		return nil, &store.OpError{Op: "open", Err: err}
 	}
@@ -83,10 +83,10 @@ func Open(ctx context.Context, path string) (*sqlstore.Store, error) {
 // New returns a Store over db, a SQLite database that the caller opened
 // and keeps: [sqlstore.Store.Close] leaves it open. It is
 // [sqlstore.New] with the [sqlstore.SQLite] dialect. db should open a
-// file with busy_timeout set on every connection, and the file should
-// preferably be in WAL mode, as [Open] arranges; an in-memory database
-// will not do, since every connection in the pool would get its own. New
-// panics if db is nil.
+// file with busy_timeout set on every connection, as a pool opened by
+// [DSN] does, and the file should preferably be in WAL mode, as [Open]
+// arranges; an in-memory database will not do, since every connection in
+// the pool would get its own. New panics if db is nil.
 //
 // A failure is an [*store.OpError] with Op "migrate".
 func New(ctx context.Context, db *sql.DB) (*sqlstore.Store, error) {
@@ -128,9 +128,16 @@ func isBusy(err error) bool {
 	return errors.As(err, &lite) && lite.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
-// dsn returns the URI that opens the file at path with [pragmas].
-// Characters that end or escape a URI path are escaped.
-func dsn(path string) string {
+// DSN returns the data source name by which [Open] opens the file at
+// path: a "file:" URI that sets, on every connection, the settings Open
+// describes but write-ahead logging, which Open sets on the file. A
+// program that opens its own pool for [New], to size it or to share it,
+// opens it with
+//
+//	sql.Open("sqlite", sqlite.DSN(path))
+//
+// to get them too. Characters that end or escape a URI path are escaped.
+func DSN(path string) string {
 	p := filepath.ToSlash(path)
 	if filepath.VolumeName(path) != "" {
 		p = "/" + p // file:///C:/… on Windows

@@ -46,6 +46,39 @@ func TestOpenUsesWAL(t *testing.T) {
 	is.Equal(mode, "wal")                                                        // as a write-ahead log, kept by the file
 }
 
+// A pool opened by DSN has, on each of its connections, the settings Open
+// gives its own.
+func TestDSNSetsWhatOpenSets(t *testing.T) {
+	is := is.New(t)
+	path := filepath.Join(t.TempDir(), "a?b#c%d.db") // characters a URI path escapes
+	db, err := sql.Open("sqlite", sqlite.DSN(path))
+	is.NoErr(err)
+	defer db.Close()
+	db.SetMaxOpenConns(2)
+	ctx := t.Context()
+	// Two connections held at once, so that the second is new too.
+	var conns []*sql.Conn
+	for range 2 {
+		conn, err := db.Conn(ctx)
+		is.NoErr(err)
+		conns = append(conns, conn)
+		for pragma, want := range map[string]int{"busy_timeout": 10000, "foreign_keys": 1, "cache_size": -65536} {
+			var got int
+			is.NoErr(conn.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got))
+			is.Equal(got, want) // as Open sets it
+		}
+	}
+	for _, c := range conns {
+		is.NoErr(c.Close())
+	}
+	s, err := sqlite.New(ctx, db)
+	is.NoErr(err) // and a store over it works
+	defer s.Close()
+	is.NoErr(s.Save(ctx, testKeyset("acme")))
+	_, err = os.Stat(path)
+	is.NoErr(err) // in the file named, its special characters kept
+}
+
 func TestOpenFileModes(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows files have no Unix permission bits")

@@ -145,11 +145,12 @@ func (db *DB) Open(tb testing.TB) *sqlstore.Store {
 }
 
 // SQL returns a new pool over the database, closed when tb ends, to read
-// or change its rows behind a store's back.
+// or change its rows behind a store's back. A SQLite pool's connections
+// have the settings of a store's ([sqlite.DSN]).
 func (db *DB) SQL(tb testing.TB) *sql.DB {
 	tb.Helper()
 	if db.dialect == sqlstore.SQLite {
-		return open(tb, "sqlite", db.path)
+		return open(tb, "sqlite", sqlite.DSN(db.path))
 	}
 	return open(tb, "pgx", db.dsn)
 }
