@@ -91,9 +91,10 @@
 //
 // A [Store] is safe for concurrent use by many goroutines and by many
 // processes sharing one database. [Store.Save] is a compare-and-swap: in
-// one transaction, or on PostgreSQL one statement, it moves the owner's version on only if it is still the
-// one the keyset was read at ([store.ErrConflict] otherwise), then writes
-// the owner's records, so the digest index changes in the same step.
+// one transaction, or on PostgreSQL one statement, it moves the owner's
+// version on only if it is still the one the keyset was read at
+// ([store.ErrConflict] otherwise), then writes the owner's records, so
+// the digest index changes in the same step.
 // [Store.Load] reads the version and the records in one statement, from
 // one snapshot. [Store.RecordUses] writes a whole batch in one
 // transaction, never changes a version, and only moves a last use forward;
@@ -113,17 +114,17 @@
 // A save writes only the rows that changed. A Store remembers the rows of
 // the owners it lately loaded or saved (a few megabytes of them), as they
 // were at that version, and a save over that version writes the keys and
-// values whose rows differ and removes those gone: a regeneration writes its key
-// and two values, however many keys the owner has. A save over a version
-// the Store does not remember writes every row, and a row that holds what
-// is being saved is left as it is even then. Every statement is prepared
-// once for the pool. On PostgreSQL a save is one round trip, a call of
-// the function rotor_save that migration 6 creates, which takes the
-// owner's row, writes the rows, travelling as JSON, removes those gone,
-// notifies listeners, and commits; on SQLite, where a statement costs no
-// round trip, a save is a transaction that writes a row per statement. A
-// batch of uses is three statements on PostgreSQL however many it holds,
-// and two per thousand uses on SQLite.
+// values whose rows differ and removes those gone: a regeneration writes
+// its key and two values, however many keys the owner has. A save over a
+// version the Store does not remember writes every row, and a row that
+// holds what is being saved is left as it is even then. Every statement
+// is prepared once for the pool. On PostgreSQL a save is one round trip,
+// a call of the function rotor_save that migration 6 creates, which takes
+// the owner's row, writes the rows, travelling as JSON, removes those
+// gone, notifies listeners, and commits; on SQLite, where a statement
+// costs no round trip, a save is a transaction that writes a row per
+// statement. A batch of uses is three statements on PostgreSQL however
+// many it holds, and two per thousand uses on SQLite.
 //
 // A save on PostgreSQL commits as its one statement ends, and so that
 // its answer, which says whether it committed, is not lost, the statement

@@ -14,16 +14,16 @@ import (
 
 // A save writes only the rows that differ from those stored, when the
 // Store knows what is stored: it remembers, for the owners it has lately
-// loaded or saved (a few megabytes of them), the rows as they were at that version, each as its
-// image (appendKeyImage, appendValueImage), which holds every column it
-// writes. Versions only grow, and only a save,
-// which moves the version, changes a row but for its last use, which
-// RecordUses only moves forward and a save keeps when later than its
-// own: so a row whose image is the one remembered for the version that a
-// save's compare-and-swap checks is stored as the save would write it,
-// but perhaps for a later use, which the save would keep anyway. A
-// regeneration then writes its key and two values rather than every row
-// of the owner.
+// loaded or saved (a few megabytes of them), the rows as they were at
+// that version, each as its image (appendKeyImage, appendValueImage),
+// which holds every column it writes. Versions only grow, and only a
+// save, which moves the version, changes a row but for its last use,
+// which RecordUses only moves forward and a save keeps when later than
+// its own: so a row whose image is the one remembered for the version
+// that a save's compare-and-swap checks is stored as the save would
+// write it, but perhaps for a later use, which the save would keep
+// anyway. A regeneration then writes its key and two values rather than
+// every row of the owner.
 //
 // What a Store does not remember, because it never read the owner or
 // forgot it, it writes whole, as it would without this.

@@ -197,19 +197,23 @@ WHERE (` + valueUseWins + ` AND (excluded.last_used_at, excluded.last_used_ip)
 	valueUseWins = `(excluded.last_used_at IS NOT NULL AND (secret_values.last_used_at IS NULL OR excluded.last_used_at >= secret_values.last_used_at))`
 )
 
-// The statements of a save on SQLite: the compare-and-swap, which creates
-// the owner at version 1 with its designation ($2) and due time ($3) or
-// does nothing if it exists, or changes its row only if the version is
-// still the one the keyset was read at ($2), setting the designation ($3)
-// and due time ($4), and which marks the owner changed for
-// [Store.Changes] with the next number of a sequence, which grows in
-// commit order because SQLite has one writer at a time; a key's row, from
-// the arguments of keyArgs; a value's, from those of valueArgs; the removal of one of the
-// owner's ($1) values or keys by its id ($2), for a save that knows what
-// it removes (see writesOf), or of those whose ids are not in the JSON
-// array $2, for one that does not. Keys go before their values and
-// removals last, so that a value cannot take the digest of one removed
-// in the same save, as with memstore.
+// The statements of a save on SQLite.
+//
+// The compare-and-swap: sqliteInsertOwner creates the owner at version 1
+// with its designation ($2) and due time ($3), or does nothing if it
+// exists; sqliteBumpVersion changes the owner's row only if the version
+// is still the one the keyset was read at ($2), setting the designation
+// ($3) and due time ($4). Both mark the owner changed for [Store.Changes]
+// with the next number of a sequence, which grows in commit order because
+// SQLite has one writer at a time.
+//
+// The rows: a key's, from the arguments of keyArgs; a value's, from those
+// of valueArgs; the removal of one of the owner's ($1) values or keys by
+// its id ($2), for a save that knows what it removes (see writesOf), or
+// of those whose ids are not in the JSON array $2 (…But), for one that
+// does not. Keys go before their values and removals last, so that a
+// value cannot take the digest of one removed in the same save, as with
+// memstore.
 //
 // The removal of values returns their last uses, which RecordUses wrote
 // to them alone: sqliteFoldUse then moves their key's own last use ($3,
