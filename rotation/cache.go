@@ -87,12 +87,13 @@ type cache struct {
 	mu     sync.Mutex // guards the fields below, and every snapshot's used
 	owners map[string]*snapshot
 	// digests maps the digest of every value of every snapshot in owners
-	// to its snapshot, by the digest's first 8 bytes: a third of the
-	// memory of the whole digest, for a chance of a collision between two
-	// values cached, among a million, under one in ten million. A
-	// collision costs no correctness: a snapshot found is always checked
-	// for the whole digest, and one not found is looked up in the store.
-	digests map[uint64]*snapshot
+	// to its snapshot, by the digest's first 8 bytes (see index): a third
+	// of the memory of the whole digest, for a chance of a collision
+	// between two values cached, among a million, under one in ten
+	// million. A collision costs no correctness: a snapshot found is
+	// always checked for the whole digest, and one not found is looked up
+	// in the store.
+	digests index
 	uses    uint64             // the uses of snapshots so far
 	gens    [genBuckets]uint64 // bumped when an owner of the bucket may have changed
 	epoch   uint64             // bumped when every owner may have changed
@@ -102,7 +103,6 @@ func (c *cache) init(max int, maxAge time.Duration) {
 	c.max, c.maxAge = max, maxAge
 	c.seed = maphash.MakeSeed()
 	c.owners = make(map[string]*snapshot)
-	c.digests = make(map[uint64]*snapshot)
 }
 
 // fresh reports whether s may be served at now: its read began less than
@@ -145,7 +145,7 @@ func (c *cache) ticket(owner string) ticket {
 func (c *cache) byDigest(d secrets.Digest, now time.Time) (*snapshot, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := c.digests[short(d)]
+	s := c.digests.get(short(d))
 	if s == nil {
 		return nil, false
 	}
@@ -243,7 +243,7 @@ func (c *cache) invalidateAll() {
 	defer c.mu.Unlock()
 	c.epoch++
 	clear(c.owners)
-	clear(c.digests)
+	c.digests.clear()
 }
 
 // gone drops the owner's snapshot after a read under ticket t found that
@@ -337,17 +337,13 @@ func (c *cache) removeLocked(s *snapshot) {
 }
 
 func (c *cache) indexLocked(s *snapshot) {
-	s.p.digests(func(d secrets.Digest) { c.digests[short(d)] = s })
+	s.p.digests(func(d secrets.Digest) { c.digests.put(short(d), s) })
 }
 
 // unindexLocked removes the digests of s, but those another snapshot has
 // taken: an owner's next snapshot shares most of them.
 func (c *cache) unindexLocked(s *snapshot) {
-	s.p.digests(func(d secrets.Digest) {
-		if c.digests[short(d)] == s {
-			delete(c.digests, short(d))
-		}
-	})
+	s.p.digests(func(d secrets.Digest) { c.digests.remove(short(d), s) })
 }
 
 // short returns what the index keys d by. A SHA-256 digest is uniform in

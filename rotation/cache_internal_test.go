@@ -56,14 +56,14 @@ func checkCache(t *testing.T, c *cache) {
 		for i := range ks.Keys {
 			for v := range ks.Keys[i].Values() {
 				digests++
-				if c.digests[short(v.Digest)] != s {
+				if c.digests.get(short(v.Digest)) != s {
 					t.Fatalf("a digest of %s's key %s is not indexed to its snapshot", owner, ks.Keys[i].ID)
 				}
 			}
 		}
 	}
-	if digests != len(c.digests) {
-		t.Fatalf("the index holds %d digests; the cached snapshots %d", len(c.digests), digests)
+	if digests != c.digests.len() {
+		t.Fatalf("the index holds %d digests; the cached snapshots %d", c.digests.len(), digests)
 	}
 }
 
