@@ -25,7 +25,7 @@ type usage struct {
 	// value with the same one), and Authenticate has it at hand, where
 	// hashing and comparing the owner, key and value ids instead cost a
 	// sixth of a cached Authenticate among a million keys.
-	pending  map[secrets.Digest]store.Use
+	pending  pendingUses
 	dropped  int       // uses dropped since the last report
 	reported time.Time // when dropped uses were last reported
 }
@@ -40,7 +40,6 @@ type batch struct {
 func (u *usage) init(max int, atOnce bool) {
 	u.max, u.atOnce = max, atOnce
 	u.wake = make(chan struct{}, 1)
-	u.pending = make(map[secrets.Digest]store.Use)
 }
 
 // reportEvery is how often, at most, dropped uses are reported.
@@ -53,14 +52,14 @@ const reportEvery = time.Minute
 // most once per reportEvery), and 0 otherwise.
 func (u *usage) note(d secrets.Digest, use store.Use, now time.Time) (report int) {
 	u.mu.Lock()
-	switch p, ok := u.pending[d]; {
-	case ok:
+	switch i := u.pending.find(d); {
+	case i >= 0:
 		// Of uses at the same instant the first stays, as it does in a store.
-		if use.At.After(p.At) {
-			u.pending[d] = use
+		if p := u.pending.get(i); use.At.After(p.At) {
+			*p = use
 		}
-	case len(u.pending) < u.max:
-		u.pending[d] = use
+	case u.pending.len() < u.max:
+		u.pending.add(d, use)
 	default:
 		u.dropped++
 		if now.Sub(u.reported) >= reportEvery {
@@ -84,13 +83,13 @@ func (u *usage) note(d secrets.Digest, use store.Use, now time.Time) (report int
 func (u *usage) take() batch {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if len(u.pending) == 0 {
+	n := u.pending.len()
+	if n == 0 {
 		return batch{}
 	}
-	b := batch{uses: make([]store.Use, 0, len(u.pending)), digests: make([]secrets.Digest, 0, len(u.pending))}
-	for d, use := range u.pending {
-		b.uses = append(b.uses, use)
-		b.digests = append(b.digests, d)
+	b := batch{uses: make([]store.Use, n), digests: make([]secrets.Digest, n)}
+	for i, p := range u.pending.uses {
+		b.uses[i], b.digests[i] = p.use, p.d
 	}
 	return b
 }
@@ -103,8 +102,8 @@ func (u *usage) written(b batch) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	for i, d := range b.digests {
-		if p, ok := u.pending[d]; ok && !p.At.After(b.uses[i].At) {
-			delete(u.pending, d)
+		if j := u.pending.find(d); j >= 0 && !u.pending.get(j).At.After(b.uses[i].At) {
+			u.pending.delete(j)
 		}
 	}
 }
@@ -114,11 +113,15 @@ func (u *usage) written(b batch) {
 // value deleted, and its key brought in again elsewhere, may have left a
 // use of its own there.
 func (u *usage) pendingForLocked(owner, key string, v *store.Value) (store.Use, bool) {
-	use, ok := u.pending[v.Digest]
-	if !ok || use.ValueID != v.ID || use.KeyID != key || use.Owner != owner {
+	i := u.pending.find(v.Digest)
+	if i < 0 {
 		return store.Use{}, false
 	}
-	return use, true
+	use := u.pending.get(i)
+	if use.ValueID != v.ID || use.KeyID != key || use.Owner != owner {
+		return store.Use{}, false
+	}
+	return *use, true
 }
 
 // await returns when Run is to write the next batch: after interval, by
@@ -140,7 +143,7 @@ func (u *usage) await(ctx context.Context, interval time.Duration, wait func(con
 func (u *usage) overlay(ks *store.Keyset) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if len(u.pending) == 0 {
+	if u.pending.len() == 0 {
 		return
 	}
 	for i := range ks.Keys {

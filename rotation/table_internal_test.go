@@ -1,8 +1,13 @@
 package rotation
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
+
+	"github.com/rotorkit/rotor/secrets"
+	"github.com/rotorkit/rotor/store"
 )
 
 // TestIndexAgreesWithMap runs random puts and removes through an index
@@ -69,19 +74,64 @@ func checkIndex(t *testing.T, x *index, want map[uint64]*snapshot) {
 		t.Fatal("a tag never put is found")
 	}
 	used := 0
-	mask := len(x.slots) - 1
-	for i, sl := range x.slots {
-		if sl.s == nil {
+	mask := len(x.t.slots) - 1
+	for i, sl := range x.t.slots {
+		if sl.v == nil {
 			continue
 		}
 		used++
-		for j := x.home(sl.tag); j != i; j = (j + 1) & mask {
-			if x.slots[j].s == nil {
-				t.Fatalf("tag %d sits at %d past a free slot at %d, from its home %d", sl.tag, i, j, x.home(sl.tag))
+		for j := x.t.home(sl.tag); j != i; j = (j + 1) & mask {
+			if x.t.slots[j].v == nil {
+				t.Fatalf("tag %d sits at %d past a free slot at %d, from its home %d", sl.tag, i, j, x.t.home(sl.tag))
 			}
 		}
 	}
-	if used != x.n {
-		t.Fatalf("%d slots are used; the index counts %d", used, x.n)
+	if used != x.t.n {
+		t.Fatalf("%d slots are used; the index counts %d", used, x.t.n)
+	}
+}
+
+// TestPendingUsesAgreeWithMap runs random adds, updates and deletes
+// through pendingUses and a map side by side, with digests that share
+// their first 8 bytes in pairs, so that tags repeat in the table, and
+// checks after each that both hold the same uses.
+func TestPendingUsesAgreeWithMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	digest := func(n uint64) secrets.Digest {
+		var d secrets.Digest
+		d[0], d[31] = byte(n/2), byte(n) // n and n^1 share a tag
+		return d
+	}
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	var p pendingUses
+	want := map[secrets.Digest]store.Use{}
+	for step := range 20_000 {
+		d := digest(rng.Uint64N(120))
+		switch i := p.find(d); {
+		case i < 0 && rng.IntN(3) > 0:
+			use := store.Use{Owner: fmt.Sprint("owner ", step), At: start.Add(time.Duration(step))}
+			p.add(d, use)
+			want[d] = use
+		case i >= 0 && rng.IntN(2) == 0:
+			p.get(i).At = start.Add(time.Duration(step))
+			w := want[d]
+			w.At = p.get(i).At
+			want[d] = w
+		case i >= 0:
+			p.delete(i)
+			delete(want, d)
+		}
+		if p.len() != len(want) {
+			t.Fatalf("step %d: %d uses pending; want %d", step, p.len(), len(want))
+		}
+		for d, w := range want {
+			i := p.find(d)
+			if i < 0 {
+				t.Fatalf("step %d: a use pending is not found", step)
+			}
+			if got := *p.get(i); got != w {
+				t.Fatalf("step %d: found %+v; want %+v", step, got, w)
+			}
+		}
 	}
 }
