@@ -49,7 +49,7 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 	}
 	d := r.set.digester.Digest(key)
 	now := r.set.now()
-	h := r.cache.lookup(d, now)
+	h := r.lookup(d, now)
 	var p Principal
 	if h.i >= 0 && h.fresh {
 		// The key as cached, read straight into what is shown: no record
@@ -67,7 +67,7 @@ func (r *Rotator) Authenticate(ctx context.Context, key string, req Request) (Pr
 		}
 	}
 	use := store.Use{Owner: p.Owner, KeyID: p.Secret.ID, ValueID: p.Presented.ID, At: now, IP: req.IP}
-	if dropped := r.uses.note(d, use, now); dropped > 0 {
+	if dropped := r.uses.note(d, h.use, use, now); dropped > 0 {
 		r.set.log.WarnContext(ctx, "rotation: dropping uses: too many are waiting to be written (is Run running?)",
 			"dropped", dropped, "max_pending", r.set.maxPending)
 	}

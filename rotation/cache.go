@@ -84,7 +84,9 @@ type cache struct {
 	maxAge time.Duration
 	seed   maphash.Seed
 
-	mu     sync.Mutex // guards the fields below, and every snapshot's used
+	// mu guards the fields below, every snapshot's used, and the
+	// Rotator's pending uses (see Rotator.lookup).
+	mu     sync.Mutex
 	owners map[string]*snapshot
 	// digests maps the digest of every value of every snapshot in owners
 	// to its snapshot, by the digest's first 8 bytes (see index): a third
@@ -139,38 +141,37 @@ func (c *cache) ticket(owner string) ticket {
 	return c.ticketLocked(owner)
 }
 
-// byDigest returns the cached snapshot that may hold a value whose digest
-// is d, and whether it may be served at now. The caller checks that it
-// does hold one.
-func (c *cache) byDigest(d secrets.Digest, now time.Time) (*snapshot, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.digests.get(short(d))
-	if s == nil {
-		return nil, false
-	}
-	if !c.fresh(s, now) {
-		return s, false
-	}
-	c.touchLocked(s)
-	return s, true
-}
-
-// hit is where the cache's index places a digest: the snapshot that may
+// hit is where a lookup placed a digest: the cached snapshot that may
 // hold it, whether that may be served, and the key of it that holds the
 // digest (i), the value (j) and where the key starts (at), all -1 when
-// none does.
+// none does; and where the digest's value has a use pending.
 type hit struct {
 	s        *snapshot
 	fresh    bool
 	i, j, at int
+	use      pendingAt
 }
 
-// lookup returns where the cache places d at now. A snapshot whose
-// digest only begins the same (see cache.digests) holds no key of it.
-func (c *cache) lookup(d secrets.Digest, now time.Time) hit {
+// lookup returns where the cache and the pending uses place d at now. A
+// snapshot whose digest only begins the same (see cache.digests) holds no
+// key of it.
+//
+// Both are looked up under one hold of the cache's lock, which guards the
+// pending uses too: the reads of the index's slot and the uses' slot from
+// memory then overlap, where one after the other, among a million keys,
+// they made a cached Authenticate cost a tenth more.
+func (r *Rotator) lookup(d secrets.Digest, now time.Time) hit {
 	h := hit{i: -1, j: -1, at: -1}
-	h.s, h.fresh = c.byDigest(d, now)
+	c := &r.cache
+	c.mu.Lock()
+	h.s = c.digests.get(short(d))
+	h.use = r.uses.findLocked(d)
+	if h.s != nil {
+		if h.fresh = c.fresh(h.s, now); h.fresh {
+			c.touchLocked(h.s)
+		}
+	}
+	c.mu.Unlock()
 	if h.s != nil {
 		h.i, h.j, h.at = h.s.p.find(d)
 	}

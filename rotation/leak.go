@@ -147,7 +147,7 @@ func (r *Rotator) ReportLeak(ctx context.Context, key string, where Leak, policy
 	}
 	d := r.set.digester.Digest(key)
 	now := r.set.now()
-	f, err := r.find(ctx, d, now, r.cache.lookup(d, now))
+	f, err := r.find(ctx, d, now, r.lookup(d, now))
 	switch {
 	case err == errOverloaded:
 		return Leaked{}, errLeakOverloaded

@@ -56,7 +56,7 @@ func New(st store.Store, opts *Options) (*Rotator, error) {
 		return nil, err
 	}
 	r := &Rotator{st: st, set: set}
-	r.uses.init(set.maxPending, set.useInterval == 0)
+	r.uses.init(set.maxPending, set.useInterval == 0, &r.cache.mu)
 	r.cache.init(set.cache.maxOwners, set.cache.maxAge)
 	r.misses.init(set.cache.maxMisses, set.cache.missTTL)
 	r.lookups.init(set.cache.maxMissLookups)

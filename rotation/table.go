@@ -157,6 +157,16 @@ func (x *index) clear() { x.t.clear() }
 type pendingUses struct {
 	uses []pendingUse
 	at   table[int] // where in uses, plus one, by short(digest)
+	// version counts the changes that move uses or slots: a slot found
+	// stays the same use's while it holds.
+	version uint64
+}
+
+// pendingAt is where a use was found pending: a slot of pendingUses.at,
+// or -1, as of a version of them.
+type pendingAt struct {
+	slot    int
+	version uint64
 }
 
 type pendingUse struct {
@@ -186,6 +196,7 @@ func (p *pendingUses) get(i int) *store.Use { return &p.uses[p.at.slots[i].v-1].
 func (p *pendingUses) add(d secrets.Digest, use store.Use) {
 	p.uses = append(p.uses, pendingUse{d, use})
 	p.at.insert(short(d), len(p.uses))
+	p.version++
 }
 
 // delete forgets the use held in slot i of p.at. The last use takes its
@@ -193,6 +204,7 @@ func (p *pendingUses) add(d secrets.Digest, use store.Use) {
 func (p *pendingUses) delete(i int) {
 	pos := p.at.slots[i].v
 	p.at.removeAt(i)
+	p.version++
 	last := len(p.uses)
 	if pos != last {
 		moved := p.uses[last-1]

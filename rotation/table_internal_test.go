@@ -3,6 +3,7 @@ package rotation
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -131,6 +132,50 @@ func TestPendingUsesAgreeWithMap(t *testing.T) {
 			}
 			if got := *p.get(i); got != w {
 				t.Fatalf("step %d: found %+v; want %+v", step, got, w)
+			}
+		}
+	}
+}
+
+// TestNoteAfterPendingUsesMoved notes uses where a lookup found them
+// before other uses were written, which moves slots back in the table:
+// each lands on its own value, not on whatever took its old slot. Where
+// slots lie depends on a multiplier drawn at random, so it runs many
+// times over.
+func TestNoteAfterPendingUsesMoved(t *testing.T) {
+	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	later := start.Add(time.Second)
+	digest := func(n byte) secrets.Digest { return secrets.Digest{n, 1: n} }
+	const n, kept = 90, 10 // 90 in 128 slots: long runs, which removals shorten
+	for range 200 {
+		var mu sync.Mutex
+		var u usage
+		u.init(n, false, &mu)
+		find := func(d secrets.Digest) pendingAt {
+			mu.Lock()
+			defer mu.Unlock()
+			return u.findLocked(d)
+		}
+		for i := range byte(n) {
+			u.note(digest(i), find(digest(i)), store.Use{KeyID: fmt.Sprint(i), At: start}, start)
+		}
+		ats := make([]pendingAt, kept) // where the first ten are, before the rest are written
+		for i := range ats {
+			ats[i] = find(digest(byte(i)))
+		}
+		b := u.take()
+		b.uses, b.digests = b.uses[kept:], b.digests[kept:]
+		u.written(b)
+		for i, at := range ats {
+			u.note(digest(byte(i)), at, store.Use{KeyID: fmt.Sprint(i), At: later}, later)
+		}
+		b = u.take()
+		if len(b.uses) != kept {
+			t.Fatalf("%d uses pending; want the first %d", len(b.uses), kept)
+		}
+		for i, use := range b.uses {
+			if want := fmt.Sprint(b.digests[i][0]); use.KeyID != want || !use.At.Equal(later) {
+				t.Fatalf("the use pending for key %s is %+v; want key %s at %v", want, use, want, later)
 			}
 		}
 	}

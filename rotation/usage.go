@@ -19,7 +19,10 @@ type usage struct {
 	atOnce bool
 	wake   chan struct{}
 
-	mu sync.Mutex // guards the fields below
+	// mu guards the fields below. It is the cache's lock, so that a
+	// lookup reads the cache and the pending uses at once (see
+	// Rotator.lookup).
+	mu *sync.Mutex
 	// pending holds the latest unwritten use of each value, by the
 	// value's digest: a digest names one value (a store refuses a second
 	// value with the same one), and Authenticate has it at hand, where
@@ -37,22 +40,34 @@ type batch struct {
 	digests []secrets.Digest
 }
 
-func (u *usage) init(max int, atOnce bool) {
-	u.max, u.atOnce = max, atOnce
+func (u *usage) init(max int, atOnce bool, mu *sync.Mutex) {
+	u.max, u.atOnce, u.mu = max, atOnce, mu
+	u.pending.version = 1 // so that a zero pendingAt is never current
 	u.wake = make(chan struct{}, 1)
 }
 
 // reportEvery is how often, at most, dropped uses are reported.
 const reportEvery = time.Minute
 
+// findLocked returns where the use of the value whose digest is d is
+// pending, if it is.
+func (u *usage) findLocked(d secrets.Digest) pendingAt {
+	return pendingAt{u.pending.find(d), u.pending.version}
+}
+
 // note keeps use, made at instant now, of the value whose digest is d, as
 // the latest of that value, unless the uses of max values are pending
-// already and it is of another one: then it is dropped. It returns how
-// many uses were dropped since the last report, when a report is due (at
-// most once per reportEvery), and 0 otherwise.
-func (u *usage) note(d secrets.Digest, use store.Use, now time.Time) (report int) {
+// already and it is of another one: then it is dropped. at is where
+// findLocked found d's, looked for again if the pending uses have changed
+// since. It returns how many uses were dropped since the last report,
+// when a report is due (at most once per reportEvery), and 0 otherwise.
+func (u *usage) note(d secrets.Digest, at pendingAt, use store.Use, now time.Time) (report int) {
 	u.mu.Lock()
-	switch i := u.pending.find(d); {
+	i := at.slot
+	if at.version != u.pending.version {
+		i = u.pending.find(d)
+	}
+	switch {
 	case i >= 0:
 		// Of uses at the same instant the first stays, as it does in a store.
 		if p := u.pending.get(i); use.At.After(p.At) {
