@@ -144,12 +144,13 @@ func (c *cache) ticket(owner string) ticket {
 // hit is where a lookup placed a digest: the cached snapshot that may
 // hold it, whether that may be served, and the key of it that holds the
 // digest (i), the value (j) and where the key starts (at), all -1 when
-// none does; and where the digest's value has a use pending.
+// none does; and the slot of the pending uses that holds the use of the
+// digest's value, or -1.
 type hit struct {
 	s        *snapshot
 	fresh    bool
 	i, j, at int
-	use      pendingAt
+	use      int
 }
 
 // lookup returns where the cache and the pending uses place d at now. A
@@ -165,7 +166,7 @@ func (r *Rotator) lookup(d secrets.Digest, now time.Time) hit {
 	c := &r.cache
 	c.mu.Lock()
 	h.s = c.digests.get(short(d))
-	h.use = r.uses.findLocked(d)
+	h.use = r.uses.pending.find(d)
 	if h.s != nil {
 		if h.fresh = c.fresh(h.s, now); h.fresh {
 			c.touchLocked(h.s)

@@ -157,16 +157,6 @@ func (x *index) clear() { x.t.clear() }
 type pendingUses struct {
 	uses []pendingUse
 	at   table[int] // where in uses, plus one, by short(digest)
-	// version counts the changes that move uses or slots: a slot found
-	// stays the same use's while it holds.
-	version uint64
-}
-
-// pendingAt is where a use was found pending: a slot of pendingUses.at,
-// or -1, as of a version of them.
-type pendingAt struct {
-	slot    int
-	version uint64
 }
 
 type pendingUse struct {
@@ -189,6 +179,18 @@ func (p *pendingUses) find(d secrets.Digest) int {
 	return -1
 }
 
+// findFrom returns find(d), but first tries slot i, where an earlier
+// find(d) answered: unless uses came or went since, it still holds d's,
+// and is read from memory already.
+func (p *pendingUses) findFrom(i int, d secrets.Digest) int {
+	if i >= 0 && i < len(p.at.slots) {
+		if pos := p.at.slots[i].v; pos > 0 && p.uses[pos-1].d == d {
+			return i
+		}
+	}
+	return p.find(d)
+}
+
 // get returns the use held in slot i of p.at.
 func (p *pendingUses) get(i int) *store.Use { return &p.uses[p.at.slots[i].v-1].use }
 
@@ -196,7 +198,6 @@ func (p *pendingUses) get(i int) *store.Use { return &p.uses[p.at.slots[i].v-1].
 func (p *pendingUses) add(d secrets.Digest, use store.Use) {
 	p.uses = append(p.uses, pendingUse{d, use})
 	p.at.insert(short(d), len(p.uses))
-	p.version++
 }
 
 // delete forgets the use held in slot i of p.at. The last use takes its
@@ -204,18 +205,11 @@ func (p *pendingUses) add(d secrets.Digest, use store.Use) {
 func (p *pendingUses) delete(i int) {
 	pos := p.at.slots[i].v
 	p.at.removeAt(i)
-	p.version++
 	last := len(p.uses)
 	if pos != last {
 		moved := p.uses[last-1]
+		p.at.slots[p.find(moved.d)].v = pos // found at last, where it still is
 		p.uses[pos-1] = moved
-		tag := short(moved.d)
-		for j := p.at.first(tag); j >= 0; j = p.at.next(tag, j) {
-			if p.at.slots[j].v == last {
-				p.at.slots[j].v = pos
-				break
-			}
-		}
 	}
 	p.uses[last-1] = pendingUse{} // its strings are the collector's
 	p.uses = p.uses[:last-1]

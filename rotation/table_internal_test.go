@@ -137,11 +137,11 @@ func TestPendingUsesAgreeWithMap(t *testing.T) {
 	}
 }
 
-// TestNoteAfterPendingUsesMoved notes uses where a lookup found them
-// before other uses were written, which moves slots back in the table:
-// each lands on its own value, not on whatever took its old slot. Where
-// slots lie depends on a multiplier drawn at random, so it runs many
-// times over.
+// TestNoteAfterPendingUsesMoved notes uses at the slots where a lookup
+// found them before other uses were written, which moves slots back in
+// the table: each lands on its own value, not on whatever took its old
+// slot. Where slots lie depends on a multiplier drawn at random, so it
+// runs many times over.
 func TestNoteAfterPendingUsesMoved(t *testing.T) {
 	start := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	later := start.Add(time.Second)
@@ -151,27 +151,30 @@ func TestNoteAfterPendingUsesMoved(t *testing.T) {
 		var mu sync.Mutex
 		var u usage
 		u.init(n, false, &mu)
-		find := func(d secrets.Digest) pendingAt {
+		find := func(d secrets.Digest) int { // as Rotator.lookup does
 			mu.Lock()
 			defer mu.Unlock()
-			return u.findLocked(d)
+			return u.pending.find(d)
 		}
 		for i := range byte(n) {
 			u.note(digest(i), find(digest(i)), store.Use{KeyID: fmt.Sprint(i), At: start}, start)
 		}
-		ats := make([]pendingAt, kept) // where the first ten are, before the rest are written
+		// Where the last ten are, which came last into their runs, before
+		// the others are written.
+		ats := make([]int, kept)
 		for i := range ats {
-			ats[i] = find(digest(byte(i)))
+			ats[i] = find(digest(byte(n - kept + i)))
 		}
 		b := u.take()
-		b.uses, b.digests = b.uses[kept:], b.digests[kept:]
+		b.uses, b.digests = b.uses[:n-kept], b.digests[:n-kept]
 		u.written(b)
 		for i, at := range ats {
-			u.note(digest(byte(i)), at, store.Use{KeyID: fmt.Sprint(i), At: later}, later)
+			k := n - kept + i
+			u.note(digest(byte(k)), at, store.Use{KeyID: fmt.Sprint(k), At: later}, later)
 		}
 		b = u.take()
 		if len(b.uses) != kept {
-			t.Fatalf("%d uses pending; want the first %d", len(b.uses), kept)
+			t.Fatalf("%d uses pending; want the last %d", len(b.uses), kept)
 		}
 		for i, use := range b.uses {
 			if want := fmt.Sprint(b.digests[i][0]); use.KeyID != want || !use.At.Equal(later) {

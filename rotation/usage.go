@@ -42,32 +42,21 @@ type batch struct {
 
 func (u *usage) init(max int, atOnce bool, mu *sync.Mutex) {
 	u.max, u.atOnce, u.mu = max, atOnce, mu
-	u.pending.version = 1 // so that a zero pendingAt is never current
 	u.wake = make(chan struct{}, 1)
 }
 
 // reportEvery is how often, at most, dropped uses are reported.
 const reportEvery = time.Minute
 
-// findLocked returns where the use of the value whose digest is d is
-// pending, if it is.
-func (u *usage) findLocked(d secrets.Digest) pendingAt {
-	return pendingAt{u.pending.find(d), u.pending.version}
-}
-
 // note keeps use, made at instant now, of the value whose digest is d, as
 // the latest of that value, unless the uses of max values are pending
-// already and it is of another one: then it is dropped. at is where
-// findLocked found d's, looked for again if the pending uses have changed
-// since. It returns how many uses were dropped since the last report,
+// already and it is of another one: then it is dropped. at is the slot
+// of the pending uses where a lookup found d's a moment ago, or -1 (see
+// Rotator.lookup). It returns how many uses were dropped since the last report,
 // when a report is due (at most once per reportEvery), and 0 otherwise.
-func (u *usage) note(d secrets.Digest, at pendingAt, use store.Use, now time.Time) (report int) {
+func (u *usage) note(d secrets.Digest, at int, use store.Use, now time.Time) (report int) {
 	u.mu.Lock()
-	i := at.slot
-	if at.version != u.pending.version {
-		i = u.pending.find(d)
-	}
-	switch {
+	switch i := u.pending.findFrom(at, d); {
 	case i >= 0:
 		// Of uses at the same instant the first stays, as it does in a store.
 		if p := u.pending.get(i); use.At.After(p.At) {
